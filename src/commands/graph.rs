@@ -1,0 +1,26 @@
+//! `djmig graph`: the migration graph as text, JSON or Graphviz dot.
+
+use crate::cli::{GraphArgs, GraphFormat};
+use crate::core::report::GraphReport;
+use crate::error::{Exit, Result};
+use crate::workspace::Workspace;
+
+use super::{analyze_worktree, print_diags, selected_apps, Io};
+
+pub fn run(ws: &Workspace, args: &GraphArgs, io: &mut Io) -> Result<Exit> {
+    let a = analyze_worktree(ws);
+    let only = selected_apps(&a.project, &args.apps)?;
+    let report = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
+    let written = match args.format {
+        GraphFormat::Json => report.write_json(io.out),
+        GraphFormat::Text => {
+            print_diags(io.err, &report);
+            report.write_graph_text(io.out)
+        }
+        GraphFormat::Dot => {
+            print_diags(io.err, &report);
+            report.write_dot(io.out)
+        }
+    };
+    super::check::finish(written, &report)
+}

@@ -1,0 +1,97 @@
+//! One module per command: each reads what it needs, builds a report, and
+//! renders it to the writers it is given.
+
+mod check;
+mod graph;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use crate::cli::{Cli, Command};
+use crate::core::graph::{build_graph, BuiltGraph};
+use crate::core::load::{load_project, Environment, LoadOptions, PlainReader, Project};
+use crate::core::tree::SourceTree;
+use crate::error::{Error, Exit, Result};
+use crate::fs_tree::{find_site_packages, FsTree};
+use crate::workspace::Workspace;
+
+/// Where output goes: data on `out`, talk on `err`.
+pub struct Io<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
+/// Run a parsed command line.
+pub fn run(cli: &Cli, io: &mut Io) -> Result<Exit> {
+    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
+    match &cli.command {
+        Command::Graph(a) => graph::run(&ws, a, io),
+        Command::Check(a) => check::run(&ws, a, io),
+    }
+}
+
+/// A project read from one snapshot, with its graph.
+pub struct Analysis {
+    pub project: Project,
+    pub built: BuiltGraph,
+}
+
+/// Read the work tree as Django would see it.
+pub fn analyze_worktree(ws: &Workspace) -> Analysis {
+    let tree = FsTree::new(&ws.root);
+    analyze(ws, &tree)
+}
+
+/// Read any snapshot of the project.
+pub fn analyze(ws: &Workspace, tree: &dyn SourceTree) -> Analysis {
+    let site = find_site_packages(
+        &ws.root,
+        ws.config.python.as_deref(),
+        std::env::var("VIRTUAL_ENV").ok().as_deref(),
+    );
+    let env_tree = site.as_ref().map(FsTree::new);
+    let env = env_tree.as_ref().map(|t| Environment {
+        tree: t,
+        display_root: t.root().display().to_string(),
+    });
+    let project = load_project(
+        tree,
+        &LoadOptions {
+            config: &ws.config,
+            env,
+            reader: &PlainReader,
+        },
+    );
+    let built = build_graph(&project, ws.strict);
+    Analysis { project, built }
+}
+
+/// Check that the named apps exist.
+pub fn selected_apps(project: &Project, apps: &[String]) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for a in apps {
+        if !project.apps.contains_key(a) && !project.unmigrated.contains(a) {
+            let known: Vec<&str> = project.apps.keys().map(String::as_str).collect();
+            return Err(Error::usage(format!(
+                "no app labelled {a:?} has migrations in this project"
+            ))
+            .hint(format!("known app labels: {}", known.join(", "))));
+        }
+        out.insert(a.clone());
+    }
+    Ok(out)
+}
+
+/// Warnings and errors on stderr, one line each: `warning: file:line: …`.
+pub fn print_diags(err: &mut dyn Write, report: &crate::core::report::GraphReport) {
+    for (word, list) in [("error", &report.errors), ("warning", &report.warnings)] {
+        for d in list {
+            let at = match (&d.file, d.line) {
+                (Some(f), Some(l)) => format!("{f}:{l}: "),
+                (Some(f), None) => format!("{f}: "),
+                _ => String::new(),
+            };
+            let _ = writeln!(err, "{word}: {at}{}", d.message);
+        }
+    }
+}

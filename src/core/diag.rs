@@ -1,0 +1,68 @@
+//! Errors and warnings found while reading a project, with the file and line
+//! they are about. These are data (reported in JSON), not Rust errors.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of a reported problem. Error kinds are fixed by the JSON schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagKind {
+    // errors
+    Syntax,
+    BadMigration,
+    NodeNotFound,
+    CircularDependency,
+    DuplicateAppLabel,
+    Config,
+    // warnings
+    NonLiteral,
+    NotAMigrationsPackage,
+    UnmigratedApp,
+    External,
+    LabelDetection,
+    Settings,
+    Parse,
+}
+
+impl DiagKind {
+    /// Errors stop the graph from being trusted (exit code 3); the rest are
+    /// warnings.
+    pub fn is_error(self) -> bool {
+        matches!(
+            self,
+            DiagKind::Syntax
+                | DiagKind::BadMigration
+                | DiagKind::NodeNotFound
+                | DiagKind::CircularDependency
+                | DiagKind::DuplicateAppLabel
+                | DiagKind::Config
+        )
+    }
+}
+
+/// One problem: an error or a warning.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Diag {
+    pub kind: DiagKind,
+    pub message: String,
+    /// Path relative to the project root, '/'-separated.
+    pub file: Option<String>,
+    /// 1-based line.
+    pub line: Option<u32>,
+}
+
+impl Diag {
+    pub fn new(kind: DiagKind, message: impl Into<String>) -> Self {
+        Diag {
+            kind,
+            message: message.into(),
+            file: None,
+            line: None,
+        }
+    }
+    pub fn at(mut self, file: impl Into<String>, line: Option<u32>) -> Self {
+        self.file = Some(file.into());
+        self.line = line;
+        self
+    }
+}

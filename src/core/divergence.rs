@@ -1,0 +1,145 @@
+//! Which side each migration came from when two snapshots of a project are
+//! compared: the merge-base, "ours" (the developer's own work), "theirs"
+//! (upstream), and the virtual merge of the two.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::graph::MigrationGraph;
+use super::keys::MigrationKey;
+
+/// The four graphs of a comparison.
+pub struct Sides<'a> {
+    pub merge_base: &'a MigrationGraph,
+    pub ours: &'a MigrationGraph,
+    pub theirs: &'a MigrationGraph,
+    pub merged: &'a MigrationGraph,
+}
+
+/// One app's divergence.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AppDivergence {
+    /// The app's leaf at the merge-base (`null` when the app is new there).
+    pub merge_base_leaf: Option<String>,
+    /// Migrations only on head (ours), in dependency order.
+    pub ours: Vec<String>,
+    /// Migrations only on base (theirs), in dependency order.
+    pub theirs: Vec<String>,
+    /// Those of `ours` already reachable from a remote-tracking branch or tag.
+    pub published: Vec<String>,
+    /// Other apps' migrations (`app.name`) that depend on ours.
+    pub apps_depending_on_ours: Vec<String>,
+}
+
+/// Where a leaf of the merged graph came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeafSide {
+    Ours,
+    Theirs,
+    Both,
+}
+
+impl AppDivergence {
+    pub fn side_of(&self, name: &str) -> LeafSide {
+        if self.ours.iter().any(|n| n == name) {
+            LeafSide::Ours
+        } else if self.theirs.iter().any(|n| n == name) {
+            LeafSide::Theirs
+        } else {
+            LeafSide::Both
+        }
+    }
+}
+
+/// Divergence of every app whose merged graph has more than one leaf.
+/// `is_published(app, name)` says whether one of ours is already published.
+pub fn divergence(
+    sides: &Sides,
+    apps: impl IntoIterator<Item = String>,
+    is_published: &dyn Fn(&MigrationKey) -> bool,
+) -> BTreeMap<String, AppDivergence> {
+    let mut out = BTreeMap::new();
+    for app in apps {
+        if sides.merged.leaves(&app).len() < 2 {
+            continue;
+        }
+        out.insert(app.clone(), app_divergence(sides, &app, is_published));
+    }
+    out
+}
+
+/// The divergence of one app, whether or not it conflicts.
+pub fn app_divergence(
+    sides: &Sides,
+    app: &str,
+    is_published: &dyn Fn(&MigrationKey) -> bool,
+) -> AppDivergence {
+    let base_nodes: BTreeSet<MigrationKey> = sides.merge_base.app_nodes(app).into_iter().collect();
+    let only = |g: &MigrationGraph| -> Vec<MigrationKey> {
+        let keys: Vec<MigrationKey> = g
+            .app_nodes(app)
+            .into_iter()
+            .filter(|k| !base_nodes.contains(k))
+            .collect();
+        dependency_order(g, keys)
+    };
+    let ours = only(sides.ours);
+    let theirs = only(sides.theirs);
+    let ours_set: BTreeSet<&MigrationKey> = ours.iter().collect();
+    let mut dependents = BTreeSet::new();
+    for k in &ours {
+        for d in sides.ours.descendants(k) {
+            if d.app != app && !ours_set.contains(&d) {
+                dependents.insert(d.to_string());
+            }
+        }
+    }
+    AppDivergence {
+        merge_base_leaf: sides
+            .merge_base
+            .leaves(app)
+            .into_iter()
+            .next()
+            .map(|k| k.name),
+        published: ours
+            .iter()
+            .filter(|k| is_published(k))
+            .map(|k| k.name.clone())
+            .collect(),
+        ours: ours.into_iter().map(|k| k.name).collect(),
+        theirs: theirs.into_iter().map(|k| k.name).collect(),
+        apps_depending_on_ours: dependents.into_iter().collect(),
+    }
+}
+
+/// Sort keys of one app so that each comes after its same-set parents;
+/// ties by name.
+pub fn dependency_order(g: &MigrationGraph, keys: Vec<MigrationKey>) -> Vec<MigrationKey> {
+    let set: BTreeSet<MigrationKey> = keys.into_iter().collect();
+    let mut placed: BTreeSet<MigrationKey> = BTreeSet::new();
+    let mut out = Vec::with_capacity(set.len());
+    while out.len() < set.len() {
+        let ready: Vec<MigrationKey> = set
+            .iter()
+            .filter(|k| !placed.contains(*k))
+            .filter(|k| {
+                g.parents(k)
+                    .iter()
+                    .all(|p| !set.contains(p) || placed.contains(p))
+            })
+            .cloned()
+            .collect();
+        if ready.is_empty() {
+            // A cycle: the rest in name order.
+            out.extend(set.iter().filter(|k| !placed.contains(*k)).cloned());
+            break;
+        }
+        for k in ready {
+            placed.insert(k.clone());
+            out.push(k);
+        }
+    }
+    out
+}

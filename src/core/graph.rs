@@ -1,0 +1,681 @@
+//! The migration graph, built exactly as Django's
+//! `MigrationLoader.build_graph` builds it with no database: nodes, internal
+//! dependencies, `__first__`/`__latest__` resolution (`check_key`), external
+//! dependencies, `run_before`, squash replacement (`remove_replaced_nodes`),
+//! then the consistency checks — every error recorded, not only the first.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use petgraph::stable_graph::{NodeIndex, StableDiGraph};
+use petgraph::visit::{EdgeRef, IntoEdgeReferences};
+use petgraph::Direction;
+
+use super::diag::{Diag, DiagKind};
+use super::keys::MigrationKey;
+use super::load::Project;
+use super::pyparse::DepEntry;
+
+#[derive(Debug, Clone)]
+struct Node {
+    key: MigrationKey,
+    /// A node referenced but never defined: Django's `DummyNode`.
+    dummy: Option<(MigrationKey, String)>,
+    /// A stub for a migration of an app outside the project (lenient mode).
+    external: bool,
+}
+
+/// The migration graph. Edges point from a migration to the migration it
+/// depends on (child → parent).
+#[derive(Debug, Clone, Default)]
+pub struct MigrationGraph {
+    g: StableDiGraph<Node, ()>,
+    index: HashMap<MigrationKey, NodeIndex>,
+    /// Insertion order of live nodes, as Django's `graph.nodes` dict keeps it.
+    order: Vec<MigrationKey>,
+}
+
+/// The result of building: the graph and every error Django would raise.
+#[derive(Debug, Clone, Default)]
+pub struct BuiltGraph {
+    pub graph: MigrationGraph,
+    pub errors: Vec<Diag>,
+}
+
+impl MigrationGraph {
+    fn add_node(&mut self, key: MigrationKey, external: bool) {
+        if self.index.contains_key(&key) {
+            return;
+        }
+        let ix = self.g.add_node(Node {
+            key: key.clone(),
+            dummy: None,
+            external,
+        });
+        self.index.insert(key.clone(), ix);
+        self.order.push(key);
+    }
+
+    fn add_dummy(&mut self, key: MigrationKey, origin: &MigrationKey, message: String) {
+        let ix = self.g.add_node(Node {
+            key: key.clone(),
+            dummy: Some((origin.clone(), message)),
+            external: false,
+        });
+        self.index.insert(key.clone(), ix);
+        self.order.push(key);
+    }
+
+    /// `MigrationGraph.add_dependency(migration, child, parent, skip_validation=True)`.
+    fn add_dependency(
+        &mut self,
+        origin: &MigrationKey,
+        child: &MigrationKey,
+        parent: &MigrationKey,
+    ) {
+        if !self.index.contains_key(child) {
+            let msg = format!(
+                "Migration {origin} dependencies reference nonexistent child node {}",
+                py_key(child)
+            );
+            self.add_dummy(child.clone(), origin, msg);
+        }
+        if !self.index.contains_key(parent) {
+            let msg = format!(
+                "Migration {origin} dependencies reference nonexistent parent node {}",
+                py_key(parent)
+            );
+            self.add_dummy(parent.clone(), origin, msg);
+        }
+        let (c, p) = (self.index[child], self.index[parent]);
+        self.g.update_edge(c, p, ());
+    }
+
+    /// `MigrationGraph.remove_replaced_nodes`.
+    fn remove_replaced_nodes(
+        &mut self,
+        replacement: &MigrationKey,
+        replaced: &[MigrationKey],
+    ) -> Result<(), String> {
+        let Some(&rix) = self.index.get(replacement) else {
+            return Err(format!(
+                "Unable to find replacement node {}. It was either never added to the migration graph, or has been removed.",
+                py_key(replacement)
+            ));
+        };
+        let replaced_set: BTreeSet<&MigrationKey> = replaced.iter().collect();
+        for rkey in &replaced_set {
+            let Some(ix) = self.index.remove(*rkey) else {
+                continue;
+            };
+            self.order.retain(|k| k != *rkey);
+            let children: Vec<NodeIndex> =
+                self.g.neighbors_directed(ix, Direction::Incoming).collect();
+            let parents: Vec<NodeIndex> =
+                self.g.neighbors_directed(ix, Direction::Outgoing).collect();
+            for c in children {
+                if !replaced_set.contains(&self.g[c].key) {
+                    self.g.update_edge(c, rix, ());
+                }
+            }
+            for p in parents {
+                if !replaced_set.contains(&self.g[p].key) {
+                    self.g.update_edge(rix, p, ());
+                }
+            }
+            self.g.remove_node(ix);
+        }
+        Ok(())
+    }
+
+    /// Django's `root_nodes(app)`: sorted nodes with no parent in their app.
+    fn root_nodes_all(&self, app: &str) -> Vec<MigrationKey> {
+        let mut v: Vec<MigrationKey> = self
+            .order
+            .iter()
+            .filter(|k| k.app == app)
+            .filter(|k| !self.parent_keys(k).any(|p| p.app == app))
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Django's `leaf_nodes(app)`: sorted nodes with no child in their app.
+    fn leaf_nodes_all(&self, app: &str) -> Vec<MigrationKey> {
+        let mut v: Vec<MigrationKey> = self
+            .order
+            .iter()
+            .filter(|k| k.app == app)
+            .filter(|k| !self.child_keys(k).any(|c| c.app == app))
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn parent_keys<'a>(
+        &'a self,
+        key: &MigrationKey,
+    ) -> impl Iterator<Item = &'a MigrationKey> + 'a {
+        let ix = self.index.get(key).copied();
+        ix.into_iter()
+            .flat_map(move |ix| self.g.neighbors_directed(ix, Direction::Outgoing))
+            .map(move |p| &self.g[p].key)
+    }
+
+    fn child_keys<'a>(&'a self, key: &MigrationKey) -> impl Iterator<Item = &'a MigrationKey> + 'a {
+        let ix = self.index.get(key).copied();
+        ix.into_iter()
+            .flat_map(move |ix| self.g.neighbors_directed(ix, Direction::Incoming))
+            .map(move |c| &self.g[c].key)
+    }
+
+    fn is_real(&self, ix: NodeIndex) -> bool {
+        self.g[ix].dummy.is_none()
+    }
+
+    /// Whether a real (non-dummy) node exists.
+    pub fn contains(&self, key: &MigrationKey) -> bool {
+        self.index.get(key).is_some_and(|&ix| self.is_real(ix))
+    }
+
+    /// Whether the node is a stub for an app outside the project.
+    pub fn is_external(&self, key: &MigrationKey) -> bool {
+        self.index.get(key).is_some_and(|&ix| self.g[ix].external)
+    }
+
+    /// Real nodes, sorted.
+    pub fn nodes(&self) -> Vec<MigrationKey> {
+        let mut v: Vec<MigrationKey> = self
+            .g
+            .node_indices()
+            .filter(|&ix| self.is_real(ix))
+            .map(|ix| self.g[ix].key.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Real nodes of one app, sorted.
+    pub fn app_nodes(&self, app: &str) -> Vec<MigrationKey> {
+        self.nodes().into_iter().filter(|k| k.app == app).collect()
+    }
+
+    /// Edges `(child, parent)` between real nodes, sorted.
+    pub fn edges(&self) -> Vec<(MigrationKey, MigrationKey)> {
+        let mut v: Vec<_> = self
+            .g
+            .edge_references()
+            .filter(|e| self.is_real(e.source()) && self.is_real(e.target()))
+            .map(|e| {
+                (
+                    self.g[e.source()].key.clone(),
+                    self.g[e.target()].key.clone(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The parents (dependencies) of a node, sorted.
+    pub fn parents(&self, key: &MigrationKey) -> Vec<MigrationKey> {
+        let mut v: Vec<_> = self.parent_keys(key).cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// The children (dependents) of a node, sorted.
+    pub fn children(&self, key: &MigrationKey) -> Vec<MigrationKey> {
+        let mut v: Vec<_> = self.child_keys(key).cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Leaves of an app: real nodes with no child in the same app.
+    pub fn leaves(&self, app: &str) -> Vec<MigrationKey> {
+        self.leaf_nodes_all(app)
+            .into_iter()
+            .filter(|k| self.contains(k))
+            .collect()
+    }
+
+    /// Roots of an app: real nodes with no parent in the same app.
+    pub fn roots(&self, app: &str) -> Vec<MigrationKey> {
+        self.root_nodes_all(app)
+            .into_iter()
+            .filter(|k| self.contains(k))
+            .collect()
+    }
+
+    /// Every ancestor of `key` (all apps), not including itself.
+    pub fn ancestors(&self, key: &MigrationKey) -> BTreeSet<MigrationKey> {
+        self.walk(key, Direction::Outgoing)
+    }
+
+    /// Every descendant of `key` (all apps), not including itself.
+    pub fn descendants(&self, key: &MigrationKey) -> BTreeSet<MigrationKey> {
+        self.walk(key, Direction::Incoming)
+    }
+
+    fn walk(&self, key: &MigrationKey, dir: Direction) -> BTreeSet<MigrationKey> {
+        let mut out = BTreeSet::new();
+        let Some(&start) = self.index.get(key) else {
+            return out;
+        };
+        let mut stack = vec![start];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(ix) = stack.pop() {
+            for n in self.g.neighbors_directed(ix, dir) {
+                if seen.insert(n) {
+                    out.insert(self.g[n].key.clone());
+                    stack.push(n);
+                }
+            }
+        }
+        out
+    }
+
+    /// Cycles among real nodes, each as the path that closes it, sorted.
+    fn cycles(&self) -> Vec<Vec<MigrationKey>> {
+        let mut out = Vec::new();
+        for scc in petgraph::algo::tarjan_scc(&self.g) {
+            let self_loop = scc.len() == 1 && self.g.contains_edge(scc[0], scc[0]);
+            if scc.len() < 2 && !self_loop {
+                continue;
+            }
+            let members: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
+            // Start at the smallest key; follow edges inside the component
+            // until a node repeats: that is a cycle, in dependency order.
+            let start = *scc
+                .iter()
+                .min_by_key(|&&ix| &self.g[ix].key)
+                .unwrap_or(&scc[0]);
+            let mut path = vec![start];
+            let mut cur = start;
+            loop {
+                let mut next: Vec<NodeIndex> = self
+                    .g
+                    .neighbors_directed(cur, Direction::Incoming)
+                    .filter(|n| members.contains(n))
+                    .collect();
+                next.sort_by_key(|&n| &self.g[n].key);
+                let Some(&n) = next.first() else { break };
+                if let Some(pos) = path.iter().position(|&p| p == n) {
+                    path.drain(..pos);
+                    break;
+                }
+                path.push(n);
+                cur = n;
+            }
+            out.push(path.into_iter().map(|ix| self.g[ix].key.clone()).collect());
+        }
+        out.sort();
+        out
+    }
+}
+
+/// Python's repr of a key tuple, as Django prints it: `('app', 'name')`.
+pub fn py_key(k: &MigrationKey) -> String {
+    format!("('{}', '{}')", k.app, k.name)
+}
+
+/// Build the graph of a project.
+pub fn build_graph(project: &Project, strict: bool) -> BuiltGraph {
+    let mut gr = MigrationGraph::default();
+    let mut errors = Vec::new();
+    let file_of = |k: &MigrationKey| project.migrations.get(k).map(|m| m.file.clone());
+
+    let migrated: BTreeSet<&str> = project
+        .apps
+        .keys()
+        .map(String::as_str)
+        .chain(if strict {
+            Vec::new()
+        } else {
+            project.external.keys().map(String::as_str).collect()
+        })
+        .collect();
+
+    for key in project.migrations.keys() {
+        gr.add_node(key.clone(), false);
+    }
+    if !strict {
+        for (app, names) in &project.external {
+            for n in names {
+                gr.add_node(MigrationKey::new(app.clone(), n.clone()), true);
+            }
+        }
+    }
+    // Internal (same app) dependencies; `__first__` of the own app ignored.
+    for (key, m) in &project.migrations {
+        for parent in &m.dependencies {
+            if parent.app == key.app && parent.name != "__first__" {
+                gr.add_dependency(key, key, parent);
+            }
+        }
+    }
+    // External dependencies and run_before, through check_key.
+    let mut check_key =
+        |gr: &MigrationGraph, k: &MigrationKey, current: &MigrationKey| -> Option<MigrationKey> {
+            if (k.name != "__first__" && k.name != "__latest__") || gr.index.contains_key(k) {
+                return Some(k.clone());
+            }
+            if k.app == current.app || project.unmigrated.contains(&k.app) {
+                return None;
+            }
+            let msg = if migrated.contains(k.app.as_str()) {
+                let found = if k.name == "__first__" {
+                    gr.root_nodes_all(&k.app)
+                } else {
+                    gr.leaf_nodes_all(&k.app)
+                };
+                if let Some(first) = found.into_iter().next() {
+                    return Some(first);
+                }
+                format!("Dependency on app with no migrations: {}", k.app)
+            } else {
+                format!("Dependency on unknown app: {}", k.app)
+            };
+            let mut d = Diag::new(
+                DiagKind::NodeNotFound,
+                format!(
+                    "Migration {current} dependencies reference {}: {msg}",
+                    py_key(k)
+                ),
+            );
+            if let Some(f) = file_of(current) {
+                d = d.at(f, None);
+            }
+            errors.push(d);
+            None
+        };
+    for (key, m) in &project.migrations {
+        for parent in &m.dependencies {
+            if parent.app == key.app {
+                continue;
+            }
+            if let Some(p) = check_key(&gr, parent, key) {
+                gr.add_dependency(key, key, &p);
+            }
+        }
+        for child in &m.run_before {
+            if let Some(c) = check_key(&gr, child, key) {
+                gr.add_dependency(key, &c, key);
+            }
+        }
+    }
+    // Squashes: with no database nothing is applied, so every replacing
+    // migration replaces its targets.
+    for (key, m) in &project.migrations {
+        if m.replaces.is_empty() {
+            continue;
+        }
+        if let Err(msg) = gr.remove_replaced_nodes(key, &m.replaces) {
+            errors.push(Diag::new(DiagKind::NodeNotFound, msg).at(m.file.clone(), None));
+        }
+    }
+    // validate_consistency: dummy nodes left are missing dependencies.
+    let mut dummies: Vec<(MigrationKey, MigrationKey, String)> =
+        gr.g.node_indices()
+            .filter_map(|ix| {
+                let n = &gr.g[ix];
+                n.dummy
+                    .as_ref()
+                    .map(|(origin, msg)| (n.key.clone(), origin.clone(), msg.clone()))
+            })
+            .collect();
+    dummies.sort();
+    for (missing, origin, msg) in dummies {
+        let mut d = Diag::new(DiagKind::NodeNotFound, msg);
+        if let Some(f) = file_of(&origin) {
+            d = d.at(f, dependency_line(project, &origin, &missing));
+        }
+        errors.push(d);
+    }
+    for cycle in gr.cycles() {
+        let names: Vec<String> = cycle.iter().map(|k| k.to_string()).collect();
+        let mut d = Diag::new(
+            DiagKind::CircularDependency,
+            format!(
+                "Circular dependency between migrations: {}",
+                names.join(", ")
+            ),
+        );
+        if let Some(f) = file_of(&cycle[0]) {
+            d = d.at(f, None);
+        }
+        errors.push(d);
+    }
+    errors.sort();
+    errors.dedup();
+    BuiltGraph { graph: gr, errors }
+}
+
+/// The line of the entry in `origin` that names `target`, else its class.
+fn dependency_line(project: &Project, origin: &MigrationKey, target: &MigrationKey) -> Option<u32> {
+    let m = project.migrations.get(origin)?;
+    let p = &m.parsed;
+    p.dependencies
+        .iter()
+        .chain(&p.run_before)
+        .find_map(|e| match e {
+            DepEntry::Key { app, name, line }
+                if app.value == target.app && name.value == target.name =>
+            {
+                Some(*line)
+            }
+            _ => None,
+        })
+        .or(Some(p.class_line))
+}
+
+/// Django's `detect_conflicts`: apps with more than one leaf, with the
+/// leaves' names. External stub apps are not the project's to report.
+pub fn detect_conflicts(
+    graph: &MigrationGraph,
+    apps: impl IntoIterator<Item = String>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for app in apps {
+        let leaves = graph.leaves(&app);
+        if leaves.len() > 1 {
+            out.insert(app, leaves.into_iter().map(|k| k.name).collect());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::discover::{LabelSource, PackageKind};
+    use crate::core::load::{App, Migration, Origin};
+    use std::sync::Arc;
+
+    fn k(s: &str) -> MigrationKey {
+        let (a, n) = s.split_once('.').unwrap();
+        MigrationKey::new(a, n)
+    }
+
+    /// `("orders.0002", &["orders.0001"], &[replaces], &[run_before])`
+    type Spec<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+
+    fn project(specs: &[Spec]) -> Project {
+        let mut p = Project::default();
+        for (key, deps, reps, rb) in specs {
+            let key = k(key);
+            p.apps.entry(key.app.clone()).or_insert(App {
+                label: key.app.clone(),
+                path: format!("{}/migrations", key.app),
+                origin: Origin::Project,
+                kind: PackageKind::Package,
+                label_from: LabelSource::DirName,
+            });
+            let keys = |v: &[&str]| v.iter().map(|s| k(s)).collect::<Vec<_>>();
+            p.migrations.insert(
+                key.clone(),
+                Migration {
+                    file: format!("{}/migrations/{}.py", key.app, key.name),
+                    key,
+                    origin: Origin::Project,
+                    parsed: Arc::new(Default::default()),
+                    dependencies: keys(deps),
+                    replaces: keys(reps),
+                    run_before: keys(rb),
+                },
+            );
+        }
+        p
+    }
+
+    fn names(v: Vec<MigrationKey>) -> Vec<String> {
+        v.into_iter().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn two_leaves_conflict() {
+        let p = project(&[
+            ("a.0001", &[], &[], &[]),
+            ("a.0002_x", &["a.0001"], &[], &[]),
+            ("a.0002_y", &["a.0001"], &[], &[]),
+        ]);
+        let b = build_graph(&p, false);
+        assert!(b.errors.is_empty());
+        assert_eq!(names(b.graph.leaves("a")), vec!["a.0002_x", "a.0002_y"]);
+        assert_eq!(detect_conflicts(&b.graph, ["a".to_string()]).len(), 1);
+    }
+
+    #[test]
+    fn squash_replaces_present_originals_and_repoints() {
+        let p = project(&[
+            ("a.0001", &[], &[], &[]),
+            ("a.0002", &["a.0001"], &[], &[]),
+            ("a.0001_squashed_0002", &[], &["a.0001", "a.0002"], &[]),
+            ("a.0003", &["a.0002"], &[], &[]),
+            ("b.0001", &["a.0001"], &[], &[]),
+        ]);
+        let b = build_graph(&p, false);
+        assert!(b.errors.is_empty(), "{:?}", b.errors);
+        assert_eq!(
+            names(b.graph.app_nodes("a")),
+            vec!["a.0001_squashed_0002", "a.0003"]
+        );
+        assert_eq!(
+            names(b.graph.parents(&k("a.0003"))),
+            vec!["a.0001_squashed_0002"]
+        );
+        assert_eq!(
+            names(b.graph.parents(&k("b.0001"))),
+            vec!["a.0001_squashed_0002"]
+        );
+        assert_eq!(names(b.graph.leaves("a")), vec!["a.0003"]);
+    }
+
+    #[test]
+    fn dependency_on_removed_original_goes_to_squash() {
+        // The originals' files are gone; a later migration still names one.
+        let p = project(&[
+            ("a.0001_squashed_0002", &[], &["a.0001", "a.0002"], &[]),
+            ("a.0003", &["a.0002"], &[], &[]),
+        ]);
+        let b = build_graph(&p, false);
+        assert!(b.errors.is_empty(), "{:?}", b.errors);
+        assert_eq!(
+            names(b.graph.parents(&k("a.0003"))),
+            vec!["a.0001_squashed_0002"]
+        );
+    }
+
+    #[test]
+    fn first_and_latest_resolve_like_check_key() {
+        let p = project(&[
+            ("a.0001", &[], &[], &[]),
+            ("a.0002", &["a.0001"], &[], &[]),
+            ("b.0001", &["a.__first__"], &[], &[]),
+            (
+                "b.0002",
+                &["b.0001", "a.__latest__", "b.__first__"],
+                &[],
+                &[],
+            ),
+        ]);
+        let b = build_graph(&p, false);
+        assert!(b.errors.is_empty(), "{:?}", b.errors);
+        assert_eq!(names(b.graph.parents(&k("b.0001"))), vec!["a.0001"]);
+        assert_eq!(
+            names(b.graph.parents(&k("b.0002"))),
+            vec!["a.0002", "b.0001"]
+        );
+    }
+
+    #[test]
+    fn run_before_adds_reverse_edge_across_apps() {
+        let p = project(&[("a.0001", &[], &[], &[]), ("b.0001", &[], &[], &["a.0001"])]);
+        let b = build_graph(&p, false);
+        assert_eq!(names(b.graph.parents(&k("a.0001"))), vec!["b.0001"]);
+    }
+
+    #[test]
+    fn missing_parent_is_reported_with_djangos_wording() {
+        let p = project(&[
+            ("a.0001", &["a.0000_gone", "b.0001"], &[], &[]),
+            ("b.0002", &[], &[], &[]),
+        ]);
+        let b = build_graph(&p, false);
+        let msgs: Vec<&str> = b.errors.iter().map(|e| e.message.as_str()).collect();
+        assert!(msgs.contains(&"Migration a.0001 dependencies reference nonexistent parent node ('a', '0000_gone')"), "{msgs:?}");
+        assert!(
+            msgs.contains(
+                &"Migration a.0001 dependencies reference nonexistent parent node ('b', '0001')"
+            ),
+            "{msgs:?}"
+        );
+        assert!(b.errors.iter().all(|e| e.kind == DiagKind::NodeNotFound));
+    }
+
+    #[test]
+    fn cycles_are_all_reported() {
+        let p = project(&[
+            ("a.0001", &["a.0002"], &[], &[]),
+            ("a.0002", &["a.0001"], &[], &[]),
+            ("c.0001", &["c.0001"], &[], &[]),
+        ]);
+        let b = build_graph(&p, false);
+        let cyc: Vec<&str> = b
+            .errors
+            .iter()
+            .filter(|e| e.kind == DiagKind::CircularDependency)
+            .map(|e| e.message.as_str())
+            .collect();
+        assert_eq!(cyc.len(), 2, "{cyc:?}");
+        assert!(cyc[0].contains("a.0001, a.0002"), "{cyc:?}");
+        assert!(cyc[1].contains("c.0001"), "{cyc:?}");
+    }
+
+    #[test]
+    fn external_stub_or_strict_error() {
+        let mut p = project(&[("a.0001", &["ext.0001_initial"], &[], &[])]);
+        p.external.insert(
+            "ext".into(),
+            ["0001_initial".to_string()].into_iter().collect(),
+        );
+        let lenient = build_graph(&p, false);
+        assert!(lenient.errors.is_empty());
+        assert!(lenient.graph.is_external(&k("ext.0001_initial")));
+        let strict = build_graph(&p, true);
+        assert_eq!(strict.errors.len(), 1);
+        assert_eq!(strict.errors[0].kind, DiagKind::NodeNotFound);
+    }
+
+    #[test]
+    fn unknown_app_first_is_an_error_and_unmigrated_is_ignored() {
+        let mut p = project(&[("a.0001", &["nope.__first__", "plain.__first__"], &[], &[])]);
+        p.unmigrated.insert("plain".into());
+        let b = build_graph(&p, true);
+        assert_eq!(b.errors.len(), 1, "{:?}", b.errors);
+        assert!(b.errors[0]
+            .message
+            .contains("Dependency on unknown app: nope"));
+    }
+}

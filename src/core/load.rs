@@ -1,0 +1,404 @@
+//! Reading a whole project: discovery, parsing every migration module (in
+//! parallel), resolving swappable dependencies, and pulling in the apps the
+//! project depends on from the virtualenv — the data Django's
+//! `MigrationLoader.load_disk` would produce.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::config::{exclude_matcher, Config};
+use super::diag::{Diag, DiagKind};
+use super::discover::{discover, module_names, DiscoverOptions, LabelSource, Package, PackageKind};
+use super::keys::MigrationKey;
+use super::pyparse::{self, DepEntry, FileProblemKind, ParsedMigration};
+use super::settings::{resolve_settings, ResolvedSettings};
+use super::tree::SourceTree;
+
+/// Where an app's migrations come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Project,
+    Environment,
+}
+
+/// An app with a migrations package (or an unmigrated one).
+#[derive(Debug, Clone)]
+pub struct App {
+    pub label: String,
+    /// The migrations directory: relative to the project root for project
+    /// apps, relative to site-packages for environment apps.
+    pub path: String,
+    pub origin: Origin,
+    pub kind: PackageKind,
+    pub label_from: LabelSource,
+}
+
+/// One migration as read from its file, dependencies resolved to keys.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    pub key: MigrationKey,
+    pub file: String,
+    pub origin: Origin,
+    pub parsed: Arc<ParsedMigration>,
+    pub dependencies: Vec<MigrationKey>,
+    pub replaces: Vec<MigrationKey>,
+    pub run_before: Vec<MigrationKey>,
+}
+
+/// Everything read from one snapshot of a project.
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    /// Migrated apps by label.
+    pub apps: BTreeMap<String, App>,
+    /// Apps without migrations (namespace dir, `MIGRATION_MODULES = None`).
+    pub unmigrated: BTreeSet<String>,
+    pub migrations: BTreeMap<MigrationKey, Migration>,
+    /// Referenced apps found nowhere: label → referenced names.
+    pub external: BTreeMap<String, BTreeSet<String>>,
+    pub settings: ResolvedSettings,
+    pub diags: Vec<Diag>,
+}
+
+impl Project {
+    pub fn errors(&self) -> impl Iterator<Item = &Diag> {
+        self.diags.iter().filter(|d| d.kind.is_error())
+    }
+}
+
+/// Reads and parses one migration file; implementations may cache by blob.
+pub trait MigrationReader: Sync {
+    fn parse(&self, tree: &dyn SourceTree, path: &str) -> io::Result<Arc<ParsedMigration>>;
+}
+
+/// Reads the file and parses it, every time.
+pub struct PlainReader;
+
+impl MigrationReader for PlainReader {
+    fn parse(&self, tree: &dyn SourceTree, path: &str) -> io::Result<Arc<ParsedMigration>> {
+        let src = tree.read(path)?;
+        Ok(Arc::new(pyparse::parse_migration(&src)))
+    }
+}
+
+/// Apps outside the project: a virtualenv's site-packages.
+pub struct Environment<'a> {
+    pub tree: &'a dyn SourceTree,
+    /// How to show a path in it (the site-packages directory).
+    pub display_root: String,
+}
+
+/// What to read and how.
+pub struct LoadOptions<'a> {
+    pub config: &'a Config,
+    pub env: Option<Environment<'a>>,
+    pub reader: &'a dyn MigrationReader,
+}
+
+/// Read a project.
+pub fn load_project(tree: &dyn SourceTree, opts: &LoadOptions) -> Project {
+    let mut p = Project::default();
+    p.settings = resolve_settings(tree, opts.config, &mut p.diags);
+    let dopts = DiscoverOptions {
+        app_labels: opts
+            .config
+            .app_labels
+            .iter()
+            .map(|(k, v)| (k.trim_end_matches('/').replace('.', "/"), v.clone()))
+            .collect(),
+        migration_modules: p.settings.migration_modules.clone(),
+        exclude: exclude_matcher(&opts.config.exclude),
+        import_root: p.settings.import_root.clone(),
+    };
+    let found = discover(tree, &dopts);
+    p.diags.extend(found.diags);
+
+    // One package per label; more is Django's "Application labels aren't
+    // unique".
+    let mut by_label: BTreeMap<&str, Vec<&Package>> = BTreeMap::new();
+    for pkg in &found.packages {
+        by_label.entry(&pkg.label).or_default().push(pkg);
+    }
+    let mut chosen = Vec::new();
+    for (label, pkgs) in by_label {
+        if pkgs.len() > 1 {
+            let paths: Vec<&str> = pkgs.iter().map(|p| p.dir.as_str()).collect();
+            p.diags.push(
+                Diag::new(
+                    DiagKind::DuplicateAppLabel,
+                    format!(
+                        "Application labels aren't unique, duplicates: {label} (in {}); \
+                         set a distinct `label` in one app's AppConfig or map it in `app_labels` in .djmig.yml",
+                        paths.join(" and ")
+                    ),
+                )
+                .at(pkgs[1].dir.clone(), None),
+            );
+        }
+        chosen.push(pkgs[0].clone());
+    }
+    load_packages(&mut p, tree, &chosen, Origin::Project, opts.reader, None);
+
+    if let Some(env) = &opts.env {
+        load_environment(&mut p, env, opts.reader);
+    }
+
+    // Whatever is still referenced but found nowhere is external.
+    let known: BTreeSet<String> = p.apps.keys().chain(p.unmigrated.iter()).cloned().collect();
+    let mut external: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for m in p.migrations.values() {
+        for dep in m.dependencies.iter().chain(&m.run_before) {
+            if dep.app != m.key.app && !known.contains(&dep.app) {
+                external
+                    .entry(dep.app.clone())
+                    .or_default()
+                    .insert(dep.name.clone());
+            }
+        }
+    }
+    for (label, names) in &external {
+        let first = p.migrations.values().find(|m| {
+            m.dependencies
+                .iter()
+                .chain(&m.run_before)
+                .any(|d| &d.app == label)
+        });
+        let mut d = Diag::new(
+            DiagKind::External,
+            format!(
+                "app {label} ({}) is referenced but is neither in the project nor in a known virtualenv; \
+                 its migrations are taken as given (set `python:` in .djmig.yml or activate the virtualenv to read them)",
+                names.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        );
+        if let Some(m) = first {
+            d = d.at(m.file.clone(), None);
+        }
+        p.diags.push(d);
+    }
+    p.external = external;
+    p
+}
+
+/// Parse the packages' modules and add apps and migrations.
+fn load_packages(
+    p: &mut Project,
+    tree: &dyn SourceTree,
+    packages: &[Package],
+    origin: Origin,
+    reader: &dyn MigrationReader,
+    display_root: Option<&str>,
+) {
+    let display = |file: &str| match display_root {
+        Some(root) => format!("{root}/{file}"),
+        None => file.to_string(),
+    };
+    // Which modules to read.
+    let mut jobs: Vec<(usize, String, String)> = Vec::new();
+    for (i, pkg) in packages.iter().enumerate() {
+        match pkg.kind {
+            PackageKind::Package => {
+                let (names, unreadable) = module_names(tree, &pkg.dir);
+                for f in unreadable {
+                    p.diags.push(
+                        Diag::new(
+                            DiagKind::Parse,
+                            "compiled module without source: Django would import it, djmig cannot read it; delete it if stale",
+                        )
+                        .at(display(&f), None),
+                    );
+                }
+                jobs.extend(names.into_iter().map(|(n, f)| (i, n, f)));
+            }
+            PackageKind::Namespace | PackageKind::Module | PackageKind::Disabled => {
+                p.unmigrated.insert(pkg.label.clone());
+            }
+        }
+    }
+    let parsed: Vec<io::Result<Arc<ParsedMigration>>> = jobs
+        .par_iter()
+        .map(|(_, _, file)| reader.parse(tree, file))
+        .collect();
+
+    let mut per_pkg: BTreeMap<usize, Vec<(String, String, Arc<ParsedMigration>)>> = BTreeMap::new();
+    for ((i, name, file), res) in jobs.into_iter().zip(parsed) {
+        match res {
+            Ok(m) => per_pkg.entry(i).or_default().push((name, file, m)),
+            Err(e) => p.diags.push(
+                Diag::new(DiagKind::Syntax, format!("cannot read the file: {e}"))
+                    .at(display(&file), None),
+            ),
+        }
+    }
+    for (i, pkg) in packages.iter().enumerate() {
+        if pkg.kind != PackageKind::Package {
+            continue;
+        }
+        let mods = per_pkg.remove(&i).unwrap_or_default();
+        if !mods.is_empty() && !pkg.explicit && !mods.iter().any(|(_, _, m)| m.has_migration_class)
+        {
+            p.diags.push(
+                Diag::new(
+                    DiagKind::NotAMigrationsPackage,
+                    "no module in this package defines a Migration class; not a migrations package, ignored",
+                )
+                .at(display(&pkg.dir), None),
+            );
+            continue;
+        }
+        p.apps.insert(
+            pkg.label.clone(),
+            App {
+                label: pkg.label.clone(),
+                path: display(&pkg.dir),
+                origin,
+                kind: pkg.kind,
+                label_from: pkg.label_from,
+            },
+        );
+        for (name, file, m) in mods {
+            let file = display(&file);
+            for prob in &m.problems {
+                let kind = match prob.kind {
+                    FileProblemKind::Syntax => DiagKind::Syntax,
+                    FileProblemKind::NonLiteral => DiagKind::NonLiteral,
+                    FileProblemKind::Note => DiagKind::Parse,
+                };
+                let message = match prob.kind {
+                    FileProblemKind::Syntax => {
+                        format!("{file}:{}:{}: {}", prob.line, prob.col, prob.message)
+                    }
+                    _ => prob.message.clone(),
+                };
+                p.diags
+                    .push(Diag::new(kind, message).at(file.clone(), Some(prob.line)));
+            }
+            if !m.has_migration_class {
+                p.diags.push(
+                    Diag::new(
+                        DiagKind::BadMigration,
+                        format!(
+                            "Migration {name} in app {} has no Migration class",
+                            pkg.label
+                        ),
+                    )
+                    .at(file, None),
+                );
+                continue;
+            }
+            let key = MigrationKey::new(pkg.label.clone(), name);
+            let mut resolve = |entries: &[DepEntry]| -> Vec<MigrationKey> {
+                entries
+                    .iter()
+                    .filter_map(|e| resolve_dep(e, &p.settings, &file, &mut p.diags))
+                    .collect()
+            };
+            let dependencies = resolve(&m.dependencies);
+            let replaces = resolve(&m.replaces);
+            let run_before = resolve(&m.run_before);
+            p.migrations.insert(
+                key.clone(),
+                Migration {
+                    key,
+                    file,
+                    origin,
+                    parsed: m,
+                    dependencies,
+                    replaces,
+                    run_before,
+                },
+            );
+        }
+    }
+}
+
+/// `DepEntry` → key, resolving swappable settings like
+/// `django.db.migrations.swappable_dependency`.
+fn resolve_dep(
+    e: &DepEntry,
+    settings: &ResolvedSettings,
+    file: &str,
+    diags: &mut Vec<Diag>,
+) -> Option<MigrationKey> {
+    match e {
+        DepEntry::Key { app, name, .. } => {
+            Some(MigrationKey::new(app.value.clone(), name.value.clone()))
+        }
+        DepEntry::Swappable {
+            setting,
+            default,
+            line,
+        } => {
+            let value = settings.values.get(setting).or(default.as_ref());
+            match value {
+                Some(v) => {
+                    let app = v.split('.').next().unwrap_or(v);
+                    Some(MigrationKey::new(app, "__first__"))
+                }
+                None => {
+                    diags.push(
+                        Diag::new(
+                            DiagKind::Settings,
+                            format!(
+                                "swappable_dependency(settings.{setting}): {setting} is not set literally in the settings module; \
+                                 dependency skipped (give it under `settings:` in .djmig.yml)"
+                            ),
+                        )
+                        .at(file.to_string(), Some(*line)),
+                    );
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Load the apps the project references from the environment, transitively.
+fn load_environment(p: &mut Project, env: &Environment, reader: &dyn MigrationReader) {
+    let mut index: Option<BTreeMap<String, Package>> = None;
+    let mut tried: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let known: BTreeSet<&String> = p.apps.keys().chain(p.unmigrated.iter()).collect();
+        let wanted: BTreeSet<String> = p
+            .migrations
+            .values()
+            .flat_map(|m| m.dependencies.iter().chain(&m.run_before))
+            .map(|d| d.app.clone())
+            .filter(|a| !known.contains(a) && !tried.contains(a))
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let index = index.get_or_insert_with(|| {
+            let mut out = BTreeMap::new();
+            let d = discover(env.tree, &DiscoverOptions::default());
+            for pkg in d.packages {
+                out.entry(pkg.label.clone()).or_insert(pkg);
+            }
+            out
+        });
+        let pkgs: Vec<Package> = wanted
+            .iter()
+            .filter_map(|l| index.get(l).cloned())
+            .collect();
+        tried.extend(wanted);
+        let pkgs: Vec<Package> = pkgs
+            .into_iter()
+            .map(|mut pk| {
+                pk.explicit = true;
+                pk
+            })
+            .collect();
+        load_packages(
+            p,
+            env.tree,
+            &pkgs,
+            Origin::Environment,
+            reader,
+            Some(&env.display_root),
+        );
+    }
+}

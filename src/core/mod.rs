@@ -1,0 +1,17 @@
+//! The pure core: parsing, discovery, the migration graph, analysis and reports.
+//!
+//! Nothing in here talks to git, a terminal or a subprocess. Files come in
+//! through the [`tree::SourceTree`] trait so the same code reads the work tree,
+//! a git revision, or a virtual merge of two revisions.
+
+pub mod config;
+pub mod diag;
+pub mod discover;
+pub mod divergence;
+pub mod graph;
+pub mod keys;
+pub mod load;
+pub mod pyparse;
+pub mod report;
+pub mod settings;
+pub mod tree;

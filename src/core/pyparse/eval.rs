@@ -1,0 +1,528 @@
+//! Static evaluation of the few expression forms migration attributes use:
+//! string literals, tuples/lists (with `*` unpacking), `+`, names bound
+//! earlier in the module or class body, and `swappable_dependency(...)`.
+//!
+//! Names follow Python's eager semantics: a binding is evaluated with the
+//! environment as it was when the binding statement ran (`limit`), so
+//! `A = A + [...]` refers to the earlier `A` and cycles are impossible.
+
+use std::borrow::Cow;
+
+use ruff_python_ast::{Expr, Operator};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::{
+    is_settings, last_name, start, DepEntry, FileProblem, FileProblemKind, Source, StrLit,
+};
+
+/// Deepest expression nesting / name chain followed.
+const MAX_DEPTH: u32 = 64;
+
+/// What a name is bound to.
+#[derive(Clone, Copy)]
+pub(super) enum Binding<'t> {
+    /// `name = expr` (or `name: T = expr`).
+    Expr(&'t Expr),
+    /// `name += expr`: the previous binding of `name`, then `expr`.
+    AugAdd(&'t Expr),
+    /// Bound by something we do not evaluate (import, def, another
+    /// operator, conditional code): the range of the binding statement.
+    Opaque(TextRange),
+}
+
+/// Bindings in execution order; module-level ones first, then the class
+/// body's (Python looks names up in the class namespace, then globals).
+#[derive(Default)]
+pub(super) struct Env<'t> {
+    entries: Vec<(&'t str, Binding<'t>)>,
+}
+
+impl<'t> Env<'t> {
+    pub(super) fn push(&mut self, name: &'t str, binding: Binding<'t>) {
+        self.entries.push((name, binding));
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Latest binding of `name` among the first `limit` entries.
+    pub(super) fn lookup(&self, name: &str, limit: usize) -> Option<(usize, Binding<'t>)> {
+        let limit = limit.min(self.entries.len());
+        self.entries[..limit]
+            .iter()
+            .rposition(|(n, _)| *n == name)
+            .map(|i| (i, self.entries[i].1))
+    }
+
+    /// Latest binding of `name` at index `>= from`.
+    pub(super) fn lookup_from(&self, name: &str, from: usize) -> Option<(usize, Binding<'t>)> {
+        self.lookup(name, self.entries.len())
+            .filter(|(i, _)| *i >= from)
+    }
+}
+
+/// How an evaluated sequence was written; `+` of a list and a tuple raises
+/// `TypeError` in Python.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum SeqKind {
+    List,
+    Tuple,
+    Set,
+    None,
+    Unknown,
+}
+
+/// One element of an evaluated sequence, with the environment to evaluate it
+/// in.
+#[derive(Clone, Copy)]
+pub(super) struct Elem<'t> {
+    pub(super) expr: &'t Expr,
+    pub(super) limit: usize,
+    /// Reached through another name: its literals are not "in place".
+    pub(super) via_name: bool,
+}
+
+/// Evaluation context: source, environment and the problems found.
+pub(super) struct Cx<'t> {
+    pub(super) src: &'t Source<'t>,
+    pub(super) env: Env<'t>,
+    pub(super) problems: Vec<FileProblem>,
+}
+
+/// A string value with its literal's span (if it is one single literal in
+/// place).
+pub(super) struct StrVal<'t> {
+    pub(super) value: Cow<'t, str>,
+    pub(super) span: Option<TextRange>,
+}
+
+impl<'t> Cx<'t> {
+    pub(super) fn new(src: &'t Source<'t>) -> Self {
+        Cx {
+            src,
+            env: Env::default(),
+            problems: Vec::new(),
+        }
+    }
+
+    pub(super) fn fail(&mut self, attr: &str, node: &Expr, reason: impl AsRef<str>) {
+        self.fail_at(attr, node.range(), reason);
+    }
+
+    pub(super) fn fail_at(&mut self, attr: &str, range: TextRange, reason: impl AsRef<str>) {
+        let message = format!(
+            "{attr}: cannot read `{}` statically ({})",
+            self.src.excerpt(range),
+            reason.as_ref()
+        );
+        self.problems.push(
+            self.src
+                .problem(FileProblemKind::NonLiteral, range.start(), message),
+        );
+    }
+
+    pub(super) fn note(&mut self, node: &Expr, message: String) {
+        self.problems.push(
+            self.src
+                .problem(FileProblemKind::Note, start(node), message),
+        );
+    }
+
+    /// Expand a sequence expression into its elements. Parts that cannot be
+    /// evaluated are reported (naming `attr`) and skipped.
+    pub(super) fn flatten(
+        &mut self,
+        attr: &str,
+        expr: &'t Expr,
+        limit: usize,
+        via_name: bool,
+        depth: u32,
+        out: &mut Vec<Elem<'t>>,
+    ) -> SeqKind {
+        if depth > MAX_DEPTH {
+            self.fail(attr, expr, "too deeply nested");
+            return SeqKind::Unknown;
+        }
+        let (elts, kind) = match expr {
+            Expr::List(l) => (&l.elts, SeqKind::List),
+            Expr::Tuple(t) => (&t.elts, SeqKind::Tuple),
+            Expr::Set(s) => (&s.elts, SeqKind::Set),
+            Expr::Name(n) => {
+                return self.flatten_name(attr, expr, n.id.as_str(), limit, via_name, depth, out)
+            }
+            Expr::BinOp(b) if b.op == Operator::Add => {
+                let left = self.flatten(attr, &b.left, limit, via_name, depth + 1, out);
+                let right = self.flatten(attr, &b.right, limit, via_name, depth + 1, out);
+                return match (left, right) {
+                    (SeqKind::Unknown, k) | (k, SeqKind::Unknown) => k,
+                    (l, r) if l == r && l != SeqKind::Set && l != SeqKind::None => l,
+                    (l, r) => {
+                        self.fail(
+                            attr,
+                            expr,
+                            format!(
+                                "Python raises TypeError for {} + {}",
+                                kind_name(l),
+                                kind_name(r)
+                            ),
+                        );
+                        l
+                    }
+                };
+            }
+            Expr::NoneLiteral(_) => return SeqKind::None,
+            Expr::Call(c) => {
+                let name = last_name(&c.func).unwrap_or("?");
+                self.fail(attr, expr, format!("call to {name}()"));
+                return SeqKind::Unknown;
+            }
+            _ => {
+                self.fail(
+                    attr,
+                    expr,
+                    format!("{} is not a list or tuple", expr_kind(expr)),
+                );
+                return SeqKind::Unknown;
+            }
+        };
+        for elt in elts {
+            if let Expr::Starred(s) = elt {
+                self.flatten(attr, &s.value, limit, via_name, depth + 1, out);
+            } else {
+                out.push(Elem {
+                    expr: elt,
+                    limit,
+                    via_name,
+                });
+            }
+        }
+        kind
+    }
+
+    /// Expand the binding of `name` visible at `limit`.
+    #[allow(clippy::too_many_arguments)]
+    fn flatten_name(
+        &mut self,
+        attr: &str,
+        node: &'t Expr,
+        name: &str,
+        limit: usize,
+        via_name: bool,
+        depth: u32,
+        out: &mut Vec<Elem<'t>>,
+    ) -> SeqKind {
+        let via = via_name || name != attr;
+        match self.env.lookup(name, limit) {
+            Some((_, Binding::Expr(e))) if !is_sequence_like(e) => {
+                let reason = format!(
+                    "`{name}` is bound to `{}` on line {}",
+                    self.src.excerpt(e.range()),
+                    self.src.line(e.range())
+                );
+                self.fail(attr, node, reason);
+                SeqKind::Unknown
+            }
+            Some((i, b)) => self.flatten_binding(attr, name, i, b, via, depth + 1, out),
+            None => {
+                self.fail(attr, node, format!("unresolved name `{name}`"));
+                SeqKind::Unknown
+            }
+        }
+    }
+
+    /// Expand binding number `idx` (of `name`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn flatten_binding(
+        &mut self,
+        attr: &str,
+        name: &str,
+        idx: usize,
+        binding: Binding<'t>,
+        via_name: bool,
+        depth: u32,
+        out: &mut Vec<Elem<'t>>,
+    ) -> SeqKind {
+        match binding {
+            Binding::Expr(e) => self.flatten(attr, e, idx, via_name, depth + 1, out),
+            Binding::AugAdd(rhs) => {
+                if depth > MAX_DEPTH {
+                    self.fail(attr, rhs, "too many `+=`");
+                    return SeqKind::Unknown;
+                }
+                let left = match self.env.lookup(name, idx) {
+                    Some((j, b)) => {
+                        self.flatten_binding(attr, name, j, b, via_name, depth + 1, out)
+                    }
+                    None => {
+                        self.fail(
+                            attr,
+                            rhs,
+                            format!(
+                                "`{name} +=` without an earlier `{name} =`: NameError in Python"
+                            ),
+                        );
+                        SeqKind::Unknown
+                    }
+                };
+                let right = self.flatten(attr, rhs, idx, via_name, depth + 1, out);
+                if left == SeqKind::Tuple && right == SeqKind::List {
+                    self.fail(attr, rhs, "Python raises TypeError for tuple += list");
+                }
+                if left == SeqKind::Unknown {
+                    right
+                } else {
+                    left
+                }
+            }
+            Binding::Opaque(range) => {
+                self.fail_at(attr, range, format!("`{name}` is not bound to a literal"));
+                SeqKind::Unknown
+            }
+        }
+    }
+
+    /// Follow `Name`s to the expression they are bound to.
+    pub(super) fn resolve(&self, mut el: Elem<'t>) -> Elem<'t> {
+        for _ in 0..MAX_DEPTH {
+            let Expr::Name(n) = el.expr else { break };
+            match self.env.lookup(n.id.as_str(), el.limit) {
+                Some((i, Binding::Expr(e))) => {
+                    el = Elem {
+                        expr: e,
+                        limit: i,
+                        via_name: true,
+                    }
+                }
+                _ => break,
+            }
+        }
+        el
+    }
+
+    /// Evaluate a string: a literal, a name bound to one, or `+` of strings.
+    pub(super) fn str_val(&self, el: Elem<'t>, depth: u32) -> Option<StrVal<'t>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let el = self.resolve(el);
+        match el.expr {
+            Expr::StringLiteral(s) => {
+                let span = match s.value.as_slice() {
+                    [single] if !el.via_name => Some(single.range),
+                    _ => None,
+                };
+                Some(StrVal {
+                    value: Cow::Borrowed(s.value.to_str()),
+                    span,
+                })
+            }
+            Expr::BinOp(b) if b.op == Operator::Add => {
+                let l = self.str_val(
+                    Elem {
+                        expr: &b.left,
+                        ..el
+                    },
+                    depth + 1,
+                )?;
+                let r = self.str_val(
+                    Elem {
+                        expr: &b.right,
+                        ..el
+                    },
+                    depth + 1,
+                )?;
+                Some(StrVal {
+                    value: Cow::Owned(format!("{}{}", l.value, r.value)),
+                    span: None,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn str_lit(&self, v: StrVal<'t>) -> StrLit {
+        StrLit {
+            value: v.value.into_owned(),
+            span: v.span.map(|r| self.src.span(r)),
+        }
+    }
+
+    /// Evaluate one element of `dependencies`/`replaces`/`run_before`.
+    pub(super) fn dep_entry(&mut self, attr: &str, el: Elem<'t>, out: &mut Vec<DepEntry>) {
+        let node = el.expr;
+        let el = self.resolve(el);
+        match el.expr {
+            Expr::Tuple(_) | Expr::List(_) => {
+                let mut parts = Vec::with_capacity(2);
+                let kind = self.flatten(attr, el.expr, el.limit, el.via_name, 1, &mut parts);
+                if parts.len() != 2 {
+                    self.fail(
+                        attr,
+                        node,
+                        format!(
+                            "an entry must be a pair (app_label, migration_name); \
+                             this one has {} item{}",
+                            parts.len(),
+                            if parts.len() == 1 { "" } else { "s" }
+                        ),
+                    );
+                    return;
+                }
+                let app = self.str_val(parts[0], 1);
+                let name = self.str_val(parts[1], 1);
+                let (Some(app), Some(name)) = (app, name) else {
+                    self.fail(attr, node, "entries must be pairs of strings");
+                    return;
+                };
+                if kind == SeqKind::List {
+                    self.note(
+                        node,
+                        format!(
+                            "{attr}: entry `{}` is a list, not a tuple; Django raises \
+                             TypeError (unhashable type: 'list') when it builds the graph",
+                            self.src.excerpt(node.range())
+                        ),
+                    );
+                }
+                let line = self.src.line(el.expr.range());
+                out.push(DepEntry::Key {
+                    app: self.str_lit(app),
+                    name: self.str_lit(name),
+                    line,
+                });
+            }
+            Expr::Call(c) if last_name(&c.func) == Some("swappable_dependency") => {
+                let line = self.src.line(el.expr.range());
+                if c.arguments.args.len() != 1 || !c.arguments.keywords.is_empty() {
+                    self.fail(attr, node, "swappable_dependency() takes one argument");
+                    return;
+                }
+                let arg = Elem {
+                    expr: &c.arguments.args[0],
+                    ..el
+                };
+                match self.swappable(arg, line) {
+                    Some(entry) => out.push(entry),
+                    None => self.fail(
+                        attr,
+                        node,
+                        "swappable_dependency() argument is not settings.X, \
+                         getattr(settings, \"X\", ...) or a string",
+                    ),
+                }
+            }
+            Expr::Call(c) => {
+                let name = last_name(&c.func).unwrap_or("?");
+                self.fail(attr, node, format!("call to {name}()"));
+            }
+            Expr::Name(n) => {
+                let reason = match self.env.lookup(n.id.as_str(), el.limit) {
+                    None => format!("unresolved name `{}`", n.id.as_str()),
+                    Some(_) => format!("`{}` is not bound to a literal", n.id.as_str()),
+                };
+                self.fail(attr, node, reason);
+            }
+            other => {
+                let reason = format!("{} is not an (app_label, name) pair", expr_kind(other));
+                self.fail(attr, node, reason);
+            }
+        }
+    }
+
+    /// The argument of `swappable_dependency(...)`.
+    fn swappable(&self, arg: Elem<'t>, line: u32) -> Option<DepEntry> {
+        let arg = self.resolve(arg);
+        match arg.expr {
+            Expr::Attribute(a) if is_settings(&a.value) => Some(DepEntry::Swappable {
+                setting: a.attr.as_str().to_owned(),
+                default: None,
+                line,
+            }),
+            Expr::Call(c)
+                if super::is_dotted(&c.func, &["getattr"])
+                    && matches!(c.arguments.args.len(), 2 | 3)
+                    && c.arguments.keywords.is_empty()
+                    && is_settings(&c.arguments.args[0]) =>
+            {
+                let args = &c.arguments.args;
+                let setting = self.str_val(
+                    Elem {
+                        expr: &args[1],
+                        ..arg
+                    },
+                    1,
+                )?;
+                let default = match args.get(2) {
+                    None | Some(Expr::NoneLiteral(_)) => None,
+                    Some(d) => Some(self.str_val(Elem { expr: d, ..arg }, 1)?),
+                };
+                Some(DepEntry::Swappable {
+                    setting: setting.value.into_owned(),
+                    default: default.map(|d| d.value.into_owned()),
+                    line,
+                })
+            }
+            _ => {
+                let value = self.str_val(arg, 1)?;
+                let app = value.value.split('.').next().unwrap_or("");
+                Some(DepEntry::Key {
+                    app: StrLit {
+                        value: app.to_owned(),
+                        span: None,
+                    },
+                    name: StrLit {
+                        value: "__first__".to_owned(),
+                        span: None,
+                    },
+                    line,
+                })
+            }
+        }
+    }
+}
+
+/// Expressions `flatten` can expand (or follow).
+fn is_sequence_like(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::List(_) | Expr::Tuple(_) | Expr::Set(_) | Expr::Name(_) | Expr::NoneLiteral(_)
+    ) || matches!(e, Expr::BinOp(b) if b.op == Operator::Add)
+}
+
+fn kind_name(k: SeqKind) -> &'static str {
+    match k {
+        SeqKind::List => "list",
+        SeqKind::Tuple => "tuple",
+        SeqKind::Set => "set",
+        SeqKind::None => "None",
+        SeqKind::Unknown => "?",
+    }
+}
+
+/// A short name for an expression's kind, for messages.
+pub(super) fn expr_kind(expr: &Expr) -> &'static str {
+    match expr {
+        Expr::StringLiteral(_) => "a string",
+        Expr::BytesLiteral(_) => "a bytes literal",
+        Expr::FString(_) | Expr::TString(_) => "an f-string",
+        Expr::NumberLiteral(_) => "a number",
+        Expr::BooleanLiteral(_) => "a boolean",
+        Expr::NoneLiteral(_) => "None",
+        Expr::Dict(_) => "a dict",
+        Expr::Set(_) => "a set",
+        Expr::List(_) => "a list",
+        Expr::Tuple(_) => "a tuple",
+        Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+            "a comprehension"
+        }
+        Expr::Call(_) => "a call",
+        Expr::Attribute(_) => "an attribute",
+        Expr::Subscript(_) => "a subscript",
+        Expr::Name(_) => "a name",
+        Expr::BinOp(_) => "an operator expression",
+        Expr::If(_) => "a conditional expression",
+        Expr::Lambda(_) => "a lambda",
+        _ => "an expression",
+    }
+}

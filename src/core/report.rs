@@ -1,0 +1,214 @@
+//! The graph report: one value built from a project and its graph, rendered
+//! as JSON (schema version 1), text or Graphviz dot. Renderers take the
+//! writer; nothing here prints by itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::diag::Diag;
+use super::graph::{detect_conflicts, MigrationGraph};
+use super::keys::MigrationKey;
+use super::load::{Origin, Project};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AppReport {
+    pub path: String,
+    pub source: Origin,
+    pub nodes: Vec<String>,
+    pub leaves: Vec<String>,
+    pub roots: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DiagReport {
+    pub kind: super::diag::DiagKind,
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+}
+
+impl From<&Diag> for DiagReport {
+    fn from(d: &Diag) -> Self {
+        DiagReport {
+            kind: d.kind,
+            message: d.message.clone(),
+            file: d.file.clone(),
+            line: d.line,
+        }
+    }
+}
+
+/// The whole report; `check` and `graph` share it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GraphReport {
+    pub schema_version: u32,
+    pub apps: BTreeMap<String, AppReport>,
+    pub edges: Vec<[String; 2]>,
+    pub external: BTreeMap<String, Vec<String>>,
+    pub conflicts: BTreeMap<String, Vec<String>>,
+    pub errors: Vec<DiagReport>,
+    pub warnings: Vec<DiagReport>,
+}
+
+impl GraphReport {
+    /// Build the report, limited to `only` apps when given.
+    pub fn new(
+        project: &Project,
+        graph: &MigrationGraph,
+        graph_errors: &[Diag],
+        only: &BTreeSet<String>,
+    ) -> Self {
+        let wanted = |app: &str| only.is_empty() || only.contains(app);
+        let mut apps = BTreeMap::new();
+        for (label, app) in &project.apps {
+            if !wanted(label) {
+                continue;
+            }
+            let names = |v: Vec<MigrationKey>| v.into_iter().map(|k| k.name).collect::<Vec<_>>();
+            apps.insert(
+                label.clone(),
+                AppReport {
+                    path: app.path.clone(),
+                    source: app.origin,
+                    nodes: names(graph.app_nodes(label)),
+                    leaves: names(graph.leaves(label)),
+                    roots: names(graph.roots(label)),
+                },
+            );
+        }
+        let edges = graph
+            .edges()
+            .into_iter()
+            .filter(|(c, _)| wanted(&c.app))
+            .map(|(c, p)| [c.to_string(), p.to_string()])
+            .collect();
+        let external = project
+            .external
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+            .collect();
+        let conflicts = detect_conflicts(
+            graph,
+            project
+                .apps
+                .iter()
+                .filter(|(l, a)| wanted(l) && a.origin == Origin::Project)
+                .map(|(l, _)| l.clone()),
+        );
+        let mut errors: Vec<DiagReport> = project
+            .diags
+            .iter()
+            .chain(graph_errors)
+            .filter(|d| d.kind.is_error())
+            .map(DiagReport::from)
+            .collect();
+        let mut warnings: Vec<DiagReport> = project
+            .diags
+            .iter()
+            .chain(graph_errors)
+            .filter(|d| !d.kind.is_error())
+            .map(DiagReport::from)
+            .collect();
+        errors.sort();
+        errors.dedup();
+        warnings.sort();
+        warnings.dedup();
+        GraphReport {
+            schema_version: SCHEMA_VERSION,
+            apps,
+            edges,
+            external,
+            conflicts,
+            errors,
+            warnings,
+        }
+    }
+
+    pub fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, self)?;
+        writeln!(w)
+    }
+
+    /// `graph --format text`: each app, its migrations in order with their
+    /// dependencies, and its leaves.
+    pub fn write_graph_text(&self, w: &mut dyn Write) -> io::Result<()> {
+        let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for [c, p] in &self.edges {
+            parents.entry(c).or_default().push(p);
+        }
+        for (label, app) in &self.apps {
+            let src = match app.source {
+                Origin::Project => "",
+                Origin::Environment => " [environment]",
+            };
+            writeln!(w, "{label} ({}){src}", app.path)?;
+            for n in &app.nodes {
+                let key = format!("{label}.{n}");
+                let deps: Vec<String> = parents
+                    .get(key.as_str())
+                    .map(|v| {
+                        v.iter()
+                            .map(|p| match p.strip_prefix(&format!("{label}.")) {
+                                Some(own) => own.to_string(),
+                                None => p.to_string(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if deps.is_empty() {
+                    writeln!(w, "  {n}")?;
+                } else {
+                    writeln!(w, "  {n}  <- {}", deps.join(", "))?;
+                }
+            }
+            let mark = if app.leaves.len() > 1 {
+                "  CONFLICT"
+            } else {
+                ""
+            };
+            writeln!(w, "  leaves: {}{mark}", app.leaves.join(", "))?;
+        }
+        for (label, names) in &self.external {
+            writeln!(w, "{label} [external]: {}", names.join(", "))?;
+        }
+        Ok(())
+    }
+
+    /// `graph --format dot`: Graphviz, one cluster per app, edges from a
+    /// migration to what it depends on.
+    pub fn write_dot(&self, w: &mut dyn Write) -> io::Result<()> {
+        writeln!(w, "digraph migrations {{")?;
+        writeln!(w, "  rankdir=BT;")?;
+        writeln!(w, "  node [shape=box, fontname=\"monospace\"];")?;
+        for (label, app) in &self.apps {
+            writeln!(w, "  subgraph \"cluster_{label}\" {{")?;
+            writeln!(w, "    label={};", dot_quote(label))?;
+            for n in &app.nodes {
+                let style = if app.leaves.len() > 1 && app.leaves.contains(n) {
+                    ", color=red, penwidth=2"
+                } else {
+                    ""
+                };
+                writeln!(
+                    w,
+                    "    {} [label={}{style}];",
+                    dot_quote(&format!("{label}.{n}")),
+                    dot_quote(n)
+                )?;
+            }
+            writeln!(w, "  }}")?;
+        }
+        for [c, p] in &self.edges {
+            writeln!(w, "  {} -> {};", dot_quote(c), dot_quote(p))?;
+        }
+        writeln!(w, "}}")
+    }
+}
+
+fn dot_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}

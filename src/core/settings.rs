@@ -1,0 +1,81 @@
+//! The settings djmig needs, read statically: which settings module
+//! `manage.py` names, its literal swappable settings (`AUTH_USER_MODEL`) and
+//! `MIGRATION_MODULES`, then the configuration on top.
+
+use std::collections::BTreeMap;
+
+use super::config::Config;
+use super::diag::{Diag, DiagKind};
+use super::pyparse;
+use super::tree::{join, split_parent, SourceTree};
+
+/// Settings as djmig sees them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolvedSettings {
+    /// The dotted settings module, when known.
+    pub module: Option<String>,
+    /// Its file, relative to the project root, when found.
+    pub file: Option<String>,
+    /// Where dotted module paths start (the directory of `manage.py`).
+    pub import_root: String,
+    /// Literal string settings (`AUTH_USER_MODEL`, other swappable settings).
+    pub values: BTreeMap<String, String>,
+    /// `MIGRATION_MODULES`.
+    pub migration_modules: BTreeMap<String, Option<String>>,
+}
+
+/// Find and read the settings module, then apply the configuration.
+pub fn resolve_settings(
+    tree: &dyn SourceTree,
+    config: &Config,
+    diags: &mut Vec<Diag>,
+) -> ResolvedSettings {
+    let mut out = ResolvedSettings::default();
+    out.values
+        .insert("AUTH_USER_MODEL".to_string(), "auth.User".to_string());
+    let manage_py = config
+        .manage_py
+        .clone()
+        .unwrap_or_else(|| "manage.py".to_string());
+    let manage_py = manage_py.trim_start_matches("./").to_string();
+    out.import_root = split_parent(&manage_py).0.to_string();
+    let config_module = config.settings.as_ref().and_then(|s| s.module.clone());
+    out.module = config_module.or_else(|| {
+        tree.read(&manage_py)
+            .ok()
+            .and_then(|src| pyparse::parse_manage_py_settings(&src))
+    });
+    if let Some(module) = &out.module {
+        let base = join(&out.import_root, &module.replace('.', "/"));
+        let candidates = [format!("{base}.py"), format!("{base}/__init__.py")];
+        match candidates.iter().find(|c| tree.is_file(c)) {
+            Some(file) => {
+                if let Ok(src) = tree.read(file) {
+                    let s = pyparse::parse_settings(&src);
+                    out.values.extend(s.strings);
+                    out.migration_modules.extend(s.migration_modules);
+                }
+                out.file = Some(file.clone());
+            }
+            None => diags.push(Diag::new(
+                DiagKind::Settings,
+                format!(
+                    "settings module {module} not found in the project (looked for {}); \
+                     set `settings:` in .djmig.yml",
+                    candidates.join(" and ")
+                ),
+            )),
+        }
+    }
+    if let Some(spec) = &config.settings {
+        out.values
+            .extend(spec.values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    out.migration_modules.extend(
+        config
+            .migration_modules
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    out
+}

@@ -1,0 +1,12 @@
+//! djmig: reads Django migration graphs statically — from the work tree or
+//! any git revision — finds forked histories, and guides the fix.
+//!
+//! Layers: [`core`] is pure (parsing, graph, analysis, reports); `fs_tree`
+//! reads directories; `commands` ties them to the command line.
+
+pub mod cli;
+pub mod commands;
+pub mod core;
+pub mod error;
+pub mod fs_tree;
+pub mod workspace;

@@ -1,0 +1,244 @@
+//! Helpers shared by the integration tests: the djmig binary run hermetically,
+//! the fixture projects, and a real Django to compare djmig against.
+//!
+//! Django comes from `DJMIG_TEST_PYTHON` (a Python, ideally a virtualenv's,
+//! with Django 5.2 installed) or, when that is unset, from a virtualenv this
+//! module creates once under cargo's target directory with `python3 -m venv`
+//! and `pip install`. Creation is serialised by a file lock, so parallel tests
+//! and test binaries share one venv; a marker file written last says it is
+//! complete, and an incomplete one is deleted and built again.
+
+#![allow(dead_code)] // each test module uses its own subset
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// What the test venv installs.
+pub const DJANGO_REQUIREMENT: &str = "Django>=5.2,<5.3";
+
+/// Written into the venv after a successful install; its content is the
+/// requirement, so changing the requirement rebuilds the venv.
+const VENV_MARKER: &str = ".djmig-venv-complete";
+
+/// The repository root (where Cargo.toml is).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Scratch space of the integration tests: `target/tmp`.
+pub fn target_tmp() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    repo_root().join("fixtures")
+}
+
+/// `fixtures/<name>`; panics if there is no such fixture.
+pub fn fixture(name: &str) -> PathBuf {
+    let dir = fixtures_dir().join(name);
+    assert!(
+        dir.is_dir(),
+        "no fixture named {name:?} in {}",
+        fixtures_dir().display()
+    );
+    dir
+}
+
+/// The names of all fixture projects, sorted.
+pub fn fixture_names() -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(fixtures_dir())
+        .expect("read fixtures/")
+        .map(|entry| entry.expect("read fixtures/ entry"))
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A private copy of `fixtures/<name>`: the temp dir itself is the project
+/// root (where manage.py is), so tests may write into it freely.
+pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("djmig-{name}-"))
+        .tempdir()
+        .expect("create temp dir");
+    copy_tree(&fixture(name), tmp.path());
+    tmp
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
+    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
+        let entry = entry.expect("read dir entry");
+        let name = entry.file_name();
+        if name == "__pycache__" {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            fs::copy(&src, &dst).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
+        }
+    }
+}
+
+/// The djmig binary with a hermetic environment: no colour, no user or system
+/// git config, a HOME of its own, and none of the caller's virtualenv,
+/// Django settings or `DJMIG_*` variables.
+pub fn djmig() -> assert_cmd::Command {
+    let home = target_tmp().join("djmig-test-home");
+    fs::create_dir_all(&home).expect("create test HOME");
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_djmig"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("DJMIG_") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env("NO_COLOR", "1")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("DJANGO_SETTINGS_MODULE");
+    cmd
+}
+
+/// A Python with Django, ready to run `tests/django_graph.py`.
+#[derive(Debug)]
+pub struct Django {
+    /// The Python executable.
+    pub python: PathBuf,
+    /// Its `sys.prefix`: the virtualenv directory, to pass as `VIRTUAL_ENV`.
+    pub prefix: PathBuf,
+    /// `(major, minor)` of that Python.
+    pub python_version: (u32, u32),
+    pub django_version: String,
+}
+
+/// The test Django, provisioned on first use (see the module doc).
+pub fn django() -> &'static Django {
+    static DJANGO: OnceLock<Django> = OnceLock::new();
+    DJANGO.get_or_init(|| {
+        let python = match std::env::var_os("DJMIG_TEST_PYTHON") {
+            Some(python) if !python.is_empty() => PathBuf::from(python),
+            _ => provision_venv(),
+        };
+        inspect(python)
+    })
+}
+
+/// The Python of the test Django.
+pub fn django_python() -> PathBuf {
+    django().python.clone()
+}
+
+/// The virtualenv of the test Django (its `sys.prefix`).
+pub fn django_venv() -> PathBuf {
+    django().prefix.clone()
+}
+
+fn inspect(python: PathBuf) -> Django {
+    let probe = "import sys, django\n\
+                 print(sys.prefix)\n\
+                 print(sys.version_info[0], sys.version_info[1])\n\
+                 print(django.get_version())";
+    let out = run(
+        Command::new(&python).args(["-c", probe]),
+        "probe the test Python for Django",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let prefix = PathBuf::from(lines.next().unwrap_or_default());
+    let mut version = lines
+        .next()
+        .unwrap_or_default()
+        .split(' ')
+        .map(|n| n.parse().unwrap_or(0));
+    let python_version = (version.next().unwrap_or(0), version.next().unwrap_or(0));
+    let django_version = lines.next().unwrap_or_default().to_owned();
+    assert!(
+        django_version.starts_with("5.2"),
+        "{} has Django {django_version}, the tests need {DJANGO_REQUIREMENT}",
+        python.display()
+    );
+    Django {
+        python,
+        prefix,
+        python_version,
+        django_version,
+    }
+}
+
+/// Create (once, under a lock) `target/tmp/django-venv` with Django installed.
+fn provision_venv() -> PathBuf {
+    let base = target_tmp();
+    fs::create_dir_all(&base).expect("create target tmp dir");
+    let venv = base.join("django-venv");
+    let python = venv.join(if cfg!(windows) {
+        "Scripts/python.exe"
+    } else {
+        "bin/python"
+    });
+    let marker = venv.join(VENV_MARKER);
+
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(base.join("django-venv.lock"))
+        .expect("open venv lock file");
+    lock.lock().expect("lock the venv lock file"); // released when `lock` drops
+
+    let complete = fs::read_to_string(&marker).is_ok_and(|m| m == DJANGO_REQUIREMENT);
+    if complete && python.exists() {
+        return python;
+    }
+    if venv.exists() {
+        fs::remove_dir_all(&venv).expect("remove incomplete test venv");
+    }
+    eprintln!("creating {} with {DJANGO_REQUIREMENT} ...", venv.display());
+    run(
+        Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        "create the test venv with `python3 -m venv`",
+    );
+    run(
+        Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--quiet",
+            DJANGO_REQUIREMENT,
+        ]),
+        "install Django into the test venv with pip",
+    );
+    let mut file = fs::File::create(&marker).expect("create venv marker");
+    file.write_all(DJANGO_REQUIREMENT.as_bytes())
+        .expect("write venv marker");
+    python
+}
+
+/// Run a setup command; panic with its output if it fails.
+fn run(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("could not {what}: {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "could not {what}: {cmd:?} exited with {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    out
+}
