@@ -198,7 +198,14 @@ impl MigrationGraph {
 
     /// Real nodes of one app, sorted.
     pub fn app_nodes(&self, app: &str) -> Vec<MigrationKey> {
-        self.nodes().into_iter().filter(|k| k.app == app).collect()
+        let mut v: Vec<MigrationKey> = self
+            .g
+            .node_indices()
+            .filter(|&ix| self.is_real(ix) && self.g[ix].key.app == app)
+            .map(|ix| self.g[ix].key.clone())
+            .collect();
+        v.sort();
+        v
     }
 
     /// Edges `(child, parent)` between real nodes, sorted.

@@ -74,13 +74,13 @@ pub trait MigrationReader: Sync {
     fn parse(&self, tree: &dyn SourceTree, path: &str) -> io::Result<Arc<ParsedMigration>>;
 }
 
-/// Reads the file and parses it, every time.
+/// Reads the file and parses what the graph needs, every time.
 pub struct PlainReader;
 
 impl MigrationReader for PlainReader {
     fn parse(&self, tree: &dyn SourceTree, path: &str) -> io::Result<Arc<ParsedMigration>> {
         let src = tree.read(path)?;
-        Ok(Arc::new(pyparse::parse_migration(&src)))
+        Ok(Arc::new(pyparse::parse_migration_graph(&src)))
     }
 }
 

@@ -394,14 +394,16 @@ impl<'t> Cx<'t> {
             }
             Expr::Call(c) if last_name(&c.func) == Some("swappable_dependency") => {
                 let line = self.src.line(el.expr.range());
-                if c.arguments.args.len() != 1 || !c.arguments.keywords.is_empty() {
-                    self.fail(attr, node, "swappable_dependency() takes one argument");
-                    return;
-                }
-                let arg = Elem {
-                    expr: &c.arguments.args[0],
-                    ..el
+                let (args, keywords) = (&c.arguments.args, &c.arguments.keywords);
+                let value = match (&args[..], &keywords[..]) {
+                    ([value], []) => value,
+                    ([], [k]) if k.arg.as_ref().is_some_and(|a| a.as_str() == "value") => &k.value,
+                    _ => {
+                        self.fail(attr, node, "swappable_dependency() takes one argument");
+                        return;
+                    }
                 };
+                let arg = Elem { expr: value, ..el };
                 match self.swappable(arg, line) {
                     Some(entry) => out.push(entry),
                     None => self.fail(

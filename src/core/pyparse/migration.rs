@@ -24,8 +24,19 @@ const ATTRS: [&str; 6] = [
 /// Deepest statement nesting walked when looking for assignments.
 const MAX_STMT_DEPTH: u32 = 32;
 
-/// Parse a migration module's source.
+/// Parse a migration module's source, operations included.
 pub fn parse_migration(source: &[u8]) -> ParsedMigration {
+    parse_migration_with(source, true)
+}
+
+/// Parse only what the graph needs: dependencies, `replaces`, `run_before`,
+/// `initial`, `atomic` — not the operations. Reading a whole project for
+/// `check` keeps thousands of these in memory at once.
+pub fn parse_migration_graph(source: &[u8]) -> ParsedMigration {
+    parse_migration_with(source, false)
+}
+
+fn parse_migration_with(source: &[u8], with_operations: bool) -> ParsedMigration {
     let mut pm = ParsedModule::new(source);
     let mut out = ParsedMigration {
         problems: std::mem::take(&mut pm.problems),
@@ -90,7 +101,9 @@ pub fn parse_migration(source: &[u8]) -> ParsedMigration {
     }
     out.initial = read_bool_attr(&mut cx, "initial", class_start);
     out.atomic = read_bool_attr(&mut cx, "atomic", class_start);
-    out.operations = read_operations(&mut cx, class_start);
+    if with_operations {
+        out.operations = read_operations(&mut cx, class_start);
+    }
 
     out.problems.append(&mut cx.problems);
     out.problems.sort_by_key(|p| (p.line, p.col));

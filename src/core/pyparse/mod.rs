@@ -30,7 +30,7 @@ mod settings;
 mod tests;
 
 pub use apps::parse_app_label;
-pub use migration::{operation_signature, parse_migration};
+pub use migration::{operation_signature, parse_migration, parse_migration_graph};
 pub use settings::{parse_manage_py_settings, parse_settings, StaticSettings};
 
 /// A string literal value with the byte span of its token (quotes included)

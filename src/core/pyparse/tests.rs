@@ -385,13 +385,14 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(getattr(settings, "OTHER_MODEL")),
         migrations.swappable_dependency("blog.Post"),
         migrations.swappable_dependency(USER),
+        migrations.swappable_dependency(value=settings.KW_MODEL),
         migrations.swappable_dependency(get_model()),
         migrations.swappable_dependency(settings.A, settings.B),
     ]
 "#;
     let p = parse_migration(src.as_bytes());
     let d = &p.dependencies;
-    assert_eq!(d.len(), 7, "{d:?}");
+    assert_eq!(d.len(), 8, "{d:?}");
     let sw = |i: usize| match &d[i] {
         DepEntry::Swappable {
             setting, default, ..
@@ -414,11 +415,12 @@ class Migration(migrations.Migration):
         other => panic!("{other:?}"),
     }
     assert_eq!(sw(6), ("AUTH_USER_MODEL", None));
+    assert_eq!(sw(7), ("KW_MODEL", None));
     let nl = nonliteral(&p);
     assert_eq!(nl.len(), 2, "{nl:?}");
     assert!(nl[0].message.contains("get_model()"));
-    assert_eq!(nl[0].line, 18);
-    assert_eq!(nl[1].line, 19);
+    assert_eq!(nl[0].line, 19);
+    assert_eq!(nl[1].line, 20);
 }
 
 #[test]

@@ -1,0 +1,207 @@
+//! Benchmark: generate a project of N apps × M migrations written the way
+//! Django writes them, then time `djmig check` next to Django's own
+//! `manage.py makemigrations --check --dry-run` on the same tree.
+//!
+//! ```text
+//! cargo build --release && cargo run --release --example bench -- [--apps 20] [--migrations 500] [--runs 5] [--python PATH] [--keep DIR]
+//! ```
+//!
+//! Prints figures; asserts nothing about time.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let opt = |name: &str, default: &str| -> String {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let apps: usize = opt("--apps", "20").parse().expect("--apps N");
+    let migs: usize = opt("--migrations", "500").parse().expect("--migrations M");
+    let runs: usize = opt("--runs", "5").parse().expect("--runs R");
+    let python = opt("--python", &default_python());
+
+    // `--keep DIR` generates into DIR and leaves it there for later runs.
+    let keep = args
+        .iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root_buf = keep.unwrap_or_else(|| dir.path().to_path_buf());
+    let root = root_buf.as_path();
+    let t = Instant::now();
+    let files = generate(root, apps, migs);
+    println!(
+        "generated {apps} apps x {migs} migrations = {files} files in {:.2?} at {}",
+        t.elapsed(),
+        root.display()
+    );
+
+    let djmig = djmig_binary();
+    let mut times = Vec::new();
+    let mut rss_kib = 0;
+    for _ in 0..runs {
+        let (d, code, rss) = run_measured(Command::new(&djmig).arg("-C").arg(root).arg("check"));
+        assert_eq!(
+            code, 0,
+            "djmig check should find no conflict in the generated tree"
+        );
+        times.push(d);
+        rss_kib = rss_kib.max(rss);
+    }
+    times.sort();
+    let djmig_median = times[times.len() / 2];
+    println!(
+        "djmig check:                                   median {:>8.1} ms  (min {:.1} ms, {runs} runs)  peak RSS {:.1} MiB",
+        ms(djmig_median),
+        ms(times[0]),
+        rss_kib as f64 / 1024.0
+    );
+
+    let has_django = Command::new(&python)
+        .args(["-c", "import django"])
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !has_django {
+        println!("python manage.py makemigrations --check --dry-run: skipped ({python} has no Django; pass --python)");
+        return;
+    }
+    let (d, code, _) = run_measured(Command::new(&python).current_dir(root).args([
+        "manage.py",
+        "makemigrations",
+        "--check",
+        "--dry-run",
+    ]));
+    println!(
+        "python manage.py makemigrations --check --dry-run: {:>8.1} ms  (exit {code})",
+        ms(d)
+    );
+    println!(
+        "djmig is {:.1}x faster",
+        d.as_secs_f64() / djmig_median.as_secs_f64()
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn default_python() -> String {
+    if let Ok(p) = std::env::var("DJMIG_TEST_PYTHON") {
+        return p;
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/django-venv/bin/python");
+    if venv.exists() {
+        return venv.display().to_string();
+    }
+    "python3".to_string()
+}
+
+fn djmig_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/release/examples/bench → target/release/djmig
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("djmig"))
+        .expect("target dir");
+    assert!(bin.exists(), "build djmig first: cargo build --release");
+    bin
+}
+
+/// Wall time, exit code, and the peak RSS (KiB) of the child.
+fn run_measured(cmd: &mut Command) -> (Duration, i32, i64) {
+    let t = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child; `status` and `usage` are valid out-pointers.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let d = t.elapsed();
+    assert_eq!(r, pid, "wait4");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    // Reaped already; make `Child` not wait again.
+    let _ = child.try_wait();
+    (d, code, usage.ru_maxrss)
+}
+
+/// Write the project; returns the number of migration files.
+fn generate(root: &Path, apps: usize, migs: usize) -> usize {
+    let w = |p: PathBuf, s: &str| {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, s).unwrap();
+    };
+    let app_names: Vec<String> = (0..apps).map(|i| format!("app{i:02}")).collect();
+    w(
+        root.join("manage.py"),
+        "#!/usr/bin/env python\nimport os\nimport sys\n\n\ndef main():\n    os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"proj.settings\")\n    from django.core.management import execute_from_command_line\n\n    execute_from_command_line(sys.argv)\n\n\nif __name__ == \"__main__\":\n    main()\n",
+    );
+    w(root.join("proj/__init__.py"), "");
+    let installed: String = app_names
+        .iter()
+        .map(|a| format!("    \"{a}\",\n"))
+        .collect();
+    w(
+        root.join("proj/settings.py"),
+        &format!(
+            "from pathlib import Path\n\nBASE_DIR = Path(__file__).resolve().parent.parent\nSECRET_KEY = \"bench\"\nDEBUG = True\nINSTALLED_APPS = [\n{installed}]\nDATABASES = {{\"default\": {{\"ENGINE\": \"django.db.backends.sqlite3\", \"NAME\": BASE_DIR / \"db.sqlite3\"}}}}\nDEFAULT_AUTO_FIELD = \"django.db.models.BigAutoField\"\nUSE_TZ = True\n"
+        ),
+    );
+    let mut files = 0;
+    for (i, app) in app_names.iter().enumerate() {
+        let d = root.join(app);
+        w(d.join("__init__.py"), "");
+        w(
+            d.join("apps.py"),
+            &format!("from django.apps import AppConfig\n\n\nclass App{i:02}Config(AppConfig):\n    default_auto_field = \"django.db.models.BigAutoField\"\n    name = \"{app}\"\n"),
+        );
+        let mut models =
+            String::from("from django.db import models\n\n\nclass Item(models.Model):\n");
+        for f in 1..migs {
+            let _ = writeln!(models, "    field_{f:04} = models.IntegerField(default=0)");
+        }
+        if migs <= 1 {
+            models.push_str("    pass\n");
+        }
+        w(d.join("models.py"), &models);
+        w(d.join("migrations/__init__.py"), "");
+        let mut prev = String::new();
+        for m in 0..migs {
+            let (name, body) = if m == 0 {
+                (
+                    "0001_initial".to_string(),
+                    "    initial = True\n\n    dependencies = []\n\n    operations = [\n        migrations.CreateModel(\n            name=\"Item\",\n            fields=[\n                (\n                    \"id\",\n                    models.BigAutoField(\n                        auto_created=True,\n                        primary_key=True,\n                        serialize=False,\n                        verbose_name=\"ID\",\n                    ),\n                ),\n            ],\n        ),\n    ]\n".to_string(),
+                )
+            } else {
+                (
+                    format!("{:04}_item_field_{m:04}", m + 1),
+                    format!("    dependencies = [\n        (\"{app}\", \"{prev}\"),\n    ]\n\n    operations = [\n        migrations.AddField(\n            model_name=\"item\",\n            name=\"field_{m:04}\",\n            field=models.IntegerField(default=0),\n        ),\n    ]\n"),
+                )
+            };
+            w(
+                d.join(format!("migrations/{name}.py")),
+                &format!("# Generated by Django 5.2 on 2026-01-01 12:00\n\nfrom django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n\n{body}"),
+            );
+            prev = name;
+            files += 1;
+        }
+    }
+    files
+}
