@@ -5,14 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Find and fix forked Django migration histories: reads every app's
-/// migration graph statically, exactly as Django's MigrationLoader builds it.
+/// migration graph statically, exactly as Django's MigrationLoader builds it,
+/// from the work tree or any git revision.
 #[derive(Debug, Parser)]
-#[command(
-    name = "djmig",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "djmig", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// Run as if started in DIR (the project root).
     #[arg(short = 'C', value_name = "DIR", global = true)]
@@ -26,16 +22,35 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub strict: bool,
 
+    /// When to use colour (NO_COLOR is respected with `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the migration graph.
+    /// Print the migration graph of the work tree or of a git revision.
     Graph(GraphArgs),
-    /// Report apps with more than one leaf migration (exit 1 when any).
+    /// Report apps with more than one leaf migration (exit 1 when any);
+    /// with --base, predict the conflicts of merging two revisions.
     Check(CheckArgs),
+    /// Find pairs of branches that both add migrations to an app on top of
+    /// the same base migration.
+    Scan(ScanArgs),
+    /// Fix conflicted apps: regenerate, re-parent, or merge (last resort).
+    Resolve(ResolveArgs),
+    /// Restore every file the last resolution changed, byte for byte.
+    Undo(UndoArgs),
+    /// Install, remove or run djmig's git hooks.
+    #[command(subcommand)]
+    Hook(HookCommand),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +62,10 @@ pub struct GraphArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
     pub format: GraphFormat,
+
+    /// Read the files of this git revision instead of the work tree.
+    #[arg(long = "ref", value_name = "REV")]
+    pub rev: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -55,9 +74,121 @@ pub struct CheckArgs {
     #[arg(value_name = "APP")]
     pub apps: Vec<String>,
 
+    /// Output format (default: github inside GitHub Actions, else text).
+    #[arg(long, value_enum)]
+    pub format: Option<CheckFormat>,
+
+    /// Compare with this revision: predict the merge of head and base.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// The head side of the comparison (default: the work tree).
+    #[arg(long, value_name = "REV", requires = "base")]
+    pub head: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Branches to compare (globs like `feature/*`; default: all local and
+    /// remote-tracking branches).
+    #[arg(value_name = "BRANCH-GLOB")]
+    pub branches: Vec<String>,
+
+    /// The base revision the branches are compared against.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
     /// Output format.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-    pub format: CheckFormat,
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Only these conflicted apps (default: all).
+    #[arg(value_name = "APP")]
+    pub apps: Vec<String>,
+
+    /// The upstream revision (default: as for `check`).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// The strategy, instead of asking.
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
+
+    /// Take the recommended choice at every question, database steps included.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Go on although files to be changed have uncommitted changes.
+    #[arg(long)]
+    pub allow_dirty: bool,
+
+    /// Output format of the plan and the report.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// Print what would be restored and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Add djmig's block to the git hooks (existing hooks are kept).
+    Install(HookInstallArgs),
+    /// Remove djmig's block from the git hooks.
+    Uninstall(HookInstallArgs),
+    /// What the installed hooks run: a quiet check that never fails.
+    #[command(hide = true)]
+    Run(HookRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// Which hooks.
+    #[arg(long, value_delimiter = ',', default_value = "post-merge,post-rewrite,post-checkout")]
+    pub hooks: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HookRunArgs {
+    /// The hook's name.
+    pub hook: String,
+    /// The arguments git gave the hook.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,4 +202,29 @@ pub enum GraphFormat {
 pub enum CheckFormat {
     Text,
     Json,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Delete our migrations and let makemigrations write them again.
+    Regenerate,
+    /// Rename ours to follow upstream's leaf and rewrite their dependencies.
+    Reparent,
+    /// Add a merge migration (makemigrations --merge): the last resort.
+    Merge,
 }

@@ -4,9 +4,11 @@
 //! Layers: [`core`] is pure (parsing, graph, analysis, reports); `fs_tree`
 //! reads directories; `commands` ties them to the command line.
 
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod core;
 pub mod error;
 pub mod fs_tree;
+pub mod git;
 pub mod workspace;

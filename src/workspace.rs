@@ -14,6 +14,9 @@ pub struct Workspace {
     /// The configuration file read, if any.
     pub config_file: Option<PathBuf>,
     pub strict: bool,
+    /// The root relative to the git work-tree top ("" at the top or outside
+    /// git), '/'-separated.
+    pub repo_prefix: String,
 }
 
 impl Workspace {
@@ -35,7 +38,11 @@ impl Workspace {
         };
         let root = root.canonicalize().unwrap_or(root);
         let (config_file, explicit) = match config {
-            Some(c) => (Some(c.to_path_buf()), true),
+            // Like `git -C`, a relative path given with -C is read from DIR.
+            Some(c) => match dir {
+                Some(d) if c.is_relative() => (Some(d.join(c)), true),
+                _ => (Some(c.to_path_buf()), true),
+            },
             None => {
                 let c = root.join(CONFIG_FILE);
                 (c.is_file().then_some(c), false)
@@ -68,11 +75,19 @@ impl Workspace {
             None => Config::default(),
         };
         let strict = strict || cfg.strict;
+        let repo_prefix = git_toplevel(&root)
+            .and_then(|top| {
+                root.strip_prefix(&top)
+                    .ok()
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+            })
+            .unwrap_or_default();
         let mut ws = Workspace {
             root,
             config: cfg,
             config_file,
             strict,
+            repo_prefix,
         };
         ws.find_manage_py();
         Ok(ws)

@@ -7,20 +7,215 @@ use crate::core::report::GraphReport;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
 use crate::workspace::Workspace;
 
-use super::{analyze_worktree, print_diags, selected_apps, Io};
+use std::collections::BTreeMap;
+
+use crate::core::divergence::LeafSide;
+use crate::core::tree::SourceTree;
+
+use super::{analyze_worktree, compare, print_diags, selected_apps, Io};
 
 pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
+    if args.base.is_some() {
+        return run_compare(ws, args, io);
+    }
     let a = analyze_worktree(ws);
     let only = selected_apps(&a.project, &args.apps)?;
     let report = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
-    let written = match args.format {
+    let written = match check_format(args.format) {
         CheckFormat::Json => report.write_json(io.out),
         CheckFormat::Text => {
             print_diags(io.err, &report);
-            write_text(io.out, &report)
+            let sides = if report.conflicts.is_empty() {
+                BTreeMap::new()
+            } else {
+                leaf_sides(ws, &report)
+            };
+            write_text(io.out, &report, &sides)
         }
+        CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix),
     };
     finish(written, &report)
+}
+
+/// `check --base REV [--head REV]`: the conflicts the merge would have.
+fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
+    let repo = compare::open_repo(ws)?;
+    let reader = compare::open_cache(&repo);
+    let cmp = compare::compare(ws, &repo, &reader, args.base.as_deref(), args.head.as_deref())?;
+    let _ = reader.save();
+    let merged = &cmp.merged_a;
+    let only = selected_apps(&merged.project, &args.apps)?;
+    let mut report = GraphReport::new(&merged.project, &merged.built.graph, &merged.built.errors, &only);
+    // A side that cannot be read is an error of its own, named by revision.
+    for (name, a) in [
+        (cmp.base.describe(), &cmp.theirs_a),
+        (format!("the merge base {}", compare::short(cmp.merge_base)), &cmp.merge_base_a),
+        (cmp.head_name(), &cmp.ours_a),
+    ] {
+        let side = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
+        for mut e in side.errors {
+            if !report.errors.contains(&e) {
+                e.message = format!("at {name}: {}", e.message);
+                report.errors.push(e);
+            }
+        }
+    }
+    report.errors.sort();
+    report.errors.dedup();
+    let mut json = cmp.json();
+    json.divergence.retain(|app, _| only.is_empty() || only.contains(app));
+    report.comparison = Some(serde_json::to_value(&json).map_err(|e| Error::failed("cannot encode the report").cause(e))?);
+    let written = match check_format(args.format) {
+        CheckFormat::Json => report.write_json(io.out),
+        CheckFormat::Text => {
+            print_diags(io.err, &report);
+            write_compare_text(io.out, &report, &cmp)
+        }
+        CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix),
+    };
+    finish(written, &report)
+}
+
+fn write_compare_text(w: &mut dyn Write, report: &GraphReport, cmp: &compare::Comparison) -> io::Result<()> {
+    writeln!(
+        w,
+        "Comparing {} with {} ({}); merge base {}.",
+        cmp.head_name(),
+        cmp.base.describe(),
+        cmp.base_how,
+        compare::short(cmp.merge_base)
+    )?;
+    if let Some(s) = compare::where_you_are(&cmp.state) {
+        writeln!(w, "{s}")?;
+    }
+    if !report.errors.is_empty() {
+        writeln!(w, "The migration graph cannot be built: {} error(s), listed above.", report.errors.len())?;
+        return Ok(());
+    }
+    if report.conflicts.is_empty() {
+        writeln!(w, "No conflicts: merging {} would leave one leaf per app.", cmp.base.describe())?;
+        return Ok(());
+    }
+    let base = &cmp.base.rev;
+    for (app, leaves) in &report.conflicts {
+        let d = cmp.divergence.get(app);
+        let described: Vec<String> = leaves
+            .iter()
+            .map(|l| match d.map(|d| d.side_of(l)) {
+                Some(LeafSide::Ours) => format!("{l} (yours, only in {})", cmp.head_name()),
+                Some(LeafSide::Theirs) => format!("{l} (upstream, from {base})"),
+                _ => format!("{l} (on both sides)"),
+            })
+            .collect();
+        let after = d
+            .and_then(|d| d.merge_base_leaf.clone())
+            .map(|l| format!(" after {l}"))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "{app}: merging would leave {} leaves{after}: {}. Fix: djmig resolve {app} --base {base}",
+            leaves.len(),
+            described.join(" and ")
+        )?;
+    }
+    Ok(())
+}
+
+/// Which side each leaf of a conflicted app came from, when git can tell:
+/// the incoming side is MERGE_HEAD, the rebase's onto, a merge commit's
+/// second parent, else the default base.
+fn leaf_sides(ws: &Workspace, report: &GraphReport) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Ok(repo) = crate::git::Repo::discover(&ws.root) else {
+        return out;
+    };
+    let Ok(state) = repo.state() else { return out };
+    let incoming = match compare::incoming_commit(&state) {
+        Some(oid) => Some((oid, compare::short(oid))),
+        None => compare::resolve_base(&repo, ws, None)
+            .ok()
+            .map(|(r, _)| (r.oid, r.describe())),
+    };
+    let Some((oid, name)) = incoming else { return out };
+    let Ok(tree) = repo.tree(oid) else { return out };
+    for (app, leaves) in &report.conflicts {
+        let dir = &report.apps[app].path;
+        for leaf in leaves {
+            let file = format!("{dir}/{leaf}.py");
+            let side = if tree.is_file(&file) {
+                format!("upstream, in {name}")
+            } else {
+                "yours".to_string()
+            };
+            out.insert(format!("{app}.{leaf}"), side);
+        }
+    }
+    if let Some(s) = compare::where_you_are(&state) {
+        out.insert(String::new(), s);
+    }
+    out
+}
+
+/// The format asked for, else annotations inside GitHub Actions, else text.
+pub fn check_format(asked: Option<CheckFormat>) -> CheckFormat {
+    asked.unwrap_or_else(|| {
+        if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+            CheckFormat::Github
+        } else {
+            CheckFormat::Text
+        }
+    })
+}
+
+/// GitHub Actions workflow commands: an `::error` on each leaf migration of
+/// a conflicted app, and on each file with an error. Paths are relative to
+/// the repository top, as GitHub wants them.
+pub fn write_github(w: &mut dyn Write, report: &GraphReport, prefix: &str) -> io::Result<()> {
+    let path = |p: &str| {
+        if prefix.is_empty() || p.starts_with('/') {
+            p.to_string()
+        } else {
+            format!("{prefix}/{p}")
+        }
+    };
+    for d in &report.errors {
+        let mut props = String::new();
+        if let Some(f) = &d.file {
+            props.push_str(&format!(" file={}", gh_prop(&path(f))));
+            if let Some(l) = d.line {
+                props.push_str(&format!(",line={l}"));
+            }
+        }
+        writeln!(w, "::error{props}::{}", gh_data(&d.message))?;
+    }
+    for (app, leaves) in &report.conflicts {
+        let info = &report.apps[app];
+        for leaf in leaves {
+            let others: Vec<&str> = leaves.iter().filter(|l| *l != leaf).map(String::as_str).collect();
+            writeln!(
+                w,
+                "::error file={},line=1,title={}::{}",
+                gh_prop(&path(&format!("{}/{leaf}.py", info.path))),
+                gh_prop(&format!("Conflicting migrations in {app}")),
+                gh_data(&format!(
+                    "{app} has {} leaf migrations: {leaf} and {}. Django's migrate will stop with \"Conflicting migrations detected\". Fix: djmig resolve {app}",
+                    leaves.len(),
+                    others.join(", ")
+                ))
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Escape a workflow command's message.
+fn gh_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escape a workflow command's property value.
+fn gh_prop(s: &str) -> String {
+    gh_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// The exit code of a report, once written.
@@ -39,7 +234,7 @@ pub fn finish(written: io::Result<()>, report: &GraphReport) -> Result<Exit> {
     })
 }
 
-fn write_text(w: &mut dyn Write, report: &GraphReport) -> io::Result<()> {
+fn write_text(w: &mut dyn Write, report: &GraphReport, sides: &BTreeMap<String, String>) -> io::Result<()> {
     if !report.errors.is_empty() {
         writeln!(
             w,
@@ -65,8 +260,14 @@ fn write_text(w: &mut dyn Write, report: &GraphReport) -> io::Result<()> {
             leaves.len()
         )?;
         for leaf in leaves {
-            writeln!(w, "  {leaf:<40} {}/{leaf}.py", info.path)?;
+            match sides.get(&format!("{app}.{leaf}")) {
+                Some(side) => writeln!(w, "  {leaf:<40} {}/{leaf}.py  ({side})", info.path)?,
+                None => writeln!(w, "  {leaf:<40} {}/{leaf}.py", info.path)?,
+            }
         }
+    }
+    if let Some(s) = sides.get("") {
+        writeln!(w, "{s}")?;
     }
     let apps: Vec<&str> = report.conflicts.keys().map(String::as_str).collect();
     writeln!(w)?;

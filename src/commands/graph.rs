@@ -8,7 +8,18 @@ use crate::workspace::Workspace;
 use super::{analyze_worktree, print_diags, selected_apps, Io};
 
 pub fn run(ws: &Workspace, args: &GraphArgs, io: &mut Io) -> Result<Exit> {
-    let a = analyze_worktree(ws);
+    let a = match &args.rev {
+        None => analyze_worktree(ws),
+        Some(rev) => {
+            let repo = super::compare::open_repo(ws)?;
+            let reader = super::compare::open_cache(&repo);
+            let r = repo.resolve(rev)?;
+            let tree = repo.tree(r.oid)?;
+            let a = super::analyze_with(ws, &tree, &reader);
+            let _ = reader.save();
+            a
+        }
+    };
     let only = selected_apps(&a.project, &args.apps)?;
     let report = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
     let written = match args.format {

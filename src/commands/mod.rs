@@ -2,6 +2,7 @@
 //! renders it to the writers it is given.
 
 mod check;
+pub mod compare;
 mod graph;
 
 use std::collections::BTreeSet;
@@ -9,7 +10,7 @@ use std::io::Write;
 
 use crate::cli::{Cli, Command};
 use crate::core::graph::{build_graph, BuiltGraph};
-use crate::core::load::{load_project, Environment, LoadOptions, PlainReader, Project};
+use crate::core::load::{load_project, Environment, LoadOptions, MigrationReader, PlainReader, Project};
 use crate::core::tree::SourceTree;
 use crate::error::{Error, Exit, Result};
 use crate::fs_tree::{find_site_packages, FsTree};
@@ -27,6 +28,23 @@ pub fn run(cli: &Cli, io: &mut Io) -> Result<Exit> {
     match &cli.command {
         Command::Graph(a) => graph::run(&ws, a, io),
         Command::Check(a) => check::run(&ws, a, io),
+        other => Err(Error::usage(format!(
+            "`{}` is not available in this build",
+            command_name(other)
+        ))),
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Graph(_) => "graph",
+        Command::Check(_) => "check",
+        Command::Scan(_) => "scan",
+        Command::Resolve(_) => "resolve",
+        Command::Undo(_) => "undo",
+        Command::Hook(_) => "hook",
+        Command::Completions(_) => "completions",
+        Command::Man => "man",
     }
 }
 
@@ -36,14 +54,24 @@ pub struct Analysis {
     pub built: BuiltGraph,
 }
 
-/// Read the work tree as Django would see it.
+/// Read the work tree as Django would see it. Inside a git repository the
+/// index's stat data tells which files are unchanged, and their parse comes
+/// from the cache under `.git/djmig/` without reading them.
 pub fn analyze_worktree(ws: &Workspace) -> Analysis {
+    if let Ok(repo) = crate::git::Repo::discover(&ws.root) {
+        if let Ok(wt) = repo.worktree_tree() {
+            let reader = compare::open_cache(&repo);
+            let a = analyze_with(ws, &wt, &reader);
+            let _ = reader.save();
+            return a;
+        }
+    }
     let tree = FsTree::new(&ws.root);
-    analyze(ws, &tree)
+    analyze_with(ws, &tree, &PlainReader)
 }
 
 /// Read any snapshot of the project.
-pub fn analyze(ws: &Workspace, tree: &dyn SourceTree) -> Analysis {
+pub fn analyze_with(ws: &Workspace, tree: &dyn SourceTree, reader: &dyn MigrationReader) -> Analysis {
     let site = find_site_packages(
         &ws.root,
         ws.config.python.as_deref(),
@@ -59,7 +87,7 @@ pub fn analyze(ws: &Workspace, tree: &dyn SourceTree) -> Analysis {
         &LoadOptions {
             config: &ws.config,
             env,
-            reader: &PlainReader,
+            reader,
         },
     );
     let built = build_graph(&project, ws.strict);
@@ -86,12 +114,7 @@ pub fn selected_apps(project: &Project, apps: &[String]) -> Result<BTreeSet<Stri
 pub fn print_diags(err: &mut dyn Write, report: &crate::core::report::GraphReport) {
     for (word, list) in [("error", &report.errors), ("warning", &report.warnings)] {
         for d in list {
-            let at = match (&d.file, d.line) {
-                (Some(f), Some(l)) => format!("{f}:{l}: "),
-                (Some(f), None) => format!("{f}: "),
-                _ => String::new(),
-            };
-            let _ = writeln!(err, "{word}: {at}{}", d.message);
+            let _ = writeln!(err, "{word}: {}{}", d.location(), d.message);
         }
     }
 }

@@ -35,6 +35,17 @@ pub struct Config {
     pub strict: bool,
     /// The default base revision for comparisons.
     pub base: Option<String>,
+    /// What the git hooks installed by `djmig hook install` do.
+    pub hooks: HooksConfig,
+}
+
+/// `hooks:`: options of the git hooks.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HooksConfig {
+    /// After a branch checkout, warn about migrations applied to the local
+    /// database that the new branch does not have (runs `manage.py`).
+    pub database_check: bool,
 }
 
 /// `settings:` either names the settings module or gives setting values.

@@ -22,6 +22,9 @@ pub enum DiagKind {
     LabelDetection,
     Settings,
     Parse,
+    /// A django-linear-migrations `max_migration.txt` that does not name the
+    /// app's leaf; a warning, but `check` exits 1 for it.
+    MaxMigration,
 }
 
 impl DiagKind {
@@ -49,6 +52,9 @@ pub struct Diag {
     pub file: Option<String>,
     /// 1-based line.
     pub line: Option<u32>,
+    /// 1-based column, when known (shown in text, not part of the JSON).
+    #[serde(skip)]
+    pub col: Option<u32>,
 }
 
 impl Diag {
@@ -58,11 +64,16 @@ impl Diag {
             message: message.into(),
             file: None,
             line: None,
+            col: None,
         }
     }
     pub fn at(mut self, file: impl Into<String>, line: Option<u32>) -> Self {
         self.file = Some(file.into());
         self.line = line;
+        self
+    }
+    pub fn col(mut self, col: u32) -> Self {
+        self.col = Some(col);
         self
     }
 }

@@ -267,14 +267,11 @@ fn load_packages(
                     FileProblemKind::NonLiteral => DiagKind::NonLiteral,
                     FileProblemKind::Note => DiagKind::Parse,
                 };
-                let message = match prob.kind {
-                    FileProblemKind::Syntax => {
-                        format!("{file}:{}:{}: {}", prob.line, prob.col, prob.message)
-                    }
-                    _ => prob.message.clone(),
-                };
-                p.diags
-                    .push(Diag::new(kind, message).at(file.clone(), Some(prob.line)));
+                p.diags.push(
+                    Diag::new(kind, prob.message.clone())
+                        .at(file.clone(), Some(prob.line))
+                        .col(prob.col),
+                );
             }
             if !m.has_migration_class {
                 p.diags.push(

@@ -29,6 +29,9 @@ pub struct DiagReport {
     pub message: String,
     pub file: Option<String>,
     pub line: Option<u32>,
+    /// Shown in text output (`file:line:col`); not part of the JSON schema.
+    #[serde(skip)]
+    pub col: Option<u32>,
 }
 
 impl From<&Diag> for DiagReport {
@@ -38,6 +41,19 @@ impl From<&Diag> for DiagReport {
             message: d.message.clone(),
             file: d.file.clone(),
             line: d.line,
+            col: d.col,
+        }
+    }
+}
+
+impl DiagReport {
+    /// `file:line:col: ` (as much as is known), for text output.
+    pub fn location(&self) -> String {
+        match (&self.file, self.line, self.col) {
+            (Some(f), Some(l), Some(c)) => format!("{f}:{l}:{c}: "),
+            (Some(f), Some(l), None) => format!("{f}:{l}: "),
+            (Some(f), None, _) => format!("{f}: "),
+            _ => String::new(),
         }
     }
 }
@@ -52,6 +68,10 @@ pub struct GraphReport {
     pub conflicts: BTreeMap<String, Vec<String>>,
     pub errors: Vec<DiagReport>,
     pub warnings: Vec<DiagReport>,
+    /// `check --base`: `base`, `head`, `head_source`, `merge_base`,
+    /// `divergence`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<serde_json::Value>,
 }
 
 impl GraphReport {
@@ -125,6 +145,7 @@ impl GraphReport {
             conflicts,
             errors,
             warnings,
+            comparison: None,
         }
     }
 

@@ -1,0 +1,255 @@
+//! Comparing two sides of a project in git: the merge-base, head (the work
+//! tree or a revision), base (upstream), and their virtual merge — what
+//! `check --base` reports and `resolve` acts on.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::cache::CachingReader;
+use crate::core::divergence::{divergence, AppDivergence, Sides};
+use crate::core::keys::MigrationKey;
+use crate::core::load::Origin;
+use crate::error::{Error, Result};
+use crate::git::{InProgress, MergedTree, Oid, Repo, RepoState, Resolved};
+use crate::workspace::Workspace;
+
+use super::{analyze_with, Analysis};
+
+/// Open the repository around the project.
+pub fn open_repo(ws: &Workspace) -> Result<Repo> {
+    let repo = Repo::discover(&ws.root)?;
+    if repo.has_no_commits() {
+        return Err(Error::git("the repository has no commits yet")
+            .hint("commit something first; until then `djmig check` without --base reads the work tree"));
+    }
+    Ok(repo)
+}
+
+/// The persistent parse cache of a repository.
+pub fn open_cache(repo: &Repo) -> CachingReader {
+    CachingReader::open(crate::cache::cache_file(&repo.cache_dir()))
+}
+
+/// The base revision: given, or the default, and how it was chosen.
+pub fn resolve_base(repo: &Repo, ws: &Workspace, given: Option<&str>) -> Result<(Resolved, String)> {
+    let (rev, how) = match given {
+        Some(b) => (b.to_string(), "given with --base".to_string()),
+        None => {
+            let (rev, how) = repo.default_base(ws.config.base.as_deref())?;
+            (rev, how.to_string())
+        }
+    };
+    Ok((repo.resolve(&rev)?, how))
+}
+
+/// The four analyses of a comparison and what came from where.
+pub struct Comparison {
+    pub base: Resolved,
+    pub base_how: String,
+    /// `None`: the work tree.
+    pub head: Option<Resolved>,
+    pub head_commit: Oid,
+    pub merge_base: Oid,
+    pub merge_base_a: Analysis,
+    pub ours_a: Analysis,
+    pub theirs_a: Analysis,
+    pub merged_a: Analysis,
+    pub divergence: BTreeMap<String, AppDivergence>,
+    /// Files changed differently on both sides (their `ours` version is read).
+    pub conflicted_paths: Vec<String>,
+    pub state: RepoState,
+}
+
+/// Compare head (a revision, or the work tree) with base.
+pub fn compare(
+    ws: &Workspace,
+    repo: &Repo,
+    reader: &CachingReader,
+    base_arg: Option<&str>,
+    head_arg: Option<&str>,
+) -> Result<Comparison> {
+    let (base, base_how) = resolve_base(repo, ws, base_arg)?;
+    let state = repo.state()?;
+    let head = head_arg.map(|h| repo.resolve(h)).transpose()?;
+    let head_commit = match &head {
+        Some(h) => h.oid,
+        None => state
+            .head
+            .oid
+            .ok_or_else(|| Error::git("HEAD has no commit yet").hint("commit first, or pass --head REV"))?,
+    };
+    let merge_base = repo.merge_base(head_commit, base.oid)?.ok_or_else(|| {
+        Error::git(format!(
+            "{} and {} have no common history (unrelated histories)",
+            head.as_ref().map(|h| h.describe()).unwrap_or_else(|| "HEAD".into()),
+            base.describe()
+        ))
+        .hint("check the --base revision; djmig compares branches that share history")
+    })?;
+    let mb_tree = repo.tree(merge_base)?;
+    let base_tree = repo.tree(base.oid)?;
+    let merge_base_a = analyze_with(ws, &mb_tree, reader);
+    let theirs_a = analyze_with(ws, &base_tree, reader);
+    let (ours_a, merged_a, conflicted_paths) = match &head {
+        Some(h) => {
+            let head_tree = repo.tree(h.oid)?;
+            let ours_a = analyze_with(ws, &head_tree, reader);
+            let merged = MergedTree::new(&mb_tree, &head_tree, &base_tree);
+            let merged_a = analyze_with(ws, &merged, reader);
+            (ours_a, merged_a, merged.conflicted_paths())
+        }
+        None => {
+            let wt = repo.worktree_tree()?;
+            let ours_a = analyze_with(ws, &wt, reader);
+            let merged = MergedTree::new(&mb_tree, &wt, &base_tree);
+            let merged_a = analyze_with(ws, &merged, reader);
+            (ours_a, merged_a, merged.conflicted_paths())
+        }
+    };
+    let ours_files: Vec<(MigrationKey, String)> = ours_a
+        .project
+        .migrations
+        .values()
+        .filter(|m| m.origin == Origin::Project && !merge_base_a.project.migrations.contains_key(&m.key))
+        .map(|m| (m.key.clone(), m.file.clone()))
+        .collect();
+    let paths: Vec<&str> = ours_files.iter().map(|(_, f)| f.as_str()).collect();
+    let published_paths = repo.published_paths(&paths)?;
+    let published: BTreeSet<MigrationKey> = ours_files
+        .into_iter()
+        .filter(|(_, f)| published_paths.contains_key(f))
+        .map(|(k, _)| k)
+        .collect();
+    let apps: Vec<String> = merged_a
+        .project
+        .apps
+        .iter()
+        .filter(|(_, a)| a.origin == Origin::Project)
+        .map(|(l, _)| l.clone())
+        .collect();
+    let div = divergence(
+        &Sides {
+            merge_base: &merge_base_a.built.graph,
+            ours: &ours_a.built.graph,
+            theirs: &theirs_a.built.graph,
+            merged: &merged_a.built.graph,
+        },
+        apps,
+        &|k| published.contains(k),
+    );
+    Ok(Comparison {
+        base,
+        base_how,
+        head,
+        head_commit,
+        merge_base,
+        merge_base_a,
+        ours_a,
+        theirs_a,
+        merged_a,
+        divergence: div,
+        conflicted_paths,
+        state,
+    })
+}
+
+/// The comparison's keys in JSON, added to the graph report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparisonJson {
+    pub base: String,
+    pub head: String,
+    /// `"worktree"` or `"commit"`.
+    pub head_source: &'static str,
+    pub merge_base: String,
+    pub divergence: BTreeMap<String, AppDivergence>,
+}
+
+impl Comparison {
+    pub fn json(&self) -> ComparisonJson {
+        ComparisonJson {
+            base: self.base.oid.to_string(),
+            head: self.head_commit.to_string(),
+            head_source: if self.head.is_some() { "commit" } else { "worktree" },
+            merge_base: self.merge_base.to_string(),
+            divergence: self.divergence.clone(),
+        }
+    }
+
+    pub fn head_name(&self) -> String {
+        match &self.head {
+            Some(h) => h.describe(),
+            None => "the work tree".to_string(),
+        }
+    }
+}
+
+/// One sentence on where the user is, when it matters for reading "ours"
+/// and "theirs".
+pub fn where_you_are(state: &RepoState) -> Option<String> {
+    match &state.in_progress {
+        Some(InProgress::Rebase(info)) => {
+            let onto = info.onto.map(short).unwrap_or_else(|| "upstream".into());
+            return Some(format!(
+                "A rebase onto {onto} is in progress. During a rebase git calls the upstream side \"ours\"; \
+                 djmig's \"yours\" is always your own, unpublished work (the commits being replayed)."
+            ));
+        }
+        Some(InProgress::Merge { heads }) => {
+            let h: Vec<String> = heads.iter().map(|o| short(*o)).collect();
+            return Some(format!(
+                "A merge is in progress: {} is the incoming (upstream) side; \"yours\" is HEAD.",
+                h.join(", ")
+            ));
+        }
+        Some(InProgress::CherryPick { head }) => {
+            return Some(format!(
+                "A cherry-pick of {} is in progress; its migrations count as incoming.",
+                short(*head)
+            ))
+        }
+        Some(_) => {}
+        None => {}
+    }
+    if let Some(info) = &state.just_rebased {
+        let onto = info.onto.map(short).unwrap_or_else(|| "upstream".into());
+        return Some(format!(
+            "You just rebased onto {onto}: your replayed commits are \"yours\"."
+        ));
+    }
+    if state.head_is_merge() {
+        return Some(format!(
+            "HEAD is a merge commit (as `git pull` makes): its first parent {} is yours, {} came in.",
+            short(state.head_parents[0]),
+            short(state.head_parents[1])
+        ));
+    }
+    if state.is_detached() {
+        return Some("HEAD is detached; \"yours\" is what HEAD has and the base does not.".to_string());
+    }
+    None
+}
+
+/// The revision holding the incoming side when the work tree already has
+/// both: MERGE_HEAD, the rebase's onto, a merge commit's second parent.
+pub fn incoming_commit(state: &RepoState) -> Option<Oid> {
+    match &state.in_progress {
+        Some(InProgress::Merge { heads }) => return heads.first().copied(),
+        Some(InProgress::Rebase(info)) => return info.onto,
+        Some(InProgress::CherryPick { head }) => return Some(*head),
+        _ => {}
+    }
+    if let Some(info) = &state.just_rebased {
+        if info.onto.is_some() {
+            return info.onto;
+        }
+    }
+    if state.head_is_merge() {
+        return state.head_parents.get(1).copied();
+    }
+    None
+}
+
+pub fn short(oid: Oid) -> String {
+    oid.to_string()[..7].to_string()
+}

@@ -1,0 +1,617 @@
+//! Reading the project at git revisions: the one place that uses `git2`.
+//!
+//! - [`Repo`]: the repository around the project, revisions, merge bases,
+//!   branches, what is published;
+//! - [`GitTree`]: the project in one commit;
+//! - [`WorktreeTree`]: the work tree, with blob ids from the index for files
+//!   that are unchanged per their stat data;
+//! - [`MergedTree`]: the virtual merge of two trees over their merge base;
+//! - [`RepoState`]: where the user is (merge, rebase, cherry-pick, …).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use git2::{ErrorCode, ObjectType, Repository};
+
+use crate::core::tree::BlobId;
+use crate::error::{Error, Result};
+
+mod merge;
+mod pool;
+mod state;
+#[cfg(test)]
+pub(crate) mod testutil;
+mod tree;
+mod worktree;
+
+#[cfg(test)]
+mod tests;
+
+pub use git2::Oid;
+pub use merge::{MergedTree, Side};
+pub use state::{InProgress, RebaseInfo, RepoState};
+pub use tree::{oid_bytes, GitTree, Snapshot};
+pub use worktree::WorktreeTree;
+
+use pool::Pool;
+
+/// git's blob id of some bytes: SHA-1 of `blob <len>\0<bytes>`.
+pub fn hash_blob(bytes: &[u8]) -> BlobId {
+    match Oid::hash_object(ObjectType::Blob, bytes) {
+        Ok(oid) => oid_bytes(oid),
+        // Hashing in memory does not fail; a zero id never matches a blob.
+        Err(_) => [0; 20],
+    }
+}
+
+/// A [`BlobId`] as an [`Oid`].
+pub fn blob_oid(id: &BlobId) -> Oid {
+    Oid::from_bytes(id).unwrap_or(Oid::ZERO_SHA1)
+}
+
+/// A revision resolved to a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The revision as given (`main`, `HEAD~2`, `v1.0`, an id).
+    pub rev: String,
+    pub oid: Oid,
+    /// The full name of the reference it named, if any
+    /// (`refs/remotes/origin/main`).
+    pub refname: Option<String>,
+    /// The abbreviated commit id.
+    pub short: String,
+    /// The first line of the commit message.
+    pub summary: String,
+}
+
+impl Resolved {
+    /// `main (1a2b3c4)`, or just `1a2b3c4` when the revision is the id.
+    pub fn describe(&self) -> String {
+        let rev = self.rev.to_ascii_lowercase();
+        if rev.len() >= 4
+            && rev.bytes().all(|b| b.is_ascii_hexdigit())
+            && self.oid.to_string().starts_with(&rev)
+        {
+            self.short.clone()
+        } else {
+            format!("{} ({})", self.rev, self.short)
+        }
+    }
+}
+
+/// What HEAD is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadInfo {
+    /// The branch checked out (`main`); `None` when detached.
+    pub branch: Option<String>,
+    /// The commit; `None` on a branch with no commits yet.
+    pub oid: Option<Oid>,
+    pub detached: bool,
+}
+
+/// A local or remote-tracking branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    /// Short name: `feature/x`, `origin/main`.
+    pub name: String,
+    /// Full name: `refs/heads/feature/x`, `refs/remotes/origin/main`.
+    pub refname: String,
+    pub oid: Oid,
+    pub remote: bool,
+}
+
+/// Where a path was found published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The first remote-tracking branch or tag that has it
+    /// (`refs/remotes/origin/main`, `refs/tags/v1.0`).
+    pub refname: String,
+    /// The blob ids it has across those refs.
+    pub blobs: BTreeSet<BlobId>,
+}
+
+/// The git repository around the project.
+pub struct Repo {
+    repo: Repository,
+    pool: Arc<Pool>,
+    git_dir: PathBuf,
+    common_dir: PathBuf,
+    workdir: Option<PathBuf>,
+    project_root: PathBuf,
+    prefix: String,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo")
+            .field("git_dir", &self.git_dir)
+            .field("workdir", &self.workdir)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+fn git_err(message: impl Into<String>, e: git2::Error) -> Error {
+    Error::git(message).cause(e.message())
+}
+
+impl Repo {
+    /// The repository containing `dir`, which is taken as the project root.
+    /// Works from linked worktrees and inside bare repositories (where the
+    /// project is the whole tree).
+    pub fn discover(dir: &Path) -> Result<Repo> {
+        let abs = dir.canonicalize().map_err(|e| {
+            Error::git(format!("cannot read the directory {}", dir.display())).cause(e)
+        })?;
+        let repo = Repository::discover(&abs).map_err(|e| {
+            if e.code() == ErrorCode::NotFound {
+                Error::git(format!("{} is not in a git repository", dir.display())).hint(
+                    "comparing revisions needs a git checkout: pass -C with a directory inside one, \
+                     or check the work tree alone (without --base/--rev)",
+                )
+            } else {
+                git_err("cannot open the git repository", e)
+            }
+        })?;
+        let git_dir = canonical(repo.path());
+        let common_dir = canonical(repo.commondir());
+        let workdir = repo.workdir().map(canonical);
+        let prefix = match &workdir {
+            None => String::new(),
+            Some(top) => {
+                if abs.starts_with(&git_dir) || abs.starts_with(&common_dir) {
+                    return Err(Error::git(format!(
+                        "{} is inside the .git directory, not in the work tree",
+                        dir.display()
+                    ))
+                    .hint("pass -C with the project directory"));
+                }
+                let rel = abs.strip_prefix(top).map_err(|_| {
+                    Error::git(format!(
+                        "{} is outside the repository's work tree {}",
+                        dir.display(),
+                        top.display()
+                    ))
+                })?;
+                let mut parts = Vec::new();
+                for c in rel.components() {
+                    match c {
+                        Component::Normal(p) => parts.push(p.to_str().ok_or_else(|| {
+                            Error::git(format!("{}: the path is not UTF-8", dir.display()))
+                        })?),
+                        _ => {
+                            return Err(Error::git(format!(
+                                "{} is outside the repository's work tree",
+                                dir.display()
+                            )))
+                        }
+                    }
+                }
+                parts.join("/")
+            }
+        };
+        Ok(Repo {
+            pool: Arc::new(Pool::new(&git_dir)),
+            repo,
+            git_dir,
+            common_dir,
+            workdir,
+            project_root: abs,
+            prefix,
+        })
+    }
+
+    /// The underlying `git2` repository.
+    pub fn raw(&self) -> &Repository {
+        &self.repo
+    }
+
+    /// The project root on disk (as given to [`Repo::discover`]).
+    pub fn project_root(&self) -> &Path {
+        &self.project_root
+    }
+
+    /// The project root relative to the work-tree top, '/'-separated; `""`
+    /// at the top (and in a bare repository).
+    pub fn project_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The (per-worktree) git directory: `.git`, `.git/worktrees/NAME`.
+    pub fn git_dir(&self) -> &Path {
+        &self.git_dir
+    }
+
+    /// The git directory shared by all worktrees (objects, refs, config).
+    pub fn common_dir(&self) -> &Path {
+        &self.common_dir
+    }
+
+    /// The work-tree top; `None` for a bare repository.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.workdir.as_deref()
+    }
+
+    pub fn is_bare(&self) -> bool {
+        self.workdir.is_none()
+    }
+
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow()
+    }
+
+    /// Where djmig keeps its files for this repository (shared by all
+    /// worktrees): `<common dir>/djmig`.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.common_dir.join("djmig")
+    }
+
+    /// A project-relative path as a repository path.
+    fn repo_path(&self, path: &str) -> String {
+        if self.prefix.is_empty() {
+            path.to_string()
+        } else if path.is_empty() {
+            self.prefix.clone()
+        } else {
+            format!("{}/{path}", self.prefix)
+        }
+    }
+
+    /// Resolve any revision git understands to a commit.
+    pub fn resolve(&self, rev: &str) -> Result<Resolved> {
+        let (obj, reference) = self
+            .repo
+            .revparse_ext(rev)
+            .map_err(|e| self.unknown_rev(rev, e))?;
+        let commit = obj.peel_to_commit().map_err(|e| {
+            git_err(format!("`{rev}` does not name a commit"), e)
+                .hint("give a branch, a tag or a commit id")
+        })?;
+        let short = commit
+            .as_object()
+            .short_id()
+            .ok()
+            .and_then(|b| b.as_str().ok().map(str::to_string))
+            .unwrap_or_else(|| commit.id().to_string()[..7].to_string());
+        Ok(Resolved {
+            rev: rev.to_string(),
+            oid: commit.id(),
+            refname: reference.and_then(|r| r.name().ok().map(str::to_string)),
+            short,
+            summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default())
+                .into_owned(),
+        })
+    }
+
+    fn unknown_rev(&self, rev: &str, e: git2::Error) -> Error {
+        if self.has_no_commits() {
+            return Error::git(format!(
+                "the repository has no commits yet, so `{rev}` names nothing"
+            ))
+            .hint("commit first, or check the work tree alone (without --base/--rev)");
+        }
+        if !matches!(
+            e.code(),
+            ErrorCode::NotFound | ErrorCode::InvalidSpec | ErrorCode::Ambiguous
+        ) {
+            return git_err(format!("cannot resolve `{rev}`"), e);
+        }
+        if e.code() == ErrorCode::Ambiguous {
+            return git_err(format!("`{rev}` is ambiguous"), e)
+                .hint("give more characters of the commit id, or the full reference name");
+        }
+        let mut err = Error::git(format!("unknown revision `{rev}`"));
+        if self.repo.is_shallow() && (rev.contains('~') || rev.contains('^')) {
+            err = err.hint(SHALLOW_HINT).hint(CI_HINT);
+        }
+        err = err.hint("`git branch -a` lists the branches, `git tag` the tags");
+        let remote = rev
+            .split_once('/')
+            .map(|(r, _)| r)
+            .filter(|r| self.repo.find_remote(r).is_ok());
+        match remote {
+            Some(r) => err.hint(format!(
+                "a remote-tracking branch exists only once fetched: `git fetch {r}`"
+            )),
+            None => err.hint("if it is a remote branch, fetch it first: `git fetch`"),
+        }
+    }
+
+    /// Whether the repository has no commits at all (HEAD unborn and no
+    /// references).
+    pub fn has_no_commits(&self) -> bool {
+        self.repo
+            .head()
+            .is_err_and(|e| e.code() == ErrorCode::UnbornBranch || e.code() == ErrorCode::NotFound)
+            && self
+                .repo
+                .references()
+                .map(|mut r| r.next().is_none())
+                .unwrap_or(false)
+    }
+
+    /// What HEAD is.
+    pub fn head(&self) -> Result<HeadInfo> {
+        let detached = self.repo.head_detached().unwrap_or(false);
+        match self.repo.head() {
+            Ok(h) => Ok(HeadInfo {
+                branch: if h.is_branch() {
+                    h.shorthand().ok().map(str::to_string)
+                } else {
+                    None
+                },
+                oid: h.target(),
+                detached,
+            }),
+            Err(e) if e.code() == ErrorCode::UnbornBranch || e.code() == ErrorCode::NotFound => {
+                let branch = self
+                    .repo
+                    .find_reference("HEAD")
+                    .ok()
+                    .and_then(|r| r.symbolic_target().ok().flatten().map(str::to_string))
+                    .map(|t| t.strip_prefix("refs/heads/").unwrap_or(&t).to_string());
+                Ok(HeadInfo {
+                    branch,
+                    oid: None,
+                    detached: false,
+                })
+            }
+            Err(e) => Err(git_err("cannot read HEAD", e)),
+        }
+    }
+
+    /// The project in the tree of a commit.
+    pub fn tree(&self, commit: Oid) -> Result<GitTree> {
+        let c = self
+            .repo
+            .find_commit(commit)
+            .map_err(|e| git_err(format!("{commit} is not a commit"), e))?;
+        let root = c
+            .tree()
+            .map_err(|e| git_err(format!("cannot read the tree of {commit}"), e))?;
+        let root = if self.prefix.is_empty() {
+            Some(root.id())
+        } else {
+            match root.get_path(Path::new(&self.prefix)) {
+                Ok(e) if e.kind() == Some(ObjectType::Tree) => Some(e.id()),
+                _ => None,
+            }
+        };
+        Ok(GitTree::new(self.pool.clone(), commit, root))
+    }
+
+    /// The work tree under the project root, with index blob ids.
+    pub fn worktree_tree(&self) -> Result<WorktreeTree> {
+        if self.workdir.is_none() {
+            return Err(Error::git("a bare repository has no work tree")
+                .hint("give revisions to compare (--base/--rev)"));
+        }
+        Ok(WorktreeTree::open(
+            &self.project_root,
+            &self.prefix,
+            &self.git_dir,
+            &self.repo,
+            self.pool.clone(),
+        ))
+    }
+
+    /// The best common ancestor of two commits; `None` for unrelated
+    /// histories. In a shallow clone whose history stops before the two
+    /// meet, an error that says how to get the history.
+    pub fn merge_base(&self, a: Oid, b: Oid) -> Result<Option<Oid>> {
+        match self.repo.merge_base(a, b) {
+            Ok(oid) => Ok(Some(oid)),
+            Err(e) if e.code() == ErrorCode::NotFound => {
+                if self.repo.is_shallow() {
+                    Err(Error::git(format!(
+                        "the history is too short to find where {} and {} diverged: this is a shallow clone",
+                        short(a),
+                        short(b)
+                    ))
+                    .hint(SHALLOW_HINT)
+                    .hint(CI_HINT))
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(e) => Err(git_err(
+                format!(
+                    "cannot find the merge base of {} and {}",
+                    short(a),
+                    short(b)
+                ),
+                e,
+            )),
+        }
+    }
+
+    /// Local and remote-tracking branches (without `*/HEAD`) whose short or
+    /// full name matches any of the globs (all when none), sorted by name.
+    pub fn list_branches(&self, globs: &[String]) -> Result<Vec<Branch>> {
+        let set = if globs.is_empty() {
+            None
+        } else {
+            let mut b = globset::GlobSetBuilder::new();
+            for g in globs {
+                b.add(
+                    globset::GlobBuilder::new(g)
+                        .literal_separator(false)
+                        .build()
+                        .map_err(|e| Error::usage(format!("bad branch pattern `{g}`: {e}")))?,
+                );
+            }
+            Some(
+                b.build()
+                    .map_err(|e| Error::usage(format!("bad branch patterns: {e}")))?,
+            )
+        };
+        let mut out = Vec::new();
+        for glob in ["refs/heads/*", "refs/remotes/*"] {
+            let refs = self
+                .repo
+                .references_glob(glob)
+                .map_err(|e| git_err("cannot list the branches", e))?;
+            for r in refs.flatten() {
+                let Ok(refname) = r.name() else { continue };
+                let remote = refname.starts_with("refs/remotes/");
+                let name = refname
+                    .strip_prefix(if remote {
+                        "refs/remotes/"
+                    } else {
+                        "refs/heads/"
+                    })
+                    .unwrap_or(refname);
+                if remote && (name.ends_with("/HEAD") || name == "HEAD") {
+                    continue;
+                }
+                if let Some(set) = &set {
+                    if !set.is_match(name) && !set.is_match(refname) {
+                        continue;
+                    }
+                }
+                let Ok(commit) = r.peel_to_commit() else {
+                    continue;
+                };
+                out.push(Branch {
+                    name: name.to_string(),
+                    refname: refname.to_string(),
+                    oid: commit.id(),
+                    remote,
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.remote, &a.name).cmp(&(b.remote, &b.name)));
+        Ok(out)
+    }
+
+    /// Remote-tracking branches (without `*/HEAD`) and tags, peeled to
+    /// commits: the published history.
+    fn published_tips(&self) -> Result<Vec<(String, Oid)>> {
+        let mut out = Vec::new();
+        for glob in ["refs/remotes/*", "refs/tags/*"] {
+            let refs = self
+                .repo
+                .references_glob(glob)
+                .map_err(|e| git_err("cannot list the references", e))?;
+            for r in refs.flatten() {
+                let Ok(name) = r.name() else { continue };
+                if name.starts_with("refs/remotes/") && name.ends_with("/HEAD") {
+                    continue;
+                }
+                if let Ok(c) = r.peel_to_commit() {
+                    out.push((name.to_string(), c.id()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Whether a commit is reachable from a remote-tracking branch or a tag.
+    pub fn is_published(&self, commit: Oid) -> Result<bool> {
+        let mut seen = BTreeSet::new();
+        for (_, tip) in self.published_tips()? {
+            if !seen.insert(tip) {
+                continue;
+            }
+            if tip == commit || self.repo.graph_descendant_of(tip, commit).unwrap_or(false) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Which of these project-relative files exist in the tree of any
+    /// remote-tracking branch or tag, with where and which blobs.
+    pub fn published_paths<S: AsRef<str>>(
+        &self,
+        paths: &[S],
+    ) -> Result<BTreeMap<String, Published>> {
+        let mut out: BTreeMap<String, Published> = BTreeMap::new();
+        let mut trees_seen = BTreeSet::new();
+        for (name, tip) in self.published_tips()? {
+            let Ok(tree) = self.repo.find_commit(tip).and_then(|c| c.tree()) else {
+                continue;
+            };
+            if !trees_seen.insert(tree.id()) {
+                continue;
+            }
+            for p in paths {
+                let p = p.as_ref();
+                let Ok(e) = tree.get_path(Path::new(&self.repo_path(p))) else {
+                    continue;
+                };
+                if e.kind() != Some(ObjectType::Blob) {
+                    continue;
+                }
+                out.entry(p.to_string())
+                    .or_insert_with(|| Published {
+                        refname: name.clone(),
+                        blobs: BTreeSet::new(),
+                    })
+                    .blobs
+                    .insert(oid_bytes(e.id()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The newest commit reachable from `from` (and not from `stop_at`)
+    /// that added the project-relative file `path`: it has the file and
+    /// none of its parents has.
+    pub fn commit_adding(
+        &self,
+        path: &str,
+        from: Oid,
+        stop_at: Option<Oid>,
+    ) -> Result<Option<Oid>> {
+        let full = self.repo_path(path);
+        let walk_err = |e| git_err("cannot walk the history", e);
+        let mut walk = self.repo.revwalk().map_err(walk_err)?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL)
+            .map_err(walk_err)?;
+        walk.push(from).map_err(walk_err)?;
+        if let Some(s) = stop_at {
+            walk.hide(s).map_err(walk_err)?;
+        }
+        let mut has: HashMap<Oid, bool> = HashMap::new();
+        let mut has_file = |repo: &Repository, c: Oid| -> bool {
+            *has.entry(c).or_insert_with(|| {
+                repo.find_commit(c)
+                    .and_then(|c| c.tree())
+                    .and_then(|t| t.get_path(Path::new(&full)))
+                    .is_ok_and(|e| e.kind() == Some(ObjectType::Blob))
+            })
+        };
+        for oid in walk {
+            let oid = oid.map_err(walk_err)?;
+            if !has_file(&self.repo, oid) {
+                continue;
+            }
+            let commit = self
+                .repo
+                .find_commit(oid)
+                .map_err(|e| git_err("cannot read a commit", e))?;
+            let parents: Vec<Oid> = commit.parent_ids().collect();
+            if parents.iter().all(|p| !has_file(&self.repo, *p)) {
+                return Ok(Some(oid));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn short(oid: Oid) -> String {
+    oid.to_string()[..7].to_string()
+}
+
+const SHALLOW_HINT: &str =
+    "fetch the whole history: `git fetch --unshallow` (or deepen it: `git fetch --deepen=100`)";
+const CI_HINT: &str =
+    "in CI, check out the whole history: `fetch-depth: 0` in actions/checkout (GitHub Actions), \
+     `GIT_DEPTH: 0` (GitLab CI)";

@@ -1,0 +1,288 @@
+//! [`GitTree`]: the project as it is in one commit, read from the object
+//! database without checking anything out.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, RwLock};
+
+use git2::Oid;
+
+use super::pool::Pool;
+use crate::core::tree::{join, split_parent, BlobId, Entry, EntryKind, MemTree, SourceTree};
+use crate::fs_tree::FsTree;
+
+/// A tree that can take part in a virtual merge ([`super::MergedTree`]):
+/// besides files' blob ids it may know a directory's identity (a git tree
+/// id), so unchanged directories are decided without looking inside.
+pub trait Snapshot: SourceTree {
+    /// An id of the whole content of a directory (`""` is the root) when
+    /// known without walking it: two equal ids mean equal contents.
+    fn dir_id(&self, _dir: &str) -> Option<BlobId> {
+        None
+    }
+}
+
+impl Snapshot for FsTree {}
+impl Snapshot for MemTree {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir,
+    Submodule,
+    Symlink,
+}
+
+#[derive(Debug, Clone)]
+struct GEntry {
+    name: String,
+    kind: Kind,
+    id: Oid,
+}
+
+type Listing = Arc<Vec<GEntry>>;
+
+/// How many symbolic links are followed before giving up (as a loop).
+const MAX_LINKS: usize = 8;
+
+/// The project directory in the tree of one commit. Directories are read
+/// when first listed and kept; blobs are read on demand through a pool of
+/// repository handles, so it can be read from many threads at once.
+///
+/// Contents are the blobs as stored: no end-of-line conversion or filter
+/// is applied. A symbolic link to a file inside the project reads as that
+/// file; other links are left out (as [`FsTree`] does for linked
+/// directories).
+pub struct GitTree {
+    pool: Arc<Pool>,
+    commit: Oid,
+    root: Option<Oid>,
+    dirs: RwLock<HashMap<String, Option<Listing>>>,
+}
+
+impl std::fmt::Debug for GitTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitTree")
+            .field("commit", &self.commit)
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
+impl GitTree {
+    pub(crate) fn new(pool: Arc<Pool>, commit: Oid, root: Option<Oid>) -> Self {
+        GitTree {
+            pool,
+            commit,
+            root,
+            dirs: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The commit this tree is from.
+    pub fn commit(&self) -> Oid {
+        self.commit
+    }
+
+    /// The tree id of the project directory; `None` when the project
+    /// directory does not exist in that commit (the tree is then empty).
+    pub fn root_id(&self) -> Option<Oid> {
+        self.root
+    }
+
+    /// Whether the project directory exists in that commit.
+    pub fn exists(&self) -> bool {
+        self.root.is_some()
+    }
+
+    fn listing(&self, dir: &str) -> Option<Listing> {
+        if let Some(hit) = self.dirs.read().unwrap_or_else(|e| e.into_inner()).get(dir) {
+            return hit.clone();
+        }
+        let tree_id = if dir.is_empty() {
+            self.root
+        } else {
+            let (parent, name) = split_parent(dir);
+            let parent = self.listing(parent)?;
+            find(&parent, name)
+                .filter(|e| e.kind == Kind::Dir)
+                .map(|e| e.id)
+        };
+        let listing = match tree_id {
+            Some(id) => self.read_tree(id).ok().map(Arc::new),
+            None if dir.is_empty() => Some(Arc::new(Vec::new())),
+            None => None,
+        };
+        self.dirs
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dir.to_string(), listing.clone());
+        listing
+    }
+
+    fn read_tree(&self, id: Oid) -> Result<Vec<GEntry>, git2::Error> {
+        self.pool.with(|repo| {
+            let tree = repo.find_tree(id)?;
+            let mut out = Vec::with_capacity(tree.len());
+            for e in tree.iter() {
+                let Ok(name) = std::str::from_utf8(e.name_bytes()) else {
+                    continue;
+                };
+                let kind = match e.filemode() {
+                    0o040000 => Kind::Dir,
+                    0o160000 => Kind::Submodule,
+                    0o120000 => Kind::Symlink,
+                    m if m & 0o170000 == 0o100000 => Kind::File,
+                    _ => continue,
+                };
+                out.push(GEntry {
+                    name: name.to_string(),
+                    kind,
+                    id: e.id(),
+                });
+            }
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(out)
+        })
+    }
+
+    fn entry(&self, path: &str) -> Option<GEntry> {
+        if path.is_empty() {
+            return None;
+        }
+        let (dir, name) = split_parent(path);
+        let listing = self.listing(dir)?;
+        find(&listing, name).cloned()
+    }
+
+    /// The blob a path reads as: a file's own, or the file a symbolic link
+    /// leads to inside the project.
+    fn file_blob(&self, path: &str) -> Option<Oid> {
+        let mut path = path.to_string();
+        for _ in 0..MAX_LINKS {
+            let e = self.entry(&path)?;
+            match e.kind {
+                Kind::File => return Some(e.id),
+                Kind::Symlink => {
+                    let target = self.pool.read_blob(e.id).ok()?;
+                    let target = std::str::from_utf8(&target).ok()?;
+                    path = resolve_link(split_parent(&path).0, target)?;
+                }
+                Kind::Dir | Kind::Submodule => return None,
+            }
+        }
+        None
+    }
+}
+
+fn find<'a>(listing: &'a [GEntry], name: &str) -> Option<&'a GEntry> {
+    listing
+        .binary_search_by(|e| e.name.as_str().cmp(name))
+        .ok()
+        .map(|i| &listing[i])
+}
+
+/// The project-relative path a link in `dir` with `target` points at; `None`
+/// for absolute targets and targets outside the project.
+fn resolve_link(dir: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') || target.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+fn not_found(path: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{path}: no such file in the commit"),
+    )
+}
+
+impl SourceTree for GitTree {
+    fn list_dir(&self, dir: &str) -> Option<Vec<Entry>> {
+        let listing = self.listing(dir)?;
+        let mut out = Vec::with_capacity(listing.len());
+        for e in listing.iter() {
+            let kind = match e.kind {
+                Kind::File => EntryKind::File,
+                Kind::Dir => EntryKind::Dir,
+                Kind::Submodule => EntryKind::Submodule,
+                Kind::Symlink => {
+                    if self.file_blob(&join(dir, &e.name)).is_none() {
+                        continue;
+                    }
+                    EntryKind::File
+                }
+            };
+            out.push(Entry {
+                name: e.name.clone(),
+                kind,
+            });
+        }
+        Some(out)
+    }
+
+    fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        let oid = self.file_blob(path).ok_or_else(|| not_found(path))?;
+        self.pool
+            .read_blob(oid)
+            .map_err(|e| io::Error::other(format!("{path}: {}", e.message())))
+    }
+
+    fn blob_id(&self, path: &str) -> Option<BlobId> {
+        self.file_blob(path).map(oid_bytes)
+    }
+
+    fn is_file(&self, path: &str) -> bool {
+        self.file_blob(path).is_some()
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        path.is_empty() || self.entry(path).is_some_and(|e| e.kind == Kind::Dir)
+    }
+}
+
+impl Snapshot for GitTree {
+    fn dir_id(&self, dir: &str) -> Option<BlobId> {
+        if dir.is_empty() {
+            return self.root.map(oid_bytes);
+        }
+        self.entry(dir)
+            .filter(|e| e.kind == Kind::Dir)
+            .map(|e| oid_bytes(e.id))
+    }
+}
+
+/// An oid as a [`BlobId`].
+pub fn oid_bytes(oid: Oid) -> BlobId {
+    let mut out = [0u8; 20];
+    let b = oid.as_bytes();
+    let n = b.len().min(20);
+    out[..n].copy_from_slice(&b[..n]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_resolve_inside_the_project_only() {
+        assert_eq!(resolve_link("a/b", "c.py").as_deref(), Some("a/b/c.py"));
+        assert_eq!(resolve_link("a/b", "../c.py").as_deref(), Some("a/c.py"));
+        assert_eq!(resolve_link("a", "./x/../y.py").as_deref(), Some("a/y.py"));
+        assert_eq!(resolve_link("", "../x.py"), None);
+        assert_eq!(resolve_link("a", "/etc/passwd"), None);
+        assert_eq!(resolve_link("a", ".."), None);
+    }
+}
