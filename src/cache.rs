@@ -194,6 +194,11 @@ impl CachingReader {
         c
     }
 
+    /// The cache of a repository: `<common dir>/djmig/parse-cache-v1.bin`.
+    pub fn for_repo(repo: &crate::git::Repo) -> Self {
+        Self::open(cache_file(&repo.cache_dir()))
+    }
+
     /// The backing file, if any.
     pub fn file(&self) -> Option<&Path> {
         self.file.as_deref()
@@ -301,10 +306,15 @@ impl CachingReader {
             out.extend_from_slice(&self.data[s.start..s.start + s.len]);
             count += 1;
         }
-        for (id, p) in fresh.iter() {
-            let Ok(bytes) = postcard::to_stdvec(&**p) else {
-                continue;
-            };
+        let encoded: Vec<(&Key, Vec<u8>)> = {
+            use rayon::prelude::*;
+            let fresh: Vec<(&Key, &Arc<ParsedMigration>)> = fresh.iter().collect();
+            fresh
+                .par_iter()
+                .filter_map(|(id, p)| Some((*id, postcard::to_stdvec(&***p).ok()?)))
+                .collect()
+        };
+        for (id, bytes) in encoded {
             out.extend_from_slice(id);
             out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
             out.extend_from_slice(&bytes);
@@ -353,7 +363,11 @@ impl CachingReader {
     }
 
     /// Parse a module with its operations, through the cache.
-    pub fn parse_full(&self, tree: &dyn SourceTree, path: &str) -> io::Result<Arc<ParsedMigration>> {
+    pub fn parse_full(
+        &self,
+        tree: &dyn SourceTree,
+        path: &str,
+    ) -> io::Result<Arc<ParsedMigration>> {
         self.parse_mode(tree, path, ParseMode::Full)
     }
 }
@@ -614,7 +628,10 @@ mod tests {
     }
 
     fn tree(files: &[(String, String)], ids: bool) -> Counting {
-        let f: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let f: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
         Counting::new(&f, ids)
     }
 

@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// migration graph statically, exactly as Django's MigrationLoader builds it,
 /// from the work tree or any git revision.
 #[derive(Debug, Parser)]
-#[command(name = "djmig", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "djmig",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Run as if started in DIR (the project root).
     #[arg(short = 'C', value_name = "DIR", global = true)]
@@ -155,7 +160,11 @@ pub enum HookCommand {
 #[derive(Debug, Args)]
 pub struct HookInstallArgs {
     /// Which hooks.
-    #[arg(long, value_delimiter = ',', default_value = "post-merge,post-rewrite,post-checkout")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "post-merge,post-rewrite,post-checkout"
+    )]
     pub hooks: Vec<String>,
 }
 

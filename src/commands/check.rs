@@ -20,17 +20,18 @@ pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     }
     let a = analyze_worktree(ws);
     let only = selected_apps(&a.project, &args.apps)?;
-    let report = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
+    let mut report = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
+    crate::core::dlm::annotate(&mut report, &crate::fs_tree::FsTree::new(&ws.root));
     let written = match check_format(args.format) {
         CheckFormat::Json => report.write_json(io.out),
         CheckFormat::Text => {
-            print_diags(io.err, &report);
+            print_diags(io, &report);
             let sides = if report.conflicts.is_empty() {
                 BTreeMap::new()
             } else {
                 leaf_sides(ws, &report)
             };
-            write_text(io.out, &report, &sides)
+            write_text(io.out, io.style.out, &report, &sides)
         }
         CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix),
     };
@@ -41,15 +42,29 @@ pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
 fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     let repo = compare::open_repo(ws)?;
     let reader = compare::open_cache(&repo);
-    let cmp = compare::compare(ws, &repo, &reader, args.base.as_deref(), args.head.as_deref())?;
+    let cmp = compare::compare(
+        ws,
+        &repo,
+        &reader,
+        args.base.as_deref(),
+        args.head.as_deref(),
+    )?;
     let _ = reader.save();
     let merged = &cmp.merged_a;
     let only = selected_apps(&merged.project, &args.apps)?;
-    let mut report = GraphReport::new(&merged.project, &merged.built.graph, &merged.built.errors, &only);
+    let mut report = GraphReport::new(
+        &merged.project,
+        &merged.built.graph,
+        &merged.built.errors,
+        &only,
+    );
     // A side that cannot be read is an error of its own, named by revision.
     for (name, a) in [
         (cmp.base.describe(), &cmp.theirs_a),
-        (format!("the merge base {}", compare::short(cmp.merge_base)), &cmp.merge_base_a),
+        (
+            format!("the merge base {}", compare::short(cmp.merge_base)),
+            &cmp.merge_base_a,
+        ),
         (cmp.head_name(), &cmp.ours_a),
     ] {
         let side = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
@@ -63,12 +78,16 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     report.errors.sort();
     report.errors.dedup();
     let mut json = cmp.json();
-    json.divergence.retain(|app, _| only.is_empty() || only.contains(app));
-    report.comparison = Some(serde_json::to_value(&json).map_err(|e| Error::failed("cannot encode the report").cause(e))?);
+    json.divergence
+        .retain(|app, _| only.is_empty() || only.contains(app));
+    report.comparison = Some(
+        serde_json::to_value(&json)
+            .map_err(|e| Error::failed("cannot encode the report").cause(e))?,
+    );
     let written = match check_format(args.format) {
         CheckFormat::Json => report.write_json(io.out),
         CheckFormat::Text => {
-            print_diags(io.err, &report);
+            print_diags(io, &report);
             write_compare_text(io.out, &report, &cmp)
         }
         CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix),
@@ -76,7 +95,11 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     finish(written, &report)
 }
 
-fn write_compare_text(w: &mut dyn Write, report: &GraphReport, cmp: &compare::Comparison) -> io::Result<()> {
+fn write_compare_text(
+    w: &mut dyn Write,
+    report: &GraphReport,
+    cmp: &compare::Comparison,
+) -> io::Result<()> {
     writeln!(
         w,
         "Comparing {} with {} ({}); merge base {}.",
@@ -89,11 +112,19 @@ fn write_compare_text(w: &mut dyn Write, report: &GraphReport, cmp: &compare::Co
         writeln!(w, "{s}")?;
     }
     if !report.errors.is_empty() {
-        writeln!(w, "The migration graph cannot be built: {} error(s), listed above.", report.errors.len())?;
+        writeln!(
+            w,
+            "The migration graph cannot be built: {} error(s), listed above.",
+            report.errors.len()
+        )?;
         return Ok(());
     }
     if report.conflicts.is_empty() {
-        writeln!(w, "No conflicts: merging {} would leave one leaf per app.", cmp.base.describe())?;
+        writeln!(
+            w,
+            "No conflicts: merging {} would leave one leaf per app.",
+            cmp.base.describe()
+        )?;
         return Ok(());
     }
     let base = &cmp.base.rev;
@@ -136,7 +167,9 @@ fn leaf_sides(ws: &Workspace, report: &GraphReport) -> BTreeMap<String, String> 
             .ok()
             .map(|(r, _)| (r.oid, r.describe())),
     };
-    let Some((oid, name)) = incoming else { return out };
+    let Some((oid, name)) = incoming else {
+        return out;
+    };
     let Ok(tree) = repo.tree(oid) else { return out };
     for (app, leaves) in &report.conflicts {
         let dir = &report.apps[app].path;
@@ -191,7 +224,11 @@ pub fn write_github(w: &mut dyn Write, report: &GraphReport, prefix: &str) -> io
     for (app, leaves) in &report.conflicts {
         let info = &report.apps[app];
         for leaf in leaves {
-            let others: Vec<&str> = leaves.iter().filter(|l| *l != leaf).map(String::as_str).collect();
+            let others: Vec<&str> = leaves
+                .iter()
+                .filter(|l| *l != leaf)
+                .map(String::as_str)
+                .collect();
             writeln!(
                 w,
                 "::error file={},line=1,title={}::{}",
@@ -210,7 +247,9 @@ pub fn write_github(w: &mut dyn Write, report: &GraphReport, prefix: &str) -> io
 
 /// Escape a workflow command's message.
 fn gh_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escape a workflow command's property value.
@@ -227,14 +266,19 @@ pub fn finish(written: io::Result<()>, report: &GraphReport) -> Result<Exit> {
     }
     Ok(if !report.errors.is_empty() {
         Exit::Graph
-    } else if !report.conflicts.is_empty() {
+    } else if !report.conflicts.is_empty() || crate::core::dlm::fails_check(report) {
         Exit::Conflicts
     } else {
         Exit::Ok
     })
 }
 
-fn write_text(w: &mut dyn Write, report: &GraphReport, sides: &BTreeMap<String, String>) -> io::Result<()> {
+fn write_text(
+    w: &mut dyn Write,
+    paint: crate::style::Paint,
+    report: &GraphReport,
+    sides: &BTreeMap<String, String>,
+) -> io::Result<()> {
     if !report.errors.is_empty() {
         writeln!(
             w,
@@ -256,13 +300,15 @@ fn write_text(w: &mut dyn Write, report: &GraphReport, sides: &BTreeMap<String, 
         let info = &report.apps[app];
         writeln!(
             w,
-            "{app}: {} leaf migrations; Django will stop with \"Conflicting migrations detected\"",
+            "{}: {} leaf migrations; Django will stop with \"Conflicting migrations detected\"",
+            paint.app(app),
             leaves.len()
         )?;
         for leaf in leaves {
+            let name = paint.leaf(leaf);
             match sides.get(&format!("{app}.{leaf}")) {
-                Some(side) => writeln!(w, "  {leaf:<40} {}/{leaf}.py  ({side})", info.path)?,
-                None => writeln!(w, "  {leaf:<40} {}/{leaf}.py", info.path)?,
+                Some(side) => writeln!(w, "  {name:<40} {}/{leaf}.py  ({side})", info.path)?,
+                None => writeln!(w, "  {name:<40} {}/{leaf}.py", info.path)?,
             }
         }
     }
@@ -271,6 +317,7 @@ fn write_text(w: &mut dyn Write, report: &GraphReport, sides: &BTreeMap<String, 
     }
     let apps: Vec<&str> = report.conflicts.keys().map(String::as_str).collect();
     writeln!(w)?;
-    writeln!(w, "next: djmig resolve {}", apps.join(" "))?;
+    let next = format!("djmig resolve {}", apps.join(" "));
+    writeln!(w, "next: {}", paint.command(&next))?;
     Ok(())
 }

@@ -20,8 +20,9 @@ use super::{analyze_with, Analysis};
 pub fn open_repo(ws: &Workspace) -> Result<Repo> {
     let repo = Repo::discover(&ws.root)?;
     if repo.has_no_commits() {
-        return Err(Error::git("the repository has no commits yet")
-            .hint("commit something first; until then `djmig check` without --base reads the work tree"));
+        return Err(Error::git("the repository has no commits yet").hint(
+            "commit something first; until then `djmig check` without --base reads the work tree",
+        ));
     }
     Ok(repo)
 }
@@ -32,7 +33,11 @@ pub fn open_cache(repo: &Repo) -> CachingReader {
 }
 
 /// The base revision: given, or the default, and how it was chosen.
-pub fn resolve_base(repo: &Repo, ws: &Workspace, given: Option<&str>) -> Result<(Resolved, String)> {
+pub fn resolve_base(
+    repo: &Repo,
+    ws: &Workspace,
+    given: Option<&str>,
+) -> Result<(Resolved, String)> {
     let (rev, how) = match given {
         Some(b) => (b.to_string(), "given with --base".to_string()),
         None => {
@@ -74,15 +79,16 @@ pub fn compare(
     let head = head_arg.map(|h| repo.resolve(h)).transpose()?;
     let head_commit = match &head {
         Some(h) => h.oid,
-        None => state
-            .head
-            .oid
-            .ok_or_else(|| Error::git("HEAD has no commit yet").hint("commit first, or pass --head REV"))?,
+        None => state.head.oid.ok_or_else(|| {
+            Error::git("HEAD has no commit yet").hint("commit first, or pass --head REV")
+        })?,
     };
     let merge_base = repo.merge_base(head_commit, base.oid)?.ok_or_else(|| {
         Error::git(format!(
             "{} and {} have no common history (unrelated histories)",
-            head.as_ref().map(|h| h.describe()).unwrap_or_else(|| "HEAD".into()),
+            head.as_ref()
+                .map(|h| h.describe())
+                .unwrap_or_else(|| "HEAD".into()),
             base.describe()
         ))
         .hint("check the --base revision; djmig compares branches that share history")
@@ -111,7 +117,9 @@ pub fn compare(
         .project
         .migrations
         .values()
-        .filter(|m| m.origin == Origin::Project && !merge_base_a.project.migrations.contains_key(&m.key))
+        .filter(|m| {
+            m.origin == Origin::Project && !merge_base_a.project.migrations.contains_key(&m.key)
+        })
         .map(|m| (m.key.clone(), m.file.clone()))
         .collect();
     let paths: Vec<&str> = ours_files.iter().map(|(_, f)| f.as_str()).collect();
@@ -170,7 +178,11 @@ impl Comparison {
         ComparisonJson {
             base: self.base.oid.to_string(),
             head: self.head_commit.to_string(),
-            head_source: if self.head.is_some() { "commit" } else { "worktree" },
+            head_source: if self.head.is_some() {
+                "commit"
+            } else {
+                "worktree"
+            },
             merge_base: self.merge_base.to_string(),
             divergence: self.divergence.clone(),
         }
@@ -225,7 +237,9 @@ pub fn where_you_are(state: &RepoState) -> Option<String> {
         ));
     }
     if state.is_detached() {
-        return Some("HEAD is detached; \"yours\" is what HEAD has and the base does not.".to_string());
+        return Some(
+            "HEAD is detached; \"yours\" is what HEAD has and the base does not.".to_string(),
+        );
     }
     None
 }

@@ -25,11 +25,11 @@ pub fn run(ws: &Workspace, args: &GraphArgs, io: &mut Io) -> Result<Exit> {
     let written = match args.format {
         GraphFormat::Json => report.write_json(io.out),
         GraphFormat::Text => {
-            print_diags(io.err, &report);
+            print_diags(io, &report);
             report.write_graph_text(io.out)
         }
         GraphFormat::Dot => {
-            print_diags(io.err, &report);
+            print_diags(io, &report);
             report.write_dot(io.out)
         }
     };

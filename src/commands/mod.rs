@@ -3,14 +3,21 @@
 
 mod check;
 pub mod compare;
+mod completions;
 mod graph;
+mod hook;
+mod resolve;
+mod scan;
+mod undo;
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
 use crate::cli::{Cli, Command};
 use crate::core::graph::{build_graph, BuiltGraph};
-use crate::core::load::{load_project, Environment, LoadOptions, MigrationReader, PlainReader, Project};
+use crate::core::load::{
+    load_project, Environment, LoadOptions, MigrationReader, PlainReader, Project,
+};
 use crate::core::tree::SourceTree;
 use crate::error::{Error, Exit, Result};
 use crate::fs_tree::{find_site_packages, FsTree};
@@ -20,14 +27,27 @@ use crate::workspace::Workspace;
 pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
+    /// Whether to colour each of them ([`crate::style`]).
+    pub style: crate::style::Style,
 }
 
 /// Run a parsed command line.
 pub fn run(cli: &Cli, io: &mut Io) -> Result<Exit> {
+    // Before the project is opened: completions and the man page need none,
+    // and a hook must not fail on a broken one.
+    match &cli.command {
+        Command::Completions(a) => return completions::run_completions(a.shell, io.out),
+        Command::Man => return completions::run_man(io.out),
+        Command::Hook(h) => return hook::run(cli, h, io),
+        _ => {}
+    }
     let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
     match &cli.command {
         Command::Graph(a) => graph::run(&ws, a, io),
         Command::Check(a) => check::run(&ws, a, io),
+        Command::Scan(a) => scan::run(&ws, a, io),
+        Command::Resolve(a) => resolve::run(&ws, a, io),
+        Command::Undo(a) => undo::run(&ws, a, io),
         other => Err(Error::usage(format!(
             "`{}` is not available in this build",
             command_name(other)
@@ -71,7 +91,11 @@ pub fn analyze_worktree(ws: &Workspace) -> Analysis {
 }
 
 /// Read any snapshot of the project.
-pub fn analyze_with(ws: &Workspace, tree: &dyn SourceTree, reader: &dyn MigrationReader) -> Analysis {
+pub fn analyze_with(
+    ws: &Workspace,
+    tree: &dyn SourceTree,
+    reader: &dyn MigrationReader,
+) -> Analysis {
     let site = find_site_packages(
         &ws.root,
         ws.config.python.as_deref(),
@@ -111,10 +135,16 @@ pub fn selected_apps(project: &Project, apps: &[String]) -> Result<BTreeSet<Stri
 }
 
 /// Warnings and errors on stderr, one line each: `warning: file:line: …`.
-pub fn print_diags(err: &mut dyn Write, report: &crate::core::report::GraphReport) {
-    for (word, list) in [("error", &report.errors), ("warning", &report.warnings)] {
+pub fn print_diags(io: &mut Io, report: &crate::core::report::GraphReport) {
+    let p = io.style.err;
+    for (is_error, list) in [(true, &report.errors), (false, &report.warnings)] {
         for d in list {
-            let _ = writeln!(err, "{word}: {}{}", d.location(), d.message);
+            let word = if is_error {
+                p.error("error:")
+            } else {
+                p.warning("warning:")
+            };
+            let _ = writeln!(io.err, "{word} {}{}", d.location(), d.message);
         }
     }
 }

@@ -31,6 +31,24 @@ impl<'a, T: Snapshot> From<&'a T> for Side<'a> {
     }
 }
 
+impl<'a> From<Box<dyn Snapshot + Send + 'a>> for Side<'a> {
+    fn from(t: Box<dyn Snapshot + Send + 'a>) -> Self {
+        Side::Owned(t)
+    }
+}
+
+impl From<super::GitTree> for Side<'static> {
+    fn from(t: super::GitTree) -> Self {
+        Side::Owned(Box::new(t))
+    }
+}
+
+impl From<super::WorktreeTree> for Side<'static> {
+    fn from(t: super::WorktreeTree) -> Self {
+        Side::Owned(Box::new(t))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Which {
     Ours,
@@ -376,7 +394,10 @@ impl<'a> MergedTree<'a> {
         }
         let (dir, name) = split_parent(path);
         let listing = self.listing(dir)?;
-        listing.iter().find(|e| e.name == name).cloned()
+        let i = listing
+            .binary_search_by(|e| e.name.as_str().cmp(name))
+            .ok()?;
+        Some(listing[i].clone())
     }
 
     fn side(&self, w: Which) -> &dyn Snapshot {

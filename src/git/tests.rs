@@ -168,6 +168,15 @@ fn project_in_a_subdirectory() {
         text(&files(&FsTree::new(r.path.join("backend"))))
     );
     assert!(!gt.is_file("README"));
+    age_files(&r);
+    r.git(&["update-index", "--really-refresh"]);
+    let wt = repo.worktree_tree().unwrap();
+    let want = r.git(&["rev-parse", ":backend/app/migrations/0001_initial.py"]);
+    assert_eq!(
+        wt.blob_id("app/migrations/0001_initial.py"),
+        Some(oid_bytes(oid(&want)))
+    );
+    assert_eq!(wt.blob_id("README"), None);
 
     r.write("backend/app/migrations/deep/x.py", "z\n");
     let repo = Repo::discover(&r.path.join("backend/app/migrations/deep")).unwrap();
@@ -281,10 +290,7 @@ fn merge_base_of_diverged_and_unrelated_histories() {
     let r = TestRepo::new();
     let (c1, c2, f1) = diverged(&r);
     let repo = Repo::discover(&r.path).unwrap();
-    assert_eq!(
-        repo.merge_base(oid(&c2), oid(&f1)).unwrap(),
-        Some(oid(&c1))
-    );
+    assert_eq!(repo.merge_base(oid(&c2), oid(&f1)).unwrap(), Some(oid(&c1)));
     r.git(&["checkout", "-q", "--orphan", "other"]);
     r.git(&["rm", "-rq", "--cached", "."]);
     r.write("x.py", "x\n");
@@ -328,8 +334,15 @@ fn shallow_clone_without_the_merge_base_is_an_error() {
 /// same_both, del_mod, gone/x.
 fn merge_fixture(r: &TestRepo) -> (String, String, String) {
     for f in [
-        "keep", "del_theirs", "del_ours", "mod_ours", "mod_theirs", "mod_both", "same_both",
-        "del_mod", "mod_del",
+        "keep",
+        "del_theirs",
+        "del_ours",
+        "mod_ours",
+        "mod_theirs",
+        "mod_both",
+        "same_both",
+        "del_mod",
+        "mod_del",
     ] {
         r.write(&format!("m/{f}.py"), &format!("{f} base\n"));
     }
@@ -413,7 +426,11 @@ fn merged_tree_of_two_commits() {
     assert_eq!(m.blob_id("m/keep.py"), bt.blob_id("m/keep.py"));
 
     // A fresh tree asked for conflicts first finds them all.
-    let m2 = MergedTree::new(Side::Owned(Box::new(repo.tree(oid(&base)).unwrap())), &ot, &tt);
+    let m2 = MergedTree::new(
+        Side::Owned(Box::new(repo.tree(oid(&base)).unwrap())),
+        &ot,
+        &tt,
+    );
     assert_eq!(m2.conflicted_paths(), CONFLICTS.to_vec());
 
     // What git itself makes of it.
@@ -472,7 +489,10 @@ fn worktree_blob_ids_come_from_the_index_when_unchanged() {
     assert_eq!(wt.blob_id("docs/readme.txt"), None);
     assert_eq!(wt.blob_id("manage.py"), Some(hash_blob(b"import os\n")));
     // Reading still sees the work tree.
-    assert!(wt.read(p).unwrap().starts_with(b"from django.db import migrations, MODELS"));
+    assert!(wt
+        .read(p)
+        .unwrap()
+        .starts_with(b"from django.db import migrations, MODELS"));
     assert!(wt.is_file("shop/migrations/0003_new.py"));
 
     // Racily clean: the file's mtime is not older than the index.
@@ -533,7 +553,10 @@ fn linked_worktree_and_bare_repository() {
         wt.blob_id("app/migrations/0002_feature.py"),
         Some(oid_bytes(oid(&want)))
     );
-    assert_eq!(repo.state().unwrap().head.branch.as_deref(), Some("feature"));
+    assert_eq!(
+        repo.state().unwrap().head.branch.as_deref(),
+        Some("feature")
+    );
 
     let bare = r.sibling("bare.git");
     r.git_in(
@@ -672,7 +695,12 @@ fn default_base_order_and_upstream() {
     let clone = r.sibling("clone");
     r.git_in(
         &r.home,
-        &["clone", "-q", r.path.to_str().unwrap(), clone.to_str().unwrap()],
+        &[
+            "clone",
+            "-q",
+            r.path.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
     );
     r.git_in(&clone, &["checkout", "-q", "-b", "work"]);
     let repo = Repo::discover(&clone).unwrap();
@@ -683,10 +711,16 @@ fn default_base_order_and_upstream() {
     );
     r.git(&["branch", "release"]);
     r.git_in(&clone, &["fetch", "-q", "origin"]);
-    r.git_in(&clone, &["branch", "-q", "--set-upstream-to", "origin/release"]);
+    r.git_in(
+        &clone,
+        &["branch", "-q", "--set-upstream-to", "origin/release"],
+    );
     assert_eq!(
         repo.default_base(None).unwrap(),
-        ("origin/release".to_string(), "the current branch's upstream")
+        (
+            "origin/release".to_string(),
+            "the current branch's upstream"
+        )
     );
     let st = repo.state().unwrap();
     assert_eq!(st.upstream.as_deref(), Some("origin/release"));
@@ -710,7 +744,12 @@ fn published_paths_and_commits() {
     let clone = r.sibling("clone");
     r.git_in(
         &r.home,
-        &["clone", "-q", r.path.to_str().unwrap(), clone.to_str().unwrap()],
+        &[
+            "clone",
+            "-q",
+            r.path.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
     );
     let cl = r.at(&clone);
     cl.write("app/migrations/0003_local.py", "three\n");
@@ -766,7 +805,12 @@ fn lists_branches_by_glob() {
     let clone = r.sibling("clone");
     r.git_in(
         &r.home,
-        &["clone", "-q", r.path.to_str().unwrap(), clone.to_str().unwrap()],
+        &[
+            "clone",
+            "-q",
+            r.path.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
     );
     let repo = Repo::discover(&clone).unwrap();
     let names = |globs: &[&str]| -> Vec<String> {
@@ -787,11 +831,16 @@ fn lists_branches_by_glob() {
             "origin/release-1"
         ]
     );
-    assert_eq!(names(&["origin/feature/*"]), ["origin/feature/a", "origin/feature/b"]);
+    assert_eq!(
+        names(&["origin/feature/*"]),
+        ["origin/feature/a", "origin/feature/b"]
+    );
     assert_eq!(names(&["*release*", "main"]), ["main", "origin/release-1"]);
     assert_eq!(names(&["refs/heads/*"]), ["main"]);
     let all = repo.list_branches(&[]).unwrap();
-    assert!(all.iter().all(|b| b.remote == b.refname.starts_with("refs/remotes/")));
+    assert!(all
+        .iter()
+        .all(|b| b.remote == b.refname.starts_with("refs/remotes/")));
     assert_eq!(
         repo.list_branches(&["[".to_string()]).unwrap_err().exit,
         Exit::Usage
@@ -822,7 +871,8 @@ fn perf_10000_files() {
             } else {
                 vec![(format!("app{app}"), format!("{:04}_step", i - 1))]
             };
-            let deps: Vec<(&str, &str)> = deps.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            let deps: Vec<(&str, &str)> =
+                deps.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             let ops = format!(
                 "        migrations.AddField(\n            model_name='model{i}',\n            name='field_{app}_{i}',\n            field=models.CharField(max_length={i}, default='x', blank=True),\n        ),\n        migrations.AlterField(model_name='model{i}', name='other', field=models.IntegerField(default={app})),\n"
             );
@@ -869,7 +919,11 @@ fn perf_10000_files() {
     child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
     writer.join().unwrap();
     child.wait().unwrap();
-    eprintln!("git cat-file --batch:    {:?} ({} bytes)", t.elapsed(), out.len());
+    eprintln!(
+        "git cat-file --batch:    {:?} ({} bytes)",
+        t.elapsed(),
+        out.len()
+    );
 
     // Work tree: index stat check.
     let t = Instant::now();
@@ -914,7 +968,10 @@ fn perf_10000_files() {
     paths.par_iter().for_each(|p| {
         mem.parse(wt.fs(), p).unwrap();
     });
-    eprintln!("parse, cold in-memory cache, no blob ids: {:?}", t.elapsed());
+    eprintln!(
+        "parse, cold in-memory cache, no blob ids: {:?}",
+        t.elapsed()
+    );
     let t = Instant::now();
     paths.par_iter().for_each(|p| {
         PlainReader.parse(&wt, p).unwrap();
@@ -949,6 +1006,16 @@ fn perf_10000_files() {
         c.stats()
     );
     assert_eq!(c.stats().misses, 0);
+    let t = Instant::now();
+    let c = CachingReader::open(&file);
+    paths.par_iter().for_each(|p| {
+        c.parse(wt.fs(), p).unwrap();
+    });
+    eprintln!(
+        "parse, warm cache, no blob ids (read + hash): {:?}; {:?}",
+        t.elapsed(),
+        c.stats()
+    );
 
     // Whole project loads.
     let config = Config::default();
@@ -979,6 +1046,20 @@ fn perf_10000_files() {
             p.migrations.len()
         );
     }
+    // With `* text=auto`, blob sizes are checked too.
+    r.write(".gitattributes", "* text=auto\n");
+    age_files(&r);
+    r.commit("attributes");
+    let t = Instant::now();
+    let wt = repo.worktree_tree().unwrap();
+    assert!(wt.verifies_size());
+    let known = paths.par_iter().filter(|p| wt.blob_id(p).is_some()).count();
+    eprintln!(
+        "WorktreeTree with text=auto: open + blob_id of all {:?} ({known} from the index)",
+        t.elapsed()
+    );
+    assert_eq!(known, paths.len());
+
     let t = Instant::now();
     let gt = repo.tree(head).unwrap();
     let c = CachingReader::open(&file);
@@ -995,4 +1076,75 @@ fn perf_10000_files() {
         t.elapsed(),
         p.migrations.len()
     );
+}
+
+#[test]
+fn submodules_are_listed_not_entered() {
+    let r = TestRepo::new();
+    let sub = r.sibling("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let s = r.at(&sub);
+    s.git(&["init", "-q"]);
+    s.write("x.py", "x\n");
+    s.commit("sub");
+    r.write("a.py", "a\n");
+    r.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        sub.to_str().unwrap(),
+        "vendored",
+    ]);
+    age_files(&r);
+    let head = r.commit("with a submodule");
+    let repo = Repo::discover(&r.path).unwrap();
+    let gt = repo.tree(oid(&head)).unwrap();
+    let root = gt.list_dir("").unwrap();
+    let v = root.iter().find(|e| e.name == "vendored").unwrap();
+    assert_eq!(v.kind, EntryKind::Submodule);
+    assert!(gt.list_dir("vendored").is_none());
+    assert!(!gt.is_dir("vendored") && !gt.is_file("vendored"));
+    assert!(gt.read("vendored/x.py").is_err());
+    let wt = repo.worktree_tree().unwrap();
+    assert_eq!(wt.blob_id("vendored/x.py"), None);
+    assert!(wt.blob_id("a.py").is_some());
+}
+
+#[test]
+fn trees_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<GitTree>();
+    check::<WorktreeTree>();
+    check::<MergedTree<'static>>();
+    check::<crate::cache::CachingReader>();
+    fn send<T: Send>() {}
+    send::<Repo>();
+}
+
+#[test]
+fn merged_tree_without_tree_ids() {
+    use crate::core::tree::MemTree;
+    let mut base = MemTree::new();
+    base.add("d/a.py", "a")
+        .add("d/b.py", "b")
+        .add("e/x.py", "x")
+        .add("k.py", "k");
+    let mut ours = base.clone();
+    ours.add("d/new.py", "new")
+        .add("f", "a file")
+        .add("k.py", "k ours");
+    let mut theirs = MemTree::new();
+    theirs.add("f/g.py", "a dir").add("k.py", "k");
+    let m = MergedTree::new(&base, &ours, &theirs);
+    let got = text(&files(&m));
+    let want: BTreeMap<String, String> = [("d/new.py", "new"), ("f", "a file"), ("k.py", "k ours")]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    assert!(!m.is_dir("e"));
+    assert_eq!(m.conflicted_paths(), vec!["f".to_string()]);
+    assert_eq!(m.blob_id("k.py"), Some(hash_blob(b"k ours")));
 }

@@ -3,4 +3,8 @@
 mod support;
 
 mod cli;
+mod completions;
 mod django_agreement;
+mod git_compare;
+mod dlm;
+mod hooks;

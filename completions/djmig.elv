@@ -1,0 +1,224 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[djmig] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'djmig'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'djmig'= {
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand graph 'Print the migration graph of the work tree or of a git revision'
+            cand check 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
+            cand scan 'Find pairs of branches that both add migrations to an app on top of the same base migration'
+            cand resolve 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
+            cand undo 'Restore every file the last resolution changed, byte for byte'
+            cand hook 'Install, remove or run djmig''s git hooks'
+            cand completions 'Print a shell completion script'
+            cand man 'Print the man page (roff)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'djmig;graph'= {
+            cand --format 'Output format'
+            cand --ref 'Read the files of this git revision instead of the work tree'
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;check'= {
+            cand --format 'Output format (default: github inside GitHub Actions, else text)'
+            cand --base 'Compare with this revision: predict the merge of head and base'
+            cand --head 'The head side of the comparison (default: the work tree)'
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;scan'= {
+            cand --base 'The base revision the branches are compared against'
+            cand --format 'Output format'
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;resolve'= {
+            cand --base 'The upstream revision (default: as for `check`)'
+            cand --strategy 'The strategy, instead of asking'
+            cand --format 'Output format of the plan and the report'
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand -y 'Take the recommended choice at every question, database steps included'
+            cand --yes 'Take the recommended choice at every question, database steps included'
+            cand --dry-run 'Print the plan and change nothing'
+            cand --allow-dirty 'Go on although files to be changed have uncommitted changes'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;undo'= {
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --dry-run 'Print what would be restored and change nothing'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;hook'= {
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand install 'Add djmig''s block to the git hooks (existing hooks are kept)'
+            cand uninstall 'Remove djmig''s block from the git hooks'
+            cand run 'What the installed hooks run: a quiet check that never fails'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'djmig;hook;install'= {
+            cand --hooks 'Which hooks'
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;hook;uninstall'= {
+            cand --hooks 'Which hooks'
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;hook;run'= {
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;hook;help'= {
+            cand install 'Add djmig''s block to the git hooks (existing hooks are kept)'
+            cand uninstall 'Remove djmig''s block from the git hooks'
+            cand run 'What the installed hooks run: a quiet check that never fails'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'djmig;hook;help;install'= {
+        }
+        &'djmig;hook;help;uninstall'= {
+        }
+        &'djmig;hook;help;run'= {
+        }
+        &'djmig;hook;help;help'= {
+        }
+        &'djmig;completions'= {
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;man'= {
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;help'= {
+            cand graph 'Print the migration graph of the work tree or of a git revision'
+            cand check 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
+            cand scan 'Find pairs of branches that both add migrations to an app on top of the same base migration'
+            cand resolve 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
+            cand undo 'Restore every file the last resolution changed, byte for byte'
+            cand hook 'Install, remove or run djmig''s git hooks'
+            cand completions 'Print a shell completion script'
+            cand man 'Print the man page (roff)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'djmig;help;graph'= {
+        }
+        &'djmig;help;check'= {
+        }
+        &'djmig;help;scan'= {
+        }
+        &'djmig;help;resolve'= {
+        }
+        &'djmig;help;undo'= {
+        }
+        &'djmig;help;hook'= {
+            cand install 'Add djmig''s block to the git hooks (existing hooks are kept)'
+            cand uninstall 'Remove djmig''s block from the git hooks'
+            cand run 'What the installed hooks run: a quiet check that never fails'
+        }
+        &'djmig;help;hook;install'= {
+        }
+        &'djmig;help;hook;uninstall'= {
+        }
+        &'djmig;help;hook;run'= {
+        }
+        &'djmig;help;completions'= {
+        }
+        &'djmig;help;man'= {
+        }
+        &'djmig;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,474 @@
+//! `djmig hook install|uninstall|run`: djmig's git hooks.
+//!
+//! `install` adds a marked block to `post-merge`, `post-rewrite` and
+//! `post-checkout` (see [`crate::hooks`]); the block runs `djmig hook run
+//! NAME ARGS…`, which is quiet when all is well, prints a short warning on
+//! stderr when not, and always exits 0: a hook must never get in the way of
+//! the git operation that ran it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cli::{Cli, HookCommand, HookInstallArgs, HookRunArgs};
+use crate::core::dlm;
+use crate::core::keys::MigrationKey;
+use crate::core::load::Origin;
+use crate::core::report::GraphReport;
+use crate::django::Django;
+use crate::error::{Error, Exit, Result};
+use crate::fs_tree::FsTree;
+use crate::hooks::{self, BlockSpec, Outcome};
+use crate::workspace::Workspace;
+
+use super::{analyze_with, analyze_worktree, compare, Analysis, Io};
+
+/// How long the database check may take before it is stopped.
+const DATABASE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Set to anything but `0` or empty, `djmig hook run` does nothing.
+pub const SKIP_ENV: &str = "DJMIG_SKIP_HOOKS";
+
+pub fn run(cli: &Cli, cmd: &HookCommand, io: &mut Io) -> Result<Exit> {
+    match cmd {
+        HookCommand::Install(a) => install(cli, a, io, true),
+        HookCommand::Uninstall(a) => install(cli, a, io, false),
+        HookCommand::Run(a) => {
+            if let Err(e) = run_hook(cli, a, io) {
+                let p = io.style.err;
+                let _ = writeln!(
+                    io.err,
+                    "djmig: {} {} hook: {} (the git operation is not affected; `djmig check` tells more)",
+                    p.warning("note:"),
+                    a.hook,
+                    e.message
+                );
+            }
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+/// The global options the hook must repeat: the project directory relative
+/// to the work-tree top (where git runs hooks), and an explicit
+/// configuration file.
+fn global_args(cli: &Cli, ws: &Workspace) -> Vec<String> {
+    let mut args = Vec::new();
+    if !ws.repo_prefix.is_empty() {
+        args.extend(["-C".to_string(), ws.repo_prefix.clone()]);
+    }
+    if let Some(c) = &cli.config {
+        let abs = c.canonicalize().unwrap_or_else(|_| c.clone());
+        args.extend(["--config".to_string(), abs.display().to_string()]);
+    }
+    args
+}
+
+fn install(cli: &Cli, a: &HookInstallArgs, io: &mut Io, add: bool) -> Result<Exit> {
+    let names = hooks::validate(&a.hooks)?;
+    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
+    let dir = hooks::hooks_dir(&ws.root)?;
+    let results = if add {
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.canonicalize().ok())
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "djmig".into());
+        let globals = global_args(cli, &ws);
+        hooks::install(&dir, &names, |hook| BlockSpec {
+            hook: hook.to_string(),
+            fallback_exe: exe.clone(),
+            global_args: globals.clone(),
+        })?
+    } else {
+        hooks::uninstall(&dir, &names)?
+    };
+    let p = io.style.err;
+    let mut skipped = 0;
+    for r in &results {
+        let path = r.path.display();
+        let line = match &r.outcome {
+            Outcome::Created => format!("created {path}"),
+            Outcome::Added => format!("added djmig's block to {path} (the existing hook is kept)"),
+            Outcome::Updated => format!("updated djmig's block in {path}"),
+            Outcome::Unchanged => format!("already installed in {path}"),
+            Outcome::Removed => format!("removed djmig's block from {path}"),
+            Outcome::Deleted => format!("deleted {path} (djmig had created it)"),
+            Outcome::Absent => format!("no djmig block in {path}"),
+            Outcome::Skipped(why) => {
+                skipped += 1;
+                let _ = writeln!(
+                    io.err,
+                    "{} {}: left {path} alone: {why}",
+                    p.error("error:"),
+                    r.hook
+                );
+                continue;
+            }
+        };
+        let _ = writeln!(io.out, "{}: {line}", r.hook);
+        if let Some(note) = &r.note {
+            let _ = writeln!(io.err, "{} {note}", p.warning("warning:"));
+        }
+    }
+    if skipped > 0 {
+        return Err(Error::failed(format!(
+            "{skipped} hook(s) could not be {}",
+            if add { "installed" } else { "uninstalled" }
+        )));
+    }
+    Ok(Exit::Ok)
+}
+
+/// `git rebase` checks out commits as it goes: its post-checkout calls are
+/// not branch switches the user made; post-rewrite speaks at the end.
+fn in_rebase(root: &Path) -> bool {
+    if std::env::var("GIT_REFLOG_ACTION").is_ok_and(|a| a.starts_with("rebase")) {
+        return true;
+    }
+    git2::Repository::discover(root).is_ok_and(|r| {
+        matches!(
+            r.state(),
+            git2::RepositoryState::Rebase
+                | git2::RepositoryState::RebaseInteractive
+                | git2::RepositoryState::RebaseMerge
+                | git2::RepositoryState::ApplyMailbox
+                | git2::RepositoryState::ApplyMailboxOrRebase
+        )
+    })
+}
+
+fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
+    if std::env::var(SKIP_ENV).is_ok_and(|v| !v.is_empty() && v != "0") {
+        return Ok(());
+    }
+    let checkout = match a.hook.as_str() {
+        "post-checkout" => {
+            // prev-head new-head flag; flag 1 is a branch checkout, 0 a
+            // file checkout.
+            let [prev, new, flag] = match a.args.as_slice() {
+                [p, n, f, ..] => [p, n, f],
+                _ => return Err(Error::usage("post-checkout expects three arguments")),
+            };
+            if flag != "1" || prev == new {
+                return Ok(());
+            }
+            Some((prev.clone(), new.clone()))
+        }
+        "post-merge" | "post-rewrite" => None,
+        other => {
+            return Err(Error::usage(format!(
+                "djmig has no {other:?} hook (it has {})",
+                hooks::HOOKS.join(", ")
+            )))
+        }
+    };
+    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
+    if checkout.is_some() && in_rebase(&ws.root) {
+        return Ok(());
+    }
+    let an = analyze_worktree(&ws);
+    let mut report = GraphReport::new(
+        &an.project,
+        &an.built.graph,
+        &an.built.errors,
+        &BTreeSet::new(),
+    );
+    dlm::annotate(&mut report, &FsTree::new(&ws.root));
+    let p = io.style.err;
+    let warn = p.warning("warning:");
+    let djmig = match &cli.dir {
+        Some(d) => format!("djmig -C {}", hooks::sh_quote(&d.display().to_string())),
+        None => "djmig".to_string(),
+    };
+    if let Some(first) = report.errors.first() {
+        let more = match report.errors.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        let at = first
+            .file
+            .as_deref()
+            .map(|f| format!("{f}: "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            io.err,
+            "djmig: {warn} the migration graph cannot be built: {at}{}{more}; Django's migrate would stop too. Details: {djmig} check",
+            first.message
+        );
+    } else if !report.conflicts.is_empty() {
+        for (app, leaves) in &report.conflicts {
+            let names: Vec<String> = leaves.iter().map(|l| p.leaf(l).to_string()).collect();
+            let _ = writeln!(
+                io.err,
+                "djmig: {warn} {} has {} leaf migrations ({}); Django's migrate will stop with \"Conflicting migrations detected\"",
+                p.app(app),
+                leaves.len(),
+                names.join(", ")
+            );
+        }
+        let apps: Vec<&str> = report.conflicts.keys().map(String::as_str).collect();
+        let cmd = format!("{djmig} resolve {}", apps.join(" "));
+        let _ = writeln!(io.err, "djmig: fix it with: {}", p.command(&cmd));
+    }
+    for d in report
+        .warnings
+        .iter()
+        .filter(|w| w.kind == crate::core::diag::DiagKind::MaxMigration)
+    {
+        let at = d
+            .file
+            .as_deref()
+            .map(|f| format!("{f}: "))
+            .unwrap_or_default();
+        let _ = writeln!(io.err, "djmig: {warn} {at}{}", d.message);
+    }
+    if let Some((prev, new)) = checkout {
+        if ws.config.hooks.database_check {
+            database_check(&ws, &an, &prev, &new, io)?;
+        }
+    }
+    Ok(())
+}
+
+/// The Python run by `manage.py shell -c`: the migrations recorded as
+/// applied in the default database, as `DJMIG-APPLIED [[app, name], …]`.
+/// One expression, no local names: older Djangos run `-c` code where a
+/// comprehension cannot see the code's own variables.
+const APPLIED_PY: &str = "print('DJMIG-APPLIED ' + __import__('json').dumps(sorted(map(list, \
+    __import__('django.db.migrations.recorder', fromlist=['MigrationRecorder']).MigrationRecorder(\
+    __import__('django.db', fromlist=['connections']).connections['default']).applied_migrations()))))";
+
+/// The migrations recorded as applied in the project's database.
+///
+/// Not `showmigrations`: it lists the migrations of the files checked out,
+/// and the ones this check looks for are exactly those that are not.
+pub fn applied_migrations(dj: &Django) -> Result<Vec<MigrationKey>> {
+    let argv = dj.manage_argv(&["shell", "--verbosity", "0", "--command", APPLIED_PY]);
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = dj.manage_py.parent().filter(|d| !d.as_os_str().is_empty()) {
+        cmd.current_dir(dir);
+    }
+    let (ok, stdout, stderr) = run_with_timeout(cmd, DATABASE_TIMEOUT)
+        .map_err(|e| Error::failed(format!("cannot run {}", dj.python.display())).cause(e))?;
+    let Some(ok) = ok else {
+        return Err(Error::failed(format!(
+            "the database check took over {} s and was stopped",
+            DATABASE_TIMEOUT.as_secs()
+        )));
+    };
+    if let Some(line) = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("DJMIG-APPLIED "))
+    {
+        let pairs: Vec<(String, String)> = serde_json::from_str(line.trim())
+            .map_err(|e| Error::failed("cannot read the applied migrations").cause(e))?;
+        return Ok(pairs
+            .into_iter()
+            .map(|(a, n)| MigrationKey::new(a, n))
+            .collect());
+    }
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(if ok { "no output" } else { "it failed" })
+        .trim()
+        .to_string();
+    Err(Error::failed(format!(
+        "cannot read the applied migrations with manage.py shell: {last}"
+    )))
+}
+
+/// Run a command, killing it after `limit`: `(Some(success) | None on
+/// timeout, stdout, stderr)`.
+fn run_with_timeout(
+    mut cmd: Command,
+    limit: Duration,
+) -> std::io::Result<(Option<bool>, String, String)> {
+    let mut child = cmd.spawn()?;
+    let pipe = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = pipe(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = pipe(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break Some(s.success());
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = out.join().unwrap_or_default();
+    let err = err.join().unwrap_or_default();
+    Ok((status, out, err))
+}
+
+/// Migrations applied to the database that a project does not have, by
+/// app: applied names of the candidate apps that are neither a migration of
+/// the project nor replaced by one of its squashes.
+pub fn stranded(
+    an: &Analysis,
+    candidate_apps: &BTreeSet<String>,
+    applied: &[MigrationKey],
+) -> BTreeMap<String, Vec<String>> {
+    let mut known: BTreeSet<&MigrationKey> = an.project.migrations.keys().collect();
+    for m in an.project.migrations.values() {
+        known.extend(m.replaces.iter());
+    }
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for k in applied {
+        if candidate_apps.contains(&k.app) && !known.contains(k) {
+            out.entry(k.app.clone()).or_default().push(k.name.clone());
+        }
+    }
+    out
+}
+
+/// Where to migrate an app back to on the previous branch: its latest
+/// migration that is applied and that this branch has too, or `zero`.
+pub fn last_common(an: &Analysis, app: &str, applied: &BTreeSet<&MigrationKey>) -> String {
+    let g = &an.built.graph;
+    let here: Vec<MigrationKey> = g
+        .app_nodes(app)
+        .into_iter()
+        .filter(|k| applied.contains(k))
+        .collect();
+    let below: BTreeSet<MigrationKey> = here.iter().flat_map(|k| g.ancestors(k)).collect();
+    here.into_iter()
+        .filter(|k| !below.contains(k))
+        .map(|k| k.name)
+        .max()
+        .unwrap_or_else(|| "zero".into())
+}
+
+fn short(oid: &str) -> String {
+    oid.chars().take(7).collect()
+}
+
+/// The names to show for the previous and the current checkout.
+fn branch_names(root: &Path, prev: &str, new: &str) -> (String, String) {
+    let Ok(repo) = git2::Repository::discover(root) else {
+        return (short(prev), short(new));
+    };
+    let prev_name = repo
+        .revparse_ext("@{-1}")
+        .ok()
+        .and_then(|(obj, r)| {
+            let name = r.and_then(|r| r.shorthand().ok().map(str::to_string));
+            (obj.id().to_string() == prev).then_some(name).flatten()
+        })
+        .unwrap_or_else(|| short(prev));
+    let new_name = repo
+        .head()
+        .ok()
+        .filter(|h| h.is_branch())
+        .and_then(|h| h.shorthand().ok().map(str::to_string))
+        .unwrap_or_else(|| short(new));
+    (prev_name, new_name)
+}
+
+/// The project apps at the previous checkout (an app added on that branch
+/// is not in this one at all).
+fn previous_apps(ws: &Workspace, prev: &str) -> BTreeSet<String> {
+    let read = || -> Option<BTreeSet<String>> {
+        let repo = crate::git::Repo::discover(&ws.root).ok()?;
+        let oid = crate::git::Oid::from_str(prev).ok()?;
+        let tree = repo.tree(oid).ok()?;
+        let reader = compare::open_cache(&repo);
+        let an = analyze_with(ws, &tree, &reader);
+        let _ = reader.save();
+        Some(
+            an.project
+                .apps
+                .iter()
+                .filter(|(_, a)| a.origin == Origin::Project)
+                .map(|(l, _)| l.clone())
+                .collect(),
+        )
+    };
+    read().unwrap_or_default()
+}
+
+fn database_check(ws: &Workspace, an: &Analysis, prev: &str, new: &str, io: &mut Io) -> Result<()> {
+    let dj = Django::locate(ws)?;
+    let applied = applied_migrations(&dj)?;
+    let mut apps: BTreeSet<String> = an
+        .project
+        .apps
+        .iter()
+        .filter(|(_, a)| a.origin == Origin::Project)
+        .map(|(l, _)| l.clone())
+        .collect();
+    apps.extend(previous_apps(ws, prev));
+    let lost = stranded(an, &apps, &applied);
+    if lost.is_empty() {
+        return Ok(());
+    }
+    let applied_set: BTreeSet<&MigrationKey> = applied.iter().collect();
+    let (prev_name, new_name) = branch_names(&ws.root, prev, new);
+    let manage = dj
+        .manage_py
+        .strip_prefix(&ws.root)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| dj.manage_py.display().to_string());
+    let manage = if ws.repo_prefix.is_empty() {
+        manage
+    } else {
+        format!("{}/{manage}", ws.repo_prefix)
+    };
+    let p = io.style.err;
+    let n: usize = lost.values().map(Vec::len).sum();
+    let _ = writeln!(
+        io.err,
+        "djmig: {} the database has {n} migration(s) applied that {new_name} does not have:",
+        p.warning("warning:")
+    );
+    for (app, names) in &lost {
+        let names: Vec<String> = names.iter().map(|n| p.leaf(n).to_string()).collect();
+        let _ = writeln!(io.err, "djmig:   {}: {}", p.app(app), names.join(", "));
+    }
+    let mut steps = vec![format!("git checkout {}", hooks::sh_quote(&prev_name))];
+    for app in lost.keys() {
+        steps.push(format!(
+            "python {} migrate {app} {}",
+            hooks::sh_quote(&manage),
+            last_common(an, app, &applied_set)
+        ));
+    }
+    steps.push(format!("git checkout {}", hooks::sh_quote(&new_name)));
+    let _ = writeln!(
+        io.err,
+        "djmig: to unapply them, migrate back on the branch that has them:\ndjmig:   {}",
+        p.command(&steps.join(" && "))
+    );
+    Ok(())
+}

@@ -1,0 +1,569 @@
+//! djmig's git hooks: where the hook scripts live, and djmig's block in them.
+//!
+//! djmig never replaces a hook script. It adds one marked block to it:
+//!
+//! ```sh
+//! # >>> djmig >>>
+//! # Added by `djmig hook install`; `djmig hook uninstall` removes this block.
+//! if command -v djmig >/dev/null 2>&1; then djmig hook run post-merge "$@" </dev/null || true
+//! elif [ -x '/path/to/djmig' ]; then '/path/to/djmig' hook run post-merge "$@" </dev/null || true
+//! fi
+//! # <<< djmig <<<
+//! ```
+//!
+//! right after the script's `#!` line (so an `exit` or `exec` further down
+//! cannot skip it), or creates the script with `#!/bin/sh` and mode 0755.
+//! Words after the begin marker record what djmig did besides adding the
+//! block, so that removing it gives back the user's file byte for byte:
+//! `new-file` (djmig created the script: delete it when nothing else is in
+//! it) and `added-newline` (the `#!` line had no line break; djmig added one).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::{Error, Result};
+
+/// The hooks djmig knows how to run.
+pub const HOOKS: [&str; 3] = ["post-merge", "post-rewrite", "post-checkout"];
+
+/// The first line of djmig's block (followed by flag words).
+pub const BEGIN: &str = "# >>> djmig >>>";
+/// The last line of djmig's block.
+pub const END: &str = "# <<< djmig <<<";
+
+const FLAG_NEW_FILE: &str = "new-file";
+const FLAG_NEWLINE: &str = "added-newline";
+const SHEBANG: &str = "#!/bin/sh\n";
+
+/// Check hook names against [`HOOKS`].
+pub fn validate(names: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        let n = n.trim();
+        if n.is_empty() {
+            continue;
+        }
+        if !HOOKS.contains(&n) {
+            return Err(Error::usage(format!("djmig has no {n:?} hook"))
+                .hint(format!("the hooks are: {}", HOOKS.join(", "))));
+        }
+        if !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    }
+    if out.is_empty() {
+        return Err(
+            Error::usage("no hook named").hint(format!("the hooks are: {}", HOOKS.join(", ")))
+        );
+    }
+    Ok(out)
+}
+
+/// The directory git runs hooks from, for the repository around `dir`:
+/// `core.hooksPath` when set (a relative one is relative to the work-tree
+/// top), else the hooks directory of the common git directory (shared by
+/// linked worktrees). Asks `git rev-parse --git-path hooks`, which applies
+/// exactly git's rules; without a `git` program, reads the configuration
+/// with libgit2.
+pub fn hooks_dir(dir: &Path) -> Result<PathBuf> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--git-path", "hooks"])
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let p = PathBuf::from(text.trim_end_matches(['\n', '\r']));
+            Ok(if p.is_absolute() { p } else { dir.join(p) })
+        }
+        Ok(o) => Err(Error::git(format!(
+            "cannot find the git hooks directory of {}",
+            dir.display()
+        ))
+        .cause(String::from_utf8_lossy(&o.stderr).trim().to_string())
+        .hint("git hooks need a git repository: pass -C with a directory inside one")),
+        Err(_) => hooks_dir_libgit2(dir),
+    }
+}
+
+fn hooks_dir_libgit2(dir: &Path) -> Result<PathBuf> {
+    let repo = git2::Repository::discover(dir).map_err(|e| {
+        Error::git(format!("{} is not in a git repository", dir.display()))
+            .cause(e.message())
+            .hint("git hooks need a git repository: pass -C with a directory inside one")
+    })?;
+    let configured = repo
+        .config()
+        .and_then(|mut c| c.snapshot())
+        .ok()
+        .and_then(|c| c.get_path("core.hooksPath").ok());
+    Ok(match configured {
+        Some(p) if p.is_absolute() => p,
+        Some(p) => repo.workdir().unwrap_or(repo.path()).join(p),
+        None => repo.commondir().join("hooks"),
+    })
+}
+
+/// Quote for a POSIX shell: `'…'`, with `'` as `'\''`.
+pub fn sh_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// What the block runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockSpec {
+    /// The hook's name.
+    pub hook: String,
+    /// The djmig binary used when `djmig` is not on `PATH`.
+    pub fallback_exe: String,
+    /// Global options before `hook run` (`-C backend`).
+    pub global_args: Vec<String>,
+}
+
+/// The block's body lines, between the markers.
+fn body(spec: &BlockSpec) -> String {
+    let mut args: Vec<String> = spec.global_args.iter().map(|a| sh_quote(a)).collect();
+    args.extend(["hook".into(), "run".into(), sh_quote(&spec.hook)]);
+    let args = args.join(" ");
+    let exe = sh_quote(&spec.fallback_exe);
+    format!(
+        "# Added by `djmig hook install`; `djmig hook uninstall` removes this block.\n\
+         if command -v djmig >/dev/null 2>&1; then djmig {args} \"$@\" </dev/null || true\n\
+         elif [ -x {exe} ]; then {exe} {args} \"$@\" </dev/null || true\n\
+         fi\n"
+    )
+}
+
+fn block(spec: &BlockSpec, flags: &[&str]) -> String {
+    let mut begin = BEGIN.to_string();
+    for f in flags {
+        begin.push(' ');
+        begin.push_str(f);
+    }
+    format!("{begin}\n{}{END}\n", body(spec))
+}
+
+/// One block found in a script: byte range (end marker's line break
+/// included) and the flag words of its begin line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Found {
+    start: usize,
+    end: usize,
+    flags: Vec<String>,
+}
+
+/// Every djmig block in a script. A begin marker without an end marker is an
+/// error: djmig will not guess where its block stops.
+fn find_blocks(text: &str) -> std::result::Result<Vec<Found>, String> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, Vec<String>)> = None;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let start = pos;
+        pos += line.len();
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if let Some(rest) = bare.strip_prefix(BEGIN) {
+            if open.is_some() {
+                return Err("djmig's block begins twice without ending".into());
+            }
+            let flags = rest.split_whitespace().map(str::to_string).collect();
+            open = Some((start, flags));
+        } else if bare == END {
+            match open.take() {
+                Some((s, flags)) => out.push(Found {
+                    start: s,
+                    end: pos,
+                    flags,
+                }),
+                None => return Err("djmig's block ends without beginning".into()),
+            }
+        }
+    }
+    if open.is_some() {
+        return Err(format!("djmig's block has no end line ({END})"));
+    }
+    Ok(out)
+}
+
+/// Why a script cannot take djmig's block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockError {
+    /// The script is run by another interpreter (Python, Node, …).
+    NotShell(String),
+    /// Broken markers.
+    Markers(String),
+}
+
+/// Whether a `#!` line runs a POSIX-style shell.
+fn is_shell(shebang: &str) -> bool {
+    const SHELLS: [&str; 8] = ["sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "busybox"];
+    let mut words = shebang.trim_start_matches("#!").split_whitespace();
+    let Some(first) = words.next() else {
+        return true;
+    };
+    let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_string();
+    let prog = if base(first) == "env" {
+        match words.find(|w| !w.starts_with('-')) {
+            Some(w) => base(w),
+            None => return false,
+        }
+    } else {
+        base(first)
+    };
+    SHELLS.contains(&prog.as_str())
+}
+
+/// The script with djmig's block for `spec`: a new script when `existing`
+/// is `None`, else the existing one with the block added after its `#!`
+/// line or, when it has one already, with that block brought up to date.
+pub fn add_block(
+    existing: Option<&str>,
+    spec: &BlockSpec,
+) -> std::result::Result<String, BlockError> {
+    let Some(text) = existing else {
+        return Ok(format!("{SHEBANG}{}", block(spec, &[FLAG_NEW_FILE])));
+    };
+    let found = find_blocks(text).map_err(BlockError::Markers)?;
+    if let Some(first) = found.first() {
+        // Replace the first block, keep its flags; drop any others.
+        let flags: Vec<&str> = first.flags.iter().map(String::as_str).collect();
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        for (i, f) in found.iter().enumerate() {
+            out.push_str(&text[pos..f.start]);
+            if i == 0 {
+                out.push_str(&block(spec, &flags));
+            }
+            pos = f.end;
+        }
+        out.push_str(&text[pos..]);
+        return Ok(out);
+    }
+    if text.starts_with("#!") {
+        let first_line = text.lines().next().unwrap_or("");
+        if !is_shell(first_line) {
+            return Err(BlockError::NotShell(first_line.to_string()));
+        }
+        return Ok(match text.find('\n') {
+            Some(i) => format!("{}{}{}", &text[..=i], block(spec, &[]), &text[i + 1..]),
+            None => format!("{text}\n{}", block(spec, &[FLAG_NEWLINE])),
+        });
+    }
+    // No `#!` line: git runs such a script with /bin/sh.
+    Ok(format!("{}{text}", block(spec, &[])))
+}
+
+/// What removing djmig's blocks leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removed {
+    /// No block in the script.
+    Absent,
+    /// The user's script, as it was before djmig added its block.
+    Text(String),
+    /// djmig created the script and nothing else is in it: delete it.
+    Delete,
+}
+
+/// Remove every djmig block from a script.
+pub fn remove_block(text: &str) -> std::result::Result<Removed, String> {
+    let found = find_blocks(text)?;
+    if found.is_empty() {
+        return Ok(Removed::Absent);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    let mut new_file = false;
+    for f in &found {
+        let mut start = f.start;
+        if f.flags.iter().any(|x| x == FLAG_NEWLINE) && text[..start].ends_with('\n') {
+            start -= 1;
+        }
+        new_file |= f.flags.iter().any(|x| x == FLAG_NEW_FILE);
+        out.push_str(&text[pos.min(start)..start]);
+        pos = f.end;
+    }
+    out.push_str(&text[pos..]);
+    if new_file && (out == SHEBANG || out.is_empty()) {
+        return Ok(Removed::Delete);
+    }
+    Ok(Removed::Text(out))
+}
+
+/// What happened to one hook script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new script with djmig's block.
+    Created,
+    /// djmig's block added to the user's script.
+    Added,
+    /// djmig's block brought up to date.
+    Updated,
+    /// Installed already, as it would be now.
+    Unchanged,
+    /// The block removed; the user's script is as it was.
+    Removed,
+    /// The script was djmig's alone and is deleted.
+    Deleted,
+    /// No djmig block to remove.
+    Absent,
+    /// Left alone, with the reason.
+    Skipped(String),
+}
+
+/// One hook's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookResult {
+    pub hook: String,
+    pub path: PathBuf,
+    pub outcome: Outcome,
+    /// Something the user should know (the script is not executable).
+    pub note: Option<String>,
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+fn read_script(path: &Path) -> Result<Option<String>> {
+    match fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| Error::failed(format!("{} is not a text file", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::failed(format!("cannot read {}", path.display())).cause(e)),
+    }
+}
+
+/// Write a script in place (keeping its mode, owner and links), or create it
+/// executable.
+fn write_script(path: &Path, text: &str, create: bool) -> Result<()> {
+    let fail =
+        |e: std::io::Error| Error::failed(format!("cannot write {}", path.display())).cause(e);
+    if !create {
+        return fs::write(path, text).map_err(fail);
+    }
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| {
+            Error::failed(format!(
+                "cannot create the hooks directory {}",
+                dir.display()
+            ))
+            .cause(e)
+        })?;
+    }
+    fs::write(path, text).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Add djmig's block to each hook in `dir`.
+pub fn install(
+    dir: &Path,
+    hooks: &[String],
+    spec_for: impl Fn(&str) -> BlockSpec,
+) -> Result<Vec<HookResult>> {
+    let mut out = Vec::new();
+    for hook in hooks {
+        let path = dir.join(hook);
+        let existing = read_script(&path)?;
+        let spec = spec_for(hook);
+        let (outcome, note) = match add_block(existing.as_deref(), &spec) {
+            Err(BlockError::NotShell(line)) => (
+                Outcome::Skipped(format!(
+                    "it is not a shell script ({line}); call `djmig hook run {hook}` with the hook's arguments from it yourself"
+                )),
+                None,
+            ),
+            Err(BlockError::Markers(why)) => (
+                Outcome::Skipped(format!("{why}; fix or remove djmig's lines by hand")),
+                None,
+            ),
+            Ok(text) => match &existing {
+                None => {
+                    write_script(&path, &text, true)?;
+                    (Outcome::Created, None)
+                }
+                Some(old) if *old == text => (Outcome::Unchanged, None),
+                Some(old) => {
+                    let had = find_blocks(old).map(|f| !f.is_empty()).unwrap_or(false);
+                    write_script(&path, &text, false)?;
+                    let note = (!is_executable(&path)).then(|| {
+                        format!(
+                            "{} is not executable, so git does not run it (nor djmig's block); `chmod +x` it to enable it",
+                            path.display()
+                        )
+                    });
+                    (if had { Outcome::Updated } else { Outcome::Added }, note)
+                }
+            },
+        };
+        out.push(HookResult {
+            hook: hook.clone(),
+            path,
+            outcome,
+            note,
+        });
+    }
+    Ok(out)
+}
+
+/// Remove djmig's block from each hook in `dir`.
+pub fn uninstall(dir: &Path, hooks: &[String]) -> Result<Vec<HookResult>> {
+    let mut out = Vec::new();
+    for hook in hooks {
+        let path = dir.join(hook);
+        let outcome = match read_script(&path)? {
+            None => Outcome::Absent,
+            Some(text) => match remove_block(&text) {
+                Err(why) => Outcome::Skipped(format!("{why}; fix or remove djmig's lines by hand")),
+                Ok(Removed::Absent) => Outcome::Absent,
+                Ok(Removed::Delete) => {
+                    fs::remove_file(&path).map_err(|e| {
+                        Error::failed(format!("cannot delete {}", path.display())).cause(e)
+                    })?;
+                    Outcome::Deleted
+                }
+                Ok(Removed::Text(t)) => {
+                    write_script(&path, &t, false)?;
+                    Outcome::Removed
+                }
+            },
+        };
+        out.push(HookResult {
+            hook: hook.clone(),
+            path,
+            outcome,
+            note: None,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> BlockSpec {
+        BlockSpec {
+            hook: "post-merge".into(),
+            fallback_exe: "/opt/dj mig/djmig".into(),
+            global_args: vec![],
+        }
+    }
+
+    #[test]
+    fn new_script() {
+        let t = add_block(None, &spec()).unwrap();
+        assert!(
+            t.starts_with("#!/bin/sh\n# >>> djmig >>> new-file\n"),
+            "{t}"
+        );
+        assert!(t.contains("djmig hook run post-merge \"$@\" </dev/null || true"));
+        assert!(t.contains("elif [ -x '/opt/dj mig/djmig' ]; then '/opt/dj mig/djmig' hook run"));
+        assert!(t.ends_with("# <<< djmig <<<\n"));
+        assert_eq!(remove_block(&t).unwrap(), Removed::Delete);
+        // The user added lines to djmig's script: they stay.
+        let t2 = format!("{t}echo mine\n");
+        assert_eq!(
+            remove_block(&t2).unwrap(),
+            Removed::Text("#!/bin/sh\necho mine\n".into())
+        );
+    }
+
+    #[test]
+    fn existing_script_round_trips() {
+        for user in [
+            "#!/bin/sh\necho hi\nexit 0\n",
+            "#!/usr/bin/env bash\r\necho hi",
+            "#!/bin/sh",
+            "echo no shebang\n",
+            "",
+        ] {
+            let t = add_block(Some(user), &spec()).unwrap();
+            assert_ne!(t, user);
+            assert_eq!(
+                add_block(Some(&t), &spec()).unwrap(),
+                t,
+                "idempotent for {user:?}"
+            );
+            assert_eq!(find_blocks(&t).unwrap().len(), 1);
+            assert_eq!(
+                remove_block(&t).unwrap(),
+                Removed::Text(user.into()),
+                "{user:?}"
+            );
+        }
+        let t = add_block(Some("#!/bin/sh\nexit 0\n"), &spec()).unwrap();
+        assert!(t.starts_with("#!/bin/sh\n# >>> djmig >>>\n"), "{t}");
+        assert!(t.ends_with("# <<< djmig <<<\nexit 0\n"), "{t}");
+    }
+
+    #[test]
+    fn update_keeps_flags_and_replaces_the_block() {
+        let t = add_block(None, &spec()).unwrap();
+        let mut s2 = spec();
+        s2.fallback_exe = "/new/djmig".into();
+        s2.global_args = vec!["-C".into(), "back end".into()];
+        let t2 = add_block(Some(&t), &s2).unwrap();
+        assert!(t2.contains("new-file"));
+        assert!(t2.contains("djmig -C 'back end' hook run post-merge"));
+        assert!(!t2.contains("/opt/dj mig"));
+        assert_eq!(remove_block(&t2).unwrap(), Removed::Delete);
+    }
+
+    #[test]
+    fn other_interpreters_are_refused() {
+        let e = add_block(Some("#!/usr/bin/env python3\nprint(1)\n"), &spec()).unwrap_err();
+        assert!(matches!(e, BlockError::NotShell(_)));
+        assert!(add_block(Some("#!/usr/bin/env -S bash -e\n"), &spec()).is_ok());
+        assert!(add_block(Some("#!/bin/zsh\n"), &spec()).is_ok());
+    }
+
+    #[test]
+    fn broken_markers_are_refused() {
+        let t = format!("#!/bin/sh\n{BEGIN}\necho\n");
+        assert!(matches!(
+            add_block(Some(&t), &spec()),
+            Err(BlockError::Markers(_))
+        ));
+        assert!(remove_block(&t).is_err());
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(sh_quote("/usr/bin/djmig"), "/usr/bin/djmig");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(sh_quote(""), "''");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            validate(&["post-merge".into(), " post-merge".into()]).unwrap(),
+            vec!["post-merge"]
+        );
+        assert!(validate(&["pre-commit".into()]).is_err());
+    }
+}

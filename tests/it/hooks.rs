@@ -1,0 +1,540 @@
+//! `djmig hook`: installing into real repositories (existing hooks kept,
+//! idempotent, byte-for-byte uninstall, `core.hooksPath`, linked worktrees),
+//! and the installed hooks fired by real `git merge`, `git rebase` and
+//! `git checkout`. Git runs hermetically: no system or global config, a HOME
+//! of its own, fixed dates, and the djmig under test first on PATH.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::support::{self, copy_fixture, djmig};
+
+/// The directory of the djmig binary under test.
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_djmig"))
+        .parent()
+        .expect("binary has a directory")
+        .to_path_buf()
+}
+
+/// PATH with `first` in front.
+fn path_with(first: &Path) -> OsString {
+    let mut dirs = vec![first.to_path_buf()];
+    if let Some(p) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(dirs).expect("join PATH")
+}
+
+/// A git repository holding a copy of a fixture project, with one commit on
+/// `main`.
+struct Repo {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+    /// What goes first on PATH for git (and so for the hooks).
+    path_first: PathBuf,
+}
+
+impl Repo {
+    fn new(fixture: &str) -> Repo {
+        let repo = Repo {
+            dir: copy_fixture(fixture),
+            home: tempfile::tempdir().expect("temp HOME"),
+            path_first: bin_dir(),
+        };
+        repo.write(".gitignore", "__pycache__/\ndb.sqlite3\n");
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", "initial"]);
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn hermetic(&self, cmd: &mut Command) {
+        for (key, _) in std::env::vars_os() {
+            let k = key.to_string_lossy();
+            if k.starts_with("DJMIG_") || k.starts_with("GIT_") {
+                cmd.env_remove(&key);
+            }
+        }
+        cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env("GIT_AUTHOR_NAME", "Test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
+            .env("NO_COLOR", "1")
+            .env("PATH", path_with(&self.path_first))
+            .env_remove("VIRTUAL_ENV")
+            .env_remove("DJANGO_SETTINGS_MODULE");
+    }
+
+    /// Run git; the output whatever the status.
+    fn git_output(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("git");
+        cmd.args(args).current_dir(self.path());
+        self.hermetic(&mut cmd);
+        cmd.output().expect("run git")
+    }
+
+    /// Run git and require success; its stderr.
+    #[track_caller]
+    fn git(&self, args: &[&str]) -> String {
+        let out = self.git_output(args);
+        assert!(
+            out.status.success(),
+            "git {args:?} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// djmig in the repository (no `-C`: found from the current directory).
+    fn djmig(&self) -> assert_cmd::Command {
+        let mut cmd = djmig();
+        cmd.current_dir(self.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("HOME", self.home.path())
+            .env_remove("GIT_REFLOG_ACTION");
+        cmd
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.path().join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, text).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+    }
+
+    fn hook(&self, name: &str) -> PathBuf {
+        self.path().join(".git/hooks").join(name)
+    }
+
+    /// `djmig hook install`, which must succeed; its stdout.
+    #[track_caller]
+    fn install(&self, extra: &[&str]) -> String {
+        let out = self
+            .djmig()
+            .args(["hook", "install"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "hook install failed\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A branch off `main` adding one migration to blog.
+    fn branch_with_migration(&self, branch: &str, name: &str) {
+        self.git(&["checkout", "-q", "-b", branch, "main"]);
+        self.write(
+            &format!("blog/migrations/{name}.py"),
+            &migration("0003_post_published"),
+        );
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", name]);
+        self.git(&["checkout", "-q", "main"]);
+    }
+}
+
+fn migration(parent: &str) -> String {
+    format!(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    \
+         dependencies = [(\"blog\", \"{parent}\")]\n    operations = []\n"
+    )
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+fn set_mode(p: &Path, m: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+}
+
+fn read(p: &Path) -> String {
+    fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+}
+
+// ------------------------------------------------------------- installing
+
+#[test]
+fn install_creates_executable_scripts_once_and_uninstall_deletes_them() {
+    let repo = Repo::new("linear");
+    let out = repo.install(&[]);
+    for h in ["post-merge", "post-rewrite", "post-checkout"] {
+        assert!(out.contains(&format!("{h}: created")), "{out}");
+        let text = read(&repo.hook(h));
+        assert!(text.starts_with("#!/bin/sh\n# >>> djmig >>>"), "{text}");
+        assert!(
+            text.contains(&format!("djmig hook run {h} \"$@\"")),
+            "{text}"
+        );
+        assert!(text.contains("|| true"), "{text}");
+        // The running binary is the fallback.
+        let exe = fs::canonicalize(env!("CARGO_BIN_EXE_djmig")).unwrap();
+        assert!(text.contains(&exe.display().to_string()), "{text}");
+        #[cfg(unix)]
+        assert_eq!(mode(&repo.hook(h)), 0o755);
+    }
+    let before = read(&repo.hook("post-merge"));
+    let again = repo.install(&[]);
+    assert!(again.contains("post-merge: already installed"), "{again}");
+    assert_eq!(read(&repo.hook("post-merge")), before);
+    assert_eq!(before.matches("# >>> djmig >>>").count(), 1);
+
+    let out = repo.djmig().args(["hook", "uninstall"]).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("post-merge: deleted"), "{stdout}");
+    for h in ["post-merge", "post-rewrite", "post-checkout"] {
+        assert!(!repo.hook(h).exists(), "{h} should be gone");
+    }
+    let out = repo.djmig().args(["hook", "uninstall"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("post-merge: no djmig block"));
+}
+
+#[test]
+fn existing_hook_is_kept_and_restored_byte_for_byte() {
+    let repo = Repo::new("linear");
+    let user = "#!/bin/bash\n# my hook\r\necho \"merged\" >> .merges\nexit 0";
+    let path = repo.hook("post-merge");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, user).unwrap();
+    #[cfg(unix)]
+    set_mode(&path, 0o750);
+
+    let out = repo.install(&["--hooks", "post-merge"]);
+    assert!(out.contains("added djmig's block"), "{out}");
+    let text = read(&path);
+    assert!(text.starts_with("#!/bin/bash\n# >>> djmig >>>"), "{text}");
+    assert!(
+        text.ends_with("# <<< djmig <<<\n# my hook\r\necho \"merged\" >> .merges\nexit 0"),
+        "{text}"
+    );
+    // Only the hook asked for.
+    assert!(!repo.hook("post-checkout").exists());
+    repo.install(&["--hooks", "post-merge"]);
+    assert_eq!(read(&path), text, "installing twice changes nothing");
+
+    let out = repo
+        .djmig()
+        .args(["hook", "uninstall", "--hooks", "post-merge"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(fs::read(&path).unwrap(), user.as_bytes());
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o750);
+}
+
+#[test]
+fn a_script_for_another_interpreter_is_left_alone() {
+    let repo = Repo::new("linear");
+    let py = "#!/usr/bin/env python3\nprint('hi')\n";
+    let path = repo.hook("post-merge");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, py).unwrap();
+    let out = repo.djmig().args(["hook", "install"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a shell script"), "{stderr}");
+    assert_eq!(read(&path), py);
+    // The others are installed.
+    assert!(read(&repo.hook("post-checkout")).contains("# >>> djmig >>>"));
+}
+
+#[test]
+fn unknown_hook_names_are_a_usage_error() {
+    let repo = Repo::new("linear");
+    let out = repo
+        .djmig()
+        .args(["hook", "install", "--hooks", "pre-commit"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("post-merge, post-rewrite, post-checkout")
+    );
+}
+
+#[test]
+fn core_hooks_path_is_honoured() {
+    let repo = Repo::new("linear");
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    // From a subdirectory: the relative path is relative to the work-tree top.
+    let out = repo
+        .djmig()
+        .current_dir(repo.path().join("blog"))
+        .args(["hook", "install"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(repo.path().join(".githooks/post-merge").is_file());
+    assert!(!repo.path().join("blog/.githooks").exists());
+    assert!(!repo.hook("post-merge").exists());
+
+    let abs = tempfile::tempdir().unwrap();
+    repo.git(&[
+        "config",
+        "core.hooksPath",
+        &abs.path().display().to_string(),
+    ]);
+    repo.install(&[]);
+    assert!(abs.path().join("post-checkout").is_file());
+}
+
+#[test]
+fn linked_worktrees_share_the_hooks() {
+    let repo = Repo::new("linear");
+    let wt = tempfile::tempdir().unwrap();
+    let wt_path = wt.path().join("wt");
+    repo.git(&["worktree", "add", "-q", &wt_path.display().to_string()]);
+    let out = repo
+        .djmig()
+        .arg("-C")
+        .arg(&wt_path)
+        .args(["hook", "install"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(repo.hook("post-merge").is_file());
+}
+
+// ---------------------------------------------------------------- firing
+
+#[test]
+fn a_real_merge_warns_about_the_conflict() {
+    let repo = Repo::new("linear");
+    repo.branch_with_migration("a", "0004_post_a");
+    repo.branch_with_migration("b", "0004_post_b");
+    repo.install(&[]);
+
+    // A fast-forward: one leaf, nothing said.
+    let quiet = repo.git(&["merge", "-q", "a"]);
+    assert!(!quiet.contains("djmig"), "{quiet}");
+    // A real merge: both leaves.
+    let stderr = repo.git(&["merge", "-q", "--no-edit", "b"]);
+    assert!(
+        stderr.contains("djmig: warning: blog has 2 leaf migrations (0004_post_a, 0004_post_b)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("djmig resolve blog"), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "no colour when NO_COLOR is set: {stderr:?}"
+    );
+
+    // Switching to a branch with the conflict says so; to one without, not.
+    repo.git(&["branch", "merged"]);
+    let stderr = repo.git(&["checkout", "-q", "a"]);
+    assert!(!stderr.contains("djmig"), "{stderr}");
+    let stderr = repo.git(&["checkout", "-q", "merged"]);
+    assert!(stderr.contains("blog has 2 leaf migrations"), "{stderr}");
+    // A file checkout (flag 0) says nothing.
+    let stderr = repo.git(&["checkout", "-q", "a", "--", "blog/models.py"]);
+    assert!(!stderr.contains("djmig"), "{stderr}");
+}
+
+#[test]
+fn a_real_rebase_warns_once_after_rewriting() {
+    let repo = Repo::new("linear");
+    repo.branch_with_migration("a", "0004_post_a");
+    repo.branch_with_migration("b", "0004_post_b");
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "b"]);
+    let stderr = repo.git(&["rebase", "a"]);
+    assert_eq!(
+        stderr.matches("blog has 2 leaf migrations").count(),
+        1,
+        "post-rewrite warns, the rebase's own checkouts do not: {stderr}"
+    );
+    assert!(stderr.contains("djmig resolve blog"), "{stderr}");
+}
+
+#[test]
+fn the_hook_never_fails_the_git_operation() {
+    let repo = Repo::new("linear");
+    repo.branch_with_migration("a", "0004_post_a");
+    repo.install(&[]);
+    // A broken configuration: a one-line note, git carries on.
+    repo.write(".djmig.yml", "hooks:\n  database_chek: true\n");
+    let out = repo.git_output(&["checkout", "-q", "a"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("djmig: note: post-checkout hook:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("database_chek"), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("djmig")).count(),
+        1,
+        "{stderr}"
+    );
+    fs::remove_file(repo.path().join(".djmig.yml")).unwrap();
+
+    // A djmig on PATH that fails: post-checkout's status would be git's.
+    let fake = tempfile::tempdir().unwrap();
+    let script = fake.path().join("djmig");
+    fs::write(&script, "#!/bin/sh\necho boom >&2\nexit 3\n").unwrap();
+    #[cfg(unix)]
+    set_mode(&script, 0o755);
+    let mut repo = repo;
+    repo.path_first = fake.path().to_path_buf();
+    let out = repo.git_output(&["checkout", "-q", "main"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("boom"));
+}
+
+#[test]
+fn hook_run_is_quiet_and_exits_0() {
+    let repo = Repo::new("linear");
+    let run = |args: &[&str]| {
+        let out = repo
+            .djmig()
+            .args(["hook", "run"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert_eq!(run(&["post-merge", "0"]), "");
+    assert_eq!(run(&["post-rewrite", "rebase"]), "");
+    assert_eq!(run(&["post-checkout", "aaaa", "bbbb", "1"]), "");
+    assert!(run(&["pre-push"]).contains("djmig: note: pre-push hook"));
+    repo.write(
+        "blog/migrations/0004_a.py",
+        &migration("0003_post_published"),
+    );
+    repo.write(
+        "blog/migrations/0004_b.py",
+        &migration("0003_post_published"),
+    );
+    assert!(run(&["post-merge", "0"]).contains("blog has 2 leaf migrations"));
+    // A file checkout, or the same commit: nothing to say.
+    assert_eq!(run(&["post-checkout", "aaaa", "bbbb", "0"]), "");
+    assert_eq!(run(&["post-checkout", "aaaa", "aaaa", "1"]), "");
+    // Switched off.
+    let out = repo
+        .djmig()
+        .env("DJMIG_SKIP_HOOKS", "1")
+        .args(["hook", "run", "post-merge", "0"])
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty());
+    // A broken graph is one line.
+    repo.write("blog/migrations/0005_bad.py", "class Migration(:\n");
+    let text = run(&["post-merge", "0"]);
+    assert!(
+        text.contains("the migration graph cannot be built"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+}
+
+#[test]
+fn hooks_config_errors_have_line_numbers() {
+    let repo = Repo::new("linear");
+    for (text, line, word) in [
+        (
+            "strict: false\nhooks:\n  database_chek: true\n",
+            ".djmig.yml:3",
+            "database_chek",
+        ),
+        ("hooks:\n  database_check: maybe\n", ".djmig.yml:2", "bool"),
+        ("hooks: [database_check]\n", ".djmig.yml:1", "hooks"),
+    ] {
+        repo.write(".djmig.yml", text);
+        let out = repo.djmig().arg("check").output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(line), "{text:?}: {stderr}");
+        assert!(stderr.contains(word), "{text:?}: {stderr}");
+    }
+    repo.write(".djmig.yml", "hooks:\n  database_check: true\n");
+    let out = repo.djmig().arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+// ------------------------------------------------------ the database check
+
+#[test]
+fn checkout_warns_about_migrations_only_the_previous_branch_has() {
+    let python = support::django_python();
+    let repo = Repo::new("linear");
+    repo.write(
+        ".djmig.yml",
+        &format!(
+            "python: {}\nhooks:\n  database_check: true\n",
+            python.display()
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "config"]);
+    repo.branch_with_migration("feature", "0004_post_feature");
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "feature"]);
+
+    let migrate = |repo: &Repo| {
+        let mut cmd = Command::new(&python);
+        cmd.args(["manage.py", "migrate", "--noinput"])
+            .current_dir(repo.path());
+        repo.hermetic(&mut cmd);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    migrate(&repo);
+
+    let stderr = repo.git(&["checkout", "-q", "main"]);
+    assert!(
+        stderr.contains("the database has 1 migration(s) applied that main does not have"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("blog: 0004_post_feature"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "git checkout feature && python manage.py migrate blog 0003_post_published && git checkout main"
+        ),
+        "{stderr}"
+    );
+    // Back on the branch that has it: nothing to say.
+    let stderr = repo.git(&["checkout", "-q", "feature"]);
+    assert!(!stderr.contains("djmig"), "{stderr}");
+}
