@@ -58,20 +58,28 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
         &merged.built.errors,
         &only,
     );
-    // A side that cannot be read is an error of its own, named by revision.
-    for (name, a) in [
-        (cmp.base.describe(), &cmp.theirs_a),
+    // A side that cannot be read is an error of its own, named by
+    // revision (replacing the same error seen through the merge). The merge
+    // base only matters for attribution: its problems are warnings.
+    for (name, a, fatal) in [
+        (cmp.base.describe(), &cmp.theirs_a, true),
+        (cmp.head_name(), &cmp.ours_a, true),
         (
             format!("the merge base {}", compare::short(cmp.merge_base)),
             &cmp.merge_base_a,
+            false,
         ),
-        (cmp.head_name(), &cmp.ours_a),
     ] {
         let side = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
         for mut e in side.errors {
-            if !report.errors.contains(&e) {
-                e.message = format!("at {name}: {}", e.message);
+            if fatal {
+                report.errors.retain(|x| x != &e);
+            }
+            e.message = format!("at {name}: {}", e.message);
+            if fatal {
                 report.errors.push(e);
+            } else {
+                report.warnings.push(e);
             }
         }
     }

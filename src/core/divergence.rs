@@ -77,16 +77,20 @@ pub fn app_divergence(
     is_published: &dyn Fn(&MigrationKey) -> bool,
 ) -> AppDivergence {
     let base_nodes: BTreeSet<MigrationKey> = sides.merge_base.app_nodes(app).into_iter().collect();
-    let only = |g: &MigrationGraph| -> Vec<MigrationKey> {
+    // Theirs: what upstream added since the merge base. Ours: what head
+    // added that upstream does not have — a merge in progress or a
+    // cherry-pick puts upstream's migrations on head too, and they stay
+    // upstream's.
+    let only = |g: &MigrationGraph, other: Option<&MigrationGraph>| -> Vec<MigrationKey> {
         let keys: Vec<MigrationKey> = g
             .app_nodes(app)
             .into_iter()
-            .filter(|k| !base_nodes.contains(k))
+            .filter(|k| !base_nodes.contains(k) && !other.is_some_and(|o| o.contains(k)))
             .collect();
         dependency_order(g, keys)
     };
-    let ours = only(sides.ours);
-    let theirs = only(sides.theirs);
+    let ours = only(sides.ours, Some(sides.theirs));
+    let theirs = only(sides.theirs, None);
     let ours_set: BTreeSet<&MigrationKey> = ours.iter().collect();
     let mut dependents = BTreeSet::new();
     for k in &ours {
