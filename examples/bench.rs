@@ -6,6 +6,12 @@
 //! cargo build --release && cargo run --release --example bench -- [--apps 20] [--migrations 500] [--runs 5] [--python PATH] [--keep DIR]
 //! ```
 //!
+//! With `--git`, the tree also becomes a git repository with two diverging
+//! branches and 50 feature branches, and the git figures are printed:
+//! `check --head A --base B` cold and warm next to `git ls-tree | git
+//! cat-file --batch` over the same blobs, the warm work-tree `check`, and
+//! `scan` over the 50 branches.
+//!
 //! Prints figures; asserts nothing about time.
 
 use std::fmt::Write as _;
@@ -63,6 +69,10 @@ fn main() {
         ms(times[0]),
         rss_kib as f64 / 1024.0
     );
+
+    if args.iter().any(|a| a == "--git") {
+        git_bench(root, &djmig, runs);
+    }
 
     let has_django = Command::new(&python)
         .args(["-c", "import django"])
@@ -204,4 +214,140 @@ fn generate(root: &Path, apps: usize, migs: usize) -> usize {
         }
     }
     files
+}
+
+fn git(root: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .current_dir(root)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@example.com")
+        .env("GIT_COMMITTER_NAME", "bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@example.com")
+        .output()
+        .expect("git");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn add_migration(root: &Path, app: &str, name: &str, parent: &str, field: &str) {
+    std::fs::write(
+        root.join(format!("{app}/migrations/{name}.py")),
+        format!("from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    dependencies = [(\"{app}\", \"{parent}\")]\n\n    operations = [\n        migrations.AddField(model_name=\"item\", name=\"{field}\", field=models.IntegerField(default=0)),\n    ]\n"),
+    )
+    .unwrap();
+}
+
+fn median_ms(cmd: &mut dyn FnMut() -> Duration, runs: usize) -> f64 {
+    let mut v: Vec<Duration> = (0..runs).map(|_| cmd()).collect();
+    v.sort();
+    ms(v[v.len() / 2])
+}
+
+fn git_bench(root: &Path, djmig: &Path, runs: usize) {
+    let t = Instant::now();
+    if !root.join(".git").exists() {
+        git(root, &["init", "-q", "-b", "main"]);
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-q", "-m", "base"]);
+    }
+    // The last migration of app00 is the base leaf every branch builds on.
+    let leaf = git(root, &["ls-files", "app00/migrations"])
+        .lines()
+        .filter(|l| !l.ends_with("__init__.py"))
+        .map(|l| {
+            l.rsplit('/')
+                .next()
+                .unwrap()
+                .trim_end_matches(".py")
+                .to_string()
+        })
+        .max()
+        .unwrap();
+    let branch = |name: &str, field: &str| {
+        if git(root, &["branch", "--list", name]).trim().is_empty() {
+            git(root, &["checkout", "-q", "-b", name, "main"]);
+            add_migration(root, "app00", &format!("9999_{field}"), &leaf, field);
+            git(root, &["add", "-A"]);
+            git(root, &["commit", "-q", "-m", name]);
+            git(root, &["checkout", "-q", "main"]);
+        }
+    };
+    branch("A", "bench_a");
+    branch("B", "bench_b");
+    for i in 0..50 {
+        branch(&format!("feature/f{i:02}"), &format!("f{i:02}"));
+    }
+    println!(
+        "git: repository with branches A, B and 50 feature branches ready in {:.2?}",
+        t.elapsed()
+    );
+
+    // The floor: read every blob of A's tree once.
+    let floor = median_ms(
+        &mut || {
+            let t = Instant::now();
+            let mut ls = Command::new("git")
+                .current_dir(root)
+                .args(["ls-tree", "-r", "--object-only", "A"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let out = Command::new("git")
+                .current_dir(root)
+                .args(["cat-file", "--batch"])
+                .stdin(ls.stdout.take().unwrap())
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(out.success() && ls.wait().unwrap().success());
+            t.elapsed()
+        },
+        runs,
+    );
+    let cache = root.join(".git/djmig");
+    let run = |args: &[&str]| -> (Duration, i32) {
+        let (d, code, _) = run_measured(Command::new(djmig).arg("-C").arg(root).args(args));
+        (d, code)
+    };
+    let cold = |args: &[&str]| -> f64 {
+        median_ms(
+            &mut || {
+                let _ = std::fs::remove_dir_all(&cache);
+                run(args).0
+            },
+            runs,
+        )
+    };
+    let warm = |args: &[&str]| -> f64 {
+        run(args);
+        median_ms(&mut || run(args).0, runs)
+    };
+    let (_, code) = run(&["check", "--head", "A", "--base", "B"]);
+    assert_eq!(code, 1, "A and B diverge in app00");
+    let three_cold = cold(&["check", "--head", "A", "--base", "B"]);
+    let one_cold = cold(&["graph", "--ref", "A", "--format", "json"]);
+    let three_warm = warm(&["check", "--head", "A", "--base", "B"]);
+    let wt_warm = warm(&["check"]);
+    let (_, scan_code) = run(&["scan", "--base", "main", "feature/*"]);
+    assert_eq!(scan_code, 1, "the feature branches collide");
+    let scan_warm = warm(&["scan", "--base", "main", "feature/*"]);
+    let scan_cold = cold(&["scan", "--base", "main", "feature/*"]);
+    println!("git ls-tree -r A | git cat-file --batch (floor):  {floor:>8.1} ms");
+    println!(
+        "djmig check --head A --base B, warm cache:      {three_warm:>8.1} ms  ({:.2}x the floor)",
+        three_warm / floor
+    );
+    println!(
+        "djmig check --head A --base B, no cache:        {three_cold:>8.1} ms  ({:.2}x a single-ref read with no cache, {one_cold:.1} ms)",
+        three_cold / one_cold
+    );
+    println!("djmig check (work tree), warm cache:            {wt_warm:>8.1} ms");
+    println!("djmig scan over 50 branches, warm cache:        {scan_warm:>8.1} ms  (no cache: {scan_cold:.1} ms)");
 }

@@ -131,6 +131,8 @@ pub struct CachingReader {
     fingerprint: u64,
     /// The file on disk was unusable: rewrite it even if nothing is new.
     rewrite: bool,
+    /// The mode [`MigrationReader::parse`] parses in.
+    mode: ParseMode,
     ignored: Option<String>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -163,6 +165,7 @@ impl CachingReader {
             persist,
             fingerprint,
             rewrite: false,
+            mode: ParseMode::Graph,
             ignored: None,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -174,7 +177,12 @@ impl CachingReader {
     pub fn open(file: impl Into<PathBuf>) -> Self {
         let mut c = Self::in_memory();
         let file = file.into();
-        if c.persist {
+        if !c.persist {
+            c.ignored = Some(
+                "parse results do not survive encoding in this build; caching in memory only"
+                    .into(),
+            );
+        } else {
             match std::fs::read(&file) {
                 Ok(data) => match index(&data, c.fingerprint) {
                     Ok(entries) => {
@@ -192,6 +200,13 @@ impl CachingReader {
         }
         c.file = Some(file);
         c
+    }
+
+    /// Make [`MigrationReader::parse`] parse in this mode (by default
+    /// [`ParseMode::Graph`], as [`crate::core::load::PlainReader`]).
+    pub fn with_mode(mut self, mode: ParseMode) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// The cache of a repository: `<common dir>/djmig/parse-cache-v1.bin`.
@@ -326,6 +341,7 @@ impl CachingReader {
 
         let dir = file.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
+        remove_stale_temporaries(dir);
         let mut tmp = tempfile::Builder::new()
             .prefix(".parse-cache-")
             .suffix(".tmp")
@@ -372,10 +388,36 @@ impl CachingReader {
     }
 }
 
-/// Parses in [`ParseMode::Graph`], like [`crate::core::load::PlainReader`].
+/// Parses in the reader's mode: [`ParseMode::Graph`] unless set with
+/// [`CachingReader::with_mode`].
 impl MigrationReader for CachingReader {
     fn parse(&self, tree: &dyn SourceTree, path: &str) -> io::Result<Arc<ParsedMigration>> {
-        self.parse_mode(tree, path, ParseMode::Graph)
+        self.parse_mode(tree, path, self.mode)
+    }
+}
+
+/// Temporary files left by runs that died while writing (older than an
+/// hour, so never one being written).
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let hour = std::time::Duration::from_secs(3600);
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".parse-cache-") && name.ends_with(".tmp")) {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > hour);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 
@@ -869,6 +911,38 @@ mod tests {
         // 10 + 3 > 8: the 6 unused are dropped.
         assert_eq!(c.save_limited(8).unwrap(), SaveOutcome::Written(7));
         assert_eq!(CachingReader::open(&file).stats().loaded, 7);
+    }
+
+    #[test]
+    fn mode_and_stale_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(CACHE_FILE);
+        let stale = dir.path().join(".parse-cache-dead.tmp");
+        let fresh = dir.path().join(".parse-cache-live.tmp");
+        std::fs::write(&stale, b"x").unwrap();
+        std::fs::write(&fresh, b"x").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let fs = files(1);
+        let t = tree(&fs, true);
+        let c = CachingReader::open(&file).with_mode(ParseMode::Full);
+        assert_eq!(c.parse(&t, &fs[0].0).unwrap().operations.len(), 1);
+        c.save().unwrap();
+        assert!(!stale.exists());
+        assert!(fresh.exists());
+        // The graph-mode entry is not there yet; the full one is.
+        let c = CachingReader::open(&file);
+        assert!(c
+            .get(&hash_blob(fs[0].1.as_bytes()), ParseMode::Graph)
+            .is_none());
+        assert!(c
+            .get(&hash_blob(fs[0].1.as_bytes()), ParseMode::Full)
+            .is_some());
     }
 
     #[test]

@@ -147,8 +147,8 @@ impl fmt::Display for Painted<'_> {
     }
 }
 
-/// A progress line on stderr for long scans: `label… 123/456` redrawn in
-/// place, at most every 80 ms, and cleared by [`Progress::finish`] or when
+/// A progress line on stderr for long scans: `label 123/456` redrawn in
+/// place, at most every 80 ms and not before 250 ms have passed, and cleared by [`Progress::finish`] or when
 /// dropped. It does nothing unless stderr is a terminal (and `TERM` is not
 /// `dumb`), so output to files and pipes never contains it.
 ///
@@ -164,6 +164,7 @@ pub struct Progress {
 
 struct Sink {
     file: std::fs::File,
+    start: Instant,
     last: Option<Instant>,
     frame: usize,
     drawn: bool,
@@ -171,6 +172,8 @@ struct Sink {
 
 const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
 const REDRAW: Duration = Duration::from_millis(80);
+/// Nothing is drawn for work that ends sooner than this: no flicker.
+const DELAY: Duration = Duration::from_millis(250);
 
 impl Progress {
     /// A progress line for `label`, shown only when stderr is a terminal.
@@ -182,6 +185,7 @@ impl Progress {
             sink: sink.map(|file| {
                 Mutex::new(Sink {
                     file,
+                    start: Instant::now(),
                     last: None,
                     frame: 0,
                     drawn: false,
@@ -211,19 +215,19 @@ impl Progress {
     /// Set the total (0: unknown, show a counter only).
     pub fn set_total(&self, total: u64) {
         self.total.store(total, Ordering::Relaxed);
-        self.draw(false);
+        self.draw();
     }
 
     /// Count `n` more items done.
     pub fn inc(&self, n: u64) {
         self.done.fetch_add(n, Ordering::Relaxed);
-        self.draw(false);
+        self.draw();
     }
 
     /// Set the count of items done.
     pub fn set(&self, done: u64) {
         self.done.store(done, Ordering::Relaxed);
-        self.draw(false);
+        self.draw();
     }
 
     /// The count so far.
@@ -243,12 +247,15 @@ impl Progress {
         s.last = None;
     }
 
-    fn draw(&self, force: bool) {
+    fn draw(&self) {
         let Some(sink) = &self.sink else { return };
         // Never wait for another thread's redraw.
         let Ok(mut s) = sink.try_lock() else { return };
         let now = Instant::now();
-        if !force && s.last.is_some_and(|t| now.duration_since(t) < REDRAW) {
+        if now.duration_since(s.start) < DELAY {
+            return;
+        }
+        if s.last.is_some_and(|t| now.duration_since(t) < REDRAW) {
             return;
         }
         s.last = Some(now);

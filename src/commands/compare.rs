@@ -95,24 +95,38 @@ pub fn compare(
     })?;
     let mb_tree = repo.tree(merge_base)?;
     let base_tree = repo.tree(base.oid)?;
-    let merge_base_a = analyze_with(ws, &mb_tree, reader);
-    let theirs_a = analyze_with(ws, &base_tree, reader);
-    let (ours_a, merged_a, conflicted_paths) = match &head {
-        Some(h) => {
-            let head_tree = repo.tree(h.oid)?;
-            let ours_a = analyze_with(ws, &head_tree, reader);
-            let merged = MergedTree::new(&mb_tree, &head_tree, &base_tree);
-            let merged_a = analyze_with(ws, &merged, reader);
-            (ours_a, merged_a, merged.conflicted_paths())
-        }
-        None => {
-            let wt = repo.worktree_tree()?;
-            let ours_a = analyze_with(ws, &wt, reader);
-            let merged = MergedTree::new(&mb_tree, &wt, &base_tree);
-            let merged_a = analyze_with(ws, &merged, reader);
-            (ours_a, merged_a, merged.conflicted_paths())
-        }
+    let head_git = head.as_ref().map(|h| repo.tree(h.oid)).transpose()?;
+    let head_wt = if head.is_none() {
+        Some(repo.worktree_tree()?)
+    } else {
+        None
     };
+    let head_tree: &dyn crate::git::Snapshot = match (&head_git, &head_wt) {
+        (Some(t), _) => t,
+        (None, Some(t)) => t,
+        (None, None) => unreachable!("one of the two is set"),
+    };
+    let merged = MergedTree::new(
+        crate::git::Side::Borrowed(&mb_tree),
+        crate::git::Side::Borrowed(head_tree),
+        crate::git::Side::Borrowed(&base_tree),
+    );
+    // Four independent reads; the parse cache is shared between them.
+    let ((merge_base_a, theirs_a), (ours_a, merged_a)) = rayon::join(
+        || {
+            rayon::join(
+                || analyze_with(ws, &mb_tree, reader),
+                || analyze_with(ws, &base_tree, reader),
+            )
+        },
+        || {
+            rayon::join(
+                || analyze_with(ws, head_tree, reader),
+                || analyze_with(ws, &merged, reader),
+            )
+        },
+    );
+    let conflicted_paths = merged.conflicted_paths();
     let ours_files: Vec<(MigrationKey, String)> = ours_a
         .project
         .migrations

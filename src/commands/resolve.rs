@@ -35,6 +35,17 @@ struct ResolveJson<'a> {
 }
 
 pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
+    // A resolution that was interrupted left files half-changed: the graph
+    // read now would be misleading.
+    if let Some(last) = crate::journal::last(&ws.root)? {
+        if last.state == crate::journal::State::InProgress {
+            return Err(Error::usage(format!(
+                "the last resolution did not finish: {} (started {})",
+                last.description, last.started
+            ))
+            .hint("run `djmig undo` to restore the files it changed, then `djmig resolve` again"));
+        }
+    }
     let repo = compare::open_repo(ws)?;
     let reader = compare::open_cache(&repo);
     let (base, base_how) = compare::resolve_base(&repo, ws, args.base.as_deref())?;

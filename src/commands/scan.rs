@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::core::keys::MigrationKey;
-use crate::core::load::Origin;
+use crate::core::load::{MigrationReader, Origin};
 use crate::error::{is_broken_pipe, Error, Exit, Result};
 use crate::git::Oid;
 use crate::workspace::Workspace;
@@ -60,67 +60,94 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
         );
     }
     let base_tree = repo.tree(base.oid)?;
-    let mut trees = Vec::with_capacity(branches.len());
-    for b in &branches {
-        trees.push(repo.tree(b.oid)?);
-    }
     let progress = crate::style::Progress::stderr("scanning branches");
     progress.set_total(branches.len() as u64 + 1);
     let base_a = analyze_with(ws, &base_tree, &reader);
     progress.inc(1);
-    let analyses: Vec<_> = trees
-        .par_iter()
-        .map(|t| {
-            let a = analyze_with(ws, t, &reader);
-            progress.inc(1);
-            a
-        })
+    let base_nodes: BTreeSet<&MigrationKey> = base_a.project.migrations.keys().collect();
+    // Migrations directory → app label, for the project's apps at base.
+    let app_of_dir: BTreeMap<&str, &str> = base_a
+        .project
+        .apps
+        .values()
+        .filter(|a| a.origin == Origin::Project)
+        .map(|a| (a.path.as_str(), a.label.as_str()))
         .collect();
+
+    // A branch differs from base in a few files: read only those. Git's
+    // tree diff skips every directory that is the same on both sides.
+    let mut jobs: Vec<(usize, String, String, String)> = Vec::new();
+    for (i, b) in branches.iter().enumerate() {
+        for path in repo.added_or_modified(base.oid, b.oid)? {
+            let (dir, file) = crate::core::tree::split_parent(&path);
+            let Some(app) = app_of_dir.get(dir) else {
+                continue;
+            };
+            let Some(name) = file.strip_suffix(".py") else {
+                continue;
+            };
+            if name.is_empty() || name.starts_with(['_', '~']) || name.contains('.') {
+                continue;
+            }
+            jobs.push((i, app.to_string(), name.to_string(), path.clone()));
+        }
+    }
+    let mut trees = Vec::with_capacity(branches.len());
+    for b in &branches {
+        trees.push(repo.tree(b.oid)?);
+    }
+    let parsed: Vec<_> = jobs
+        .par_iter()
+        .map(|(i, _, _, path)| reader.parse(&trees[*i], path))
+        .collect();
+    progress.set(branches.len() as u64 + 1);
     progress.finish();
     let _ = reader.save();
 
-    let base_nodes: BTreeSet<&MigrationKey> = base_a.project.migrations.keys().collect();
     let mut warnings = Vec::new();
-    // (app, base migration followed) → branches adding on top of it.
-    let mut by_attach: BTreeMap<(String, String), Vec<Addition>> = BTreeMap::new();
-    for (b, a) in branches.iter().zip(&analyses) {
-        if a.built.errors.iter().any(|e| e.kind.is_error()) {
-            warnings.push(format!(
-                "{}: its migration graph cannot be built; skipped",
-                b.name
-            ));
-            continue;
+    // Per branch and app: the new migrations and the base ones they follow.
+    let mut added: BTreeMap<(usize, String), (BTreeSet<String>, BTreeSet<String>)> =
+        BTreeMap::new();
+    for ((i, app, name, path), p) in jobs.iter().zip(&parsed) {
+        let key = MigrationKey::new(app.clone(), name.clone());
+        if base_nodes.contains(&key) {
+            continue; // changed, not added
         }
-        let g = &a.built.graph;
-        let mut per_app: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-        for (key, m) in &a.project.migrations {
-            if m.origin != Origin::Project || base_nodes.contains(key) || !g.contains(key) {
+        let p = match p {
+            Ok(p) if p.has_migration_class => p,
+            Ok(_) => continue,
+            Err(e) => {
+                warnings.push(format!("{}: cannot read {path}: {e}", branches[*i].name));
                 continue;
             }
-            for p in g.parents(key) {
-                if p.app == key.app && base_nodes.contains(&p) {
-                    // The first of the branch's own chain, and what it follows.
-                    let chain: BTreeSet<String> = std::iter::once(key.clone())
-                        .chain(g.descendants(key))
-                        .filter(|d| d.app == key.app && !base_nodes.contains(d))
-                        .map(|d| d.name)
-                        .collect();
-                    per_app
-                        .entry((key.app.clone(), p.name.clone()))
-                        .or_default()
-                        .extend(chain);
+        };
+        let entry = added.entry((*i, app.clone())).or_default();
+        entry.0.insert(name.clone());
+        for d in &p.dependencies {
+            if let crate::core::pyparse::DepEntry::Key {
+                app: a, name: n, ..
+            } = d
+            {
+                let parent = MigrationKey::new(a.value.clone(), n.value.clone());
+                if parent.app == *app && base_nodes.contains(&parent) {
+                    entry.1.insert(parent.name);
                 }
             }
         }
-        for (k, names) in per_app {
-            let adds = by_attach.entry(k).or_default();
+    }
+    // (app, base migration followed) → branches adding on top of it.
+    let mut by_attach: BTreeMap<(String, String), Vec<Addition>> = BTreeMap::new();
+    for ((i, app), (names, parents)) in added {
+        let b = &branches[i];
+        for after in parents {
+            let adds = by_attach.entry((app.clone(), after)).or_default();
             // Branches at one commit are one line of work: `a = origin/a`.
             match adds.iter_mut().find(|x| x.oid == b.oid) {
                 Some(x) => x.branch = format!("{} = {}", x.branch, b.name),
                 None => adds.push(Addition {
                     branch: b.name.clone(),
                     oid: b.oid,
-                    names: names.into_iter().collect(),
+                    names: names.iter().cloned().collect(),
                 }),
             }
         }

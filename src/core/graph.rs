@@ -4,7 +4,9 @@
 //! dependencies, `run_before`, squash replacement (`remove_replaced_nodes`),
 //! then the consistency checks — every error recorded, not only the first.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
@@ -32,6 +34,14 @@ pub struct MigrationGraph {
     index: HashMap<MigrationKey, NodeIndex>,
     /// Insertion order of live nodes, as Django's `graph.nodes` dict keeps it.
     order: Vec<MigrationKey>,
+}
+
+/// One app's nodes, leaves and roots, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppSummary {
+    pub nodes: Vec<String>,
+    pub leaves: Vec<String>,
+    pub roots: Vec<String>,
 }
 
 /// The result of building: the graph and every error Django would raise.
@@ -194,6 +204,41 @@ impl MigrationGraph {
             .collect();
         v.sort();
         v
+    }
+
+    /// Per app: its real nodes, leaves and roots (each sorted), in one pass
+    /// over the graph.
+    pub fn app_summaries(&self) -> BTreeMap<String, AppSummary> {
+        let mut out: BTreeMap<String, AppSummary> = BTreeMap::new();
+        for ix in self.g.node_indices() {
+            if !self.is_real(ix) {
+                continue;
+            }
+            let key = &self.g[ix].key;
+            let app = key.app.as_str();
+            let s = match out.get_mut(app) {
+                Some(s) => s,
+                None => out.entry(app.to_string()).or_default(),
+            };
+            s.nodes.push(key.name.clone());
+            let same_app = |d: Direction| {
+                self.g
+                    .neighbors_directed(ix, d)
+                    .any(|n| self.g[n].key.app == app)
+            };
+            if !same_app(Direction::Incoming) {
+                s.leaves.push(key.name.clone());
+            }
+            if !same_app(Direction::Outgoing) {
+                s.roots.push(key.name.clone());
+            }
+        }
+        for s in out.values_mut() {
+            s.nodes.sort();
+            s.leaves.sort();
+            s.roots.sort();
+        }
+        out
     }
 
     /// Real nodes of one app, sorted.
@@ -483,11 +528,13 @@ pub fn detect_conflicts(
     graph: &MigrationGraph,
     apps: impl IntoIterator<Item = String>,
 ) -> BTreeMap<String, Vec<String>> {
+    let mut summaries = graph.app_summaries();
     let mut out = BTreeMap::new();
     for app in apps {
-        let leaves = graph.leaves(&app);
-        if leaves.len() > 1 {
-            out.insert(app, leaves.into_iter().map(|k| k.name).collect());
+        if let Some(s) = summaries.remove(&app) {
+            if s.leaves.len() > 1 {
+                out.insert(app, s.leaves);
+            }
         }
     }
     out

@@ -8,8 +8,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::diag::Diag;
-use super::graph::{detect_conflicts, MigrationGraph};
-use super::keys::MigrationKey;
+use super::graph::MigrationGraph;
 use super::load::{Origin, Project};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -83,23 +82,29 @@ impl GraphReport {
         only: &BTreeSet<String>,
     ) -> Self {
         let wanted = |app: &str| only.is_empty() || only.contains(app);
+        let mut summaries = graph.app_summaries();
         let mut apps = BTreeMap::new();
         for (label, app) in &project.apps {
             if !wanted(label) {
                 continue;
             }
-            let names = |v: Vec<MigrationKey>| v.into_iter().map(|k| k.name).collect::<Vec<_>>();
+            let s = summaries.remove(label).unwrap_or_default();
             apps.insert(
                 label.clone(),
                 AppReport {
                     path: app.path.clone(),
                     source: app.origin,
-                    nodes: names(graph.app_nodes(label)),
-                    leaves: names(graph.leaves(label)),
-                    roots: names(graph.roots(label)),
+                    nodes: s.nodes,
+                    leaves: s.leaves,
+                    roots: s.roots,
                 },
             );
         }
+        let conflicts: BTreeMap<String, Vec<String>> = apps
+            .iter()
+            .filter(|(_, a)| a.source == Origin::Project && a.leaves.len() > 1)
+            .map(|(l, a)| (l.clone(), a.leaves.clone()))
+            .collect();
         let edges = graph
             .edges()
             .into_iter()
@@ -111,14 +116,6 @@ impl GraphReport {
             .iter()
             .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
             .collect();
-        let conflicts = detect_conflicts(
-            graph,
-            project
-                .apps
-                .iter()
-                .filter(|(l, a)| wanted(l) && a.origin == Origin::Project)
-                .map(|(l, _)| l.clone()),
-        );
         let mut errors: Vec<DiagReport> = project
             .diags
             .iter()

@@ -247,6 +247,46 @@ impl Repo {
         self.common_dir.join("djmig")
     }
 
+    /// Project files (project-relative paths) that are added or modified
+    /// in commit `b` compared with commit `a`: a tree diff, which skips
+    /// every directory whose tree is the same on both sides.
+    pub fn added_or_modified(&self, a: Oid, b: Oid) -> Result<Vec<String>> {
+        let tree = |c: Oid| {
+            self.repo
+                .find_commit(c)
+                .and_then(|c| c.tree())
+                .map_err(|e| git_err(format!("cannot read the tree of {}", short(c)), e))
+        };
+        let (ta, tb) = (tree(a)?, tree(b)?);
+        let mut opts = git2::DiffOptions::new();
+        if !self.prefix.is_empty() {
+            opts.pathspec(&self.prefix);
+        }
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&ta), Some(&tb), Some(&mut opts))
+            .map_err(|e| git_err("cannot compare two trees", e))?;
+        let mut out = Vec::new();
+        for d in diff.deltas() {
+            if !matches!(d.status(), git2::Delta::Added | git2::Delta::Modified) {
+                continue;
+            }
+            let Some(p) = d.new_file().path().and_then(|p| p.to_str()) else {
+                continue;
+            };
+            let rel = if self.prefix.is_empty() {
+                Some(p)
+            } else {
+                p.strip_prefix(&self.prefix)
+                    .and_then(|r| r.strip_prefix('/'))
+            };
+            if let Some(rel) = rel {
+                out.push(rel.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// A project-relative path as a repository path.
     fn repo_path(&self, path: &str) -> String {
         if self.prefix.is_empty() {
@@ -392,7 +432,7 @@ impl Repo {
             &self.prefix,
             &self.git_dir,
             &self.repo,
-            self.pool.clone(),
+            &self.pool,
         ))
     }
 

@@ -53,9 +53,4 @@ impl Pool {
             Ok(obj.data().to_vec())
         })
     }
-
-    /// The size of an object without reading its content.
-    pub(crate) fn object_size(&self, oid: Oid) -> Result<usize, git2::Error> {
-        self.with(|r| Ok(r.odb()?.read_header(oid)?.0))
-    }
 }

@@ -477,7 +477,7 @@ fn worktree_blob_ids_come_from_the_index_when_unchanged() {
     let want = oid_bytes(oid(&r.git(&["rev-parse", &format!(":{p}")])));
     assert_eq!(wt.blob_id(p), Some(want));
     assert_eq!(wt.blob_id("manage.py"), Some(hash_blob(b"import os\n")));
-    assert!(!wt.verifies_size());
+    assert!(!wt.conversion_possible());
 
     // Modified (same size even), untracked, deleted: not from the index.
     r.write(p, &TestRepo::migration(&[], "").replace("models", "MODELS"));
@@ -510,7 +510,7 @@ fn worktree_blob_ids_come_from_the_index_when_unchanged() {
 }
 
 #[test]
-fn worktree_checks_sizes_when_eol_conversion_may_apply() {
+fn worktree_gives_no_blob_ids_when_eol_conversion_may_apply() {
     let r = TestRepo::new();
     r.write(".gitattributes", "*.py text eol=crlf\n");
     r.write("a.py", "x = 1\n");
@@ -524,9 +524,17 @@ fn worktree_checks_sizes_when_eol_conversion_may_apply() {
     r.git(&["update-index", "--really-refresh"]);
     let repo = Repo::discover(&r.path).unwrap();
     let wt = repo.worktree_tree().unwrap();
-    assert!(wt.verifies_size());
+    assert!(wt.conversion_possible());
     assert_eq!(wt.blob_id("a.py"), None);
-    assert!(wt.blob_id(".gitattributes").is_some());
+    assert_eq!(wt.blob_id(".gitattributes"), None);
+    // Without such attributes, the same file has its blob id.
+    r.write(".gitattributes", "*.png binary\n");
+    r.write("a.py", "x = 1\n");
+    age_files(&r);
+    r.commit("c2");
+    let wt = repo.worktree_tree().unwrap();
+    assert!(!wt.conversion_possible());
+    assert_eq!(wt.blob_id("a.py"), Some(hash_blob(b"x = 1\n")));
 }
 
 #[test]
@@ -977,19 +985,27 @@ fn perf_10000_files() {
         PlainReader.parse(&wt, p).unwrap();
     });
     eprintln!("parse, no cache (again): {:?}", t.elapsed());
+    let t = Instant::now();
+    let kept: Vec<_> = paths
+        .par_iter()
+        .map(|p| PlainReader.parse(&wt, p).unwrap())
+        .collect();
+    let plain_kept = t.elapsed();
+    eprintln!("parse, no cache, results kept (as the loader does): {plain_kept:?}");
+    drop(kept);
     let file = cache_file(&repo.cache_dir());
     let t = Instant::now();
     let c = CachingReader::open(&file);
-    paths.par_iter().for_each(|p| {
-        c.parse(&wt, p).unwrap();
-    });
+    let kept: Vec<_> = paths.par_iter().map(|p| c.parse(&wt, p).unwrap()).collect();
     let parsed = t.elapsed();
     c.save().unwrap();
     let cold = t.elapsed();
+    drop(kept);
     eprintln!("  cold parse {parsed:?}, save {:?}", cold - parsed);
     eprintln!(
-        "parse, cold cache + save: {cold:?} ({:.2}x), file {} bytes",
+        "parse, cold cache + save: {cold:?} ({:.2}x plain, {:.2}x plain kept), file {} bytes",
         cold.as_secs_f64() / plain.as_secs_f64(),
+        cold.as_secs_f64() / plain_kept.as_secs_f64(),
         std::fs::metadata(&file).unwrap().len()
     );
     let t = Instant::now();
@@ -1052,13 +1068,16 @@ fn perf_10000_files() {
     r.commit("attributes");
     let t = Instant::now();
     let wt = repo.worktree_tree().unwrap();
-    assert!(wt.verifies_size());
-    let known = paths.par_iter().filter(|p| wt.blob_id(p).is_some()).count();
+    assert!(wt.conversion_possible());
+    let c = CachingReader::open(&file);
+    paths.par_iter().for_each(|p| {
+        c.parse(&wt, p).unwrap();
+    });
     eprintln!(
-        "WorktreeTree with text=auto: open + blob_id of all {:?} ({known} from the index)",
-        t.elapsed()
+        "parse, warm cache, with text=auto (read + hash): {:?}; {:?}",
+        t.elapsed(),
+        c.stats()
     );
-    assert_eq!(known, paths.len());
 
     let t = Instant::now();
     let gt = repo.tree(head).unwrap();
@@ -1147,4 +1166,27 @@ fn merged_tree_without_tree_ids() {
     assert!(!m.is_dir("e"));
     assert_eq!(m.conflicted_paths(), vec!["f".to_string()]);
     assert_eq!(m.blob_id("k.py"), Some(hash_blob(b"k ours")));
+}
+
+#[test]
+fn added_or_modified_between_commits() {
+    let r = TestRepo::new();
+    r.write("backend/app/migrations/0001_initial.py", "1\n");
+    r.write("backend/app/migrations/0002_x.py", "2\n");
+    r.write("backend2/other.py", "o\n");
+    r.write("README", "r\n");
+    let a = r.commit("a");
+    r.write("backend/app/migrations/0002_x.py", "2 changed\n");
+    r.write("backend/app/migrations/0003_new.py", "3\n");
+    r.remove("backend/app/migrations/0001_initial.py");
+    r.write("backend2/other.py", "o changed\n");
+    r.write("README", "r changed\n");
+    let b = r.commit("b");
+    let repo = Repo::discover(&r.path.join("backend")).unwrap();
+    let mut got = repo.added_or_modified(oid(&a), oid(&b)).unwrap();
+    got.sort();
+    assert_eq!(
+        got,
+        ["app/migrations/0002_x.py", "app/migrations/0003_new.py"]
+    );
 }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use git2::Oid;
 
@@ -45,9 +44,8 @@ pub struct WorktreeTree {
     index_mtime: Option<(i64, u32)>,
     trust_ctime: bool,
     /// Set when an end-of-line conversion or a filter may make the work-tree
-    /// bytes differ from the blob: the blob's size is then checked too.
-    verify_size: bool,
-    pool: Arc<Pool>,
+    /// bytes differ from the blob: no blob id is then given.
+    conversion: bool,
 }
 
 impl std::fmt::Debug for WorktreeTree {
@@ -55,7 +53,7 @@ impl std::fmt::Debug for WorktreeTree {
         f.debug_struct("WorktreeTree")
             .field("root", &self.fs.root())
             .field("index_entries", &self.index.len())
-            .field("verify_size", &self.verify_size)
+            .field("conversion", &self.conversion)
             .finish()
     }
 }
@@ -68,7 +66,7 @@ impl WorktreeTree {
         prefix: &str,
         git_dir: &Path,
         repo: &git2::Repository,
-        pool: Arc<Pool>,
+        pool: &Pool,
     ) -> Self {
         let index_path = git_dir.join("index");
         // The timestamp first: an index rewritten after it only makes more
@@ -128,14 +126,13 @@ impl WorktreeTree {
             .as_ref()
             .and_then(|c| c.get_bool("core.trustctime").ok())
             .unwrap_or(true);
-        let verify_size = conversion_possible(repo, config.as_ref(), &attributes, &pool);
+        let conversion = conversion_possible(repo, config.as_ref(), &attributes, pool);
         WorktreeTree {
             fs: FsTree::new(root),
             index,
             index_mtime,
             trust_ctime,
-            verify_size,
-            pool,
+            conversion,
         }
     }
 
@@ -149,10 +146,14 @@ impl WorktreeTree {
         &self.fs
     }
 
-    /// Whether blob ids are checked against the blob's size because an
-    /// end-of-line conversion or filter may apply.
-    pub fn verifies_size(&self) -> bool {
-        self.verify_size
+    /// Whether an end-of-line conversion or a filter may apply
+    /// (`core.autocrlf`, or `text`, `eol`, `filter`, `ident`, `encoding`
+    /// attributes anywhere): the work-tree bytes may then differ from the
+    /// blob while the stat data matches, so no blob id is given and callers
+    /// read and hash (which costs about what checking each blob's size in
+    /// the object database would).
+    pub fn conversion_possible(&self) -> bool {
+        self.conversion
     }
 
     /// The index entry's blob id when the file is unchanged per its stat
@@ -160,6 +161,9 @@ impl WorktreeTree {
     #[cfg(unix)]
     fn index_blob(&self, path: &str) -> Option<BlobId> {
         use std::os::unix::fs::MetadataExt;
+        if self.conversion {
+            return None;
+        }
         let e = self.index.get(path)?;
         let md = std::fs::symlink_metadata(self.fs.root().join(path)).ok()?;
         if !md.file_type().is_file() {
@@ -183,9 +187,6 @@ impl WorktreeTree {
         let (isec, insec) = self.index_mtime?;
         let (msec, mnsec) = (md.mtime(), md.mtime_nsec() as u32);
         if (msec, mnsec) >= (isec, insec) {
-            return None;
-        }
-        if self.verify_size && self.pool.object_size(e.id).ok()? as u64 != md.size() {
             return None;
         }
         Some(oid_bytes(e.id))

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use clap::CommandFactory;
 
-use crate::support::{copy_fixture, djmig, fixture, repo_root};
+use crate::support::{copy_fixture, djmig, fixture, repo_root, target_tmp};
 
 /// `(shell, file in completions/)`.
 const SCRIPTS: [(&str, &str); 5] = [
@@ -226,7 +226,8 @@ fn pip_install_builds_a_working_binary() {
             "--quiet",
         ])
         .arg(src.path())
-        .env("CARGO_TARGET_DIR", src.path().join("target")));
+        // Kept between runs (target/tmp), so only the first build is slow.
+        .env("CARGO_TARGET_DIR", target_tmp().join("pip-target")));
     let bin = venv.path().join("bin/djmig");
     let out = run(Command::new(&bin).arg("--version"));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("djmig "));

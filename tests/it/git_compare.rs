@@ -1176,25 +1176,23 @@ fn a_merge_stopped_on_a_conflict() {
     );
 }
 
-/// During a merge the work tree already has upstream's migration: it is
-/// not "only on head", so not ours (the work tree has it too, so it is
-/// not upstream's alone either).
+/// During a merge the work tree already has upstream's migration; it is
+/// still upstream's, not "only on head".
 #[test]
-fn a_merge_in_progress_keeps_upstreams_migration_out_of_ours() {
+fn a_merge_in_progress_keeps_upstreams_migration_upstream() {
     let r = diverged(true);
     r.git_fails(&["merge", "main"]);
     let run = r.dj(&["check", "--base", "main", "--format", "json"]);
     run.expect_code(1);
     let d = &run.json()["divergence"]["blog"];
     assert_eq!(strings(&d["ours"]), ["0004_post_a"], "{d:#}");
-    let theirs = strings(&d["theirs"]);
-    assert!(!theirs.contains(&"0004_post_a".to_string()), "{d:#}");
+    assert_eq!(strings(&d["theirs"]), ["0004_post_b"], "{d:#}");
 
     let text = r.dj(&["check", "--base", "main"]);
     text.expect_code(1);
     let line = text.line_with("blog:");
     assert!(line.contains("0004_post_a (yours"), "{line}");
-    assert!(!line.contains("0004_post_b (yours"), "{line}");
+    assert!(line.contains("0004_post_b (upstream"), "{line}");
 }
 
 /// `ours` is "only on head": a migration both sides added (a cherry-pick)
@@ -1216,9 +1214,18 @@ fn a_cherry_picked_migration_is_not_ours_alone() {
         ours.iter().all(|o| !theirs.contains(o)),
         "ours {ours:?} and theirs {theirs:?} overlap"
     );
+    assert_eq!(ours, ["0004_post_a"], "{d:#}");
+    assert_eq!(theirs, ["0004_post_b", "0005_post_c"], "{d:#}");
+    assert_eq!(
+        run.json()["conflicts"],
+        json!({"blog": ["0004_post_a", "0005_post_c"]})
+    );
     let text = r.dj(&["check", "--base", "main"]);
+    text.expect_code(1);
     let line = text.line_with("blog:");
     assert!(!line.contains("0004_post_b (yours"), "{line}");
+    assert!(line.contains("0004_post_a (yours"), "{line}");
+    assert!(line.contains("0005_post_c (upstream"), "{line}");
 }
 
 // ------------------------------------------------ 8. rebase

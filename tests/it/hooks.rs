@@ -328,6 +328,51 @@ fn linked_worktrees_share_the_hooks() {
     assert!(repo.hook("post-merge").is_file());
 }
 
+#[test]
+fn a_project_below_the_top_is_named_in_the_hook() {
+    // The Django project in backend/, the repository around it.
+    let repo = Repo::new("linear");
+    let top = repo.path();
+    fs::create_dir(top.join("backend")).unwrap();
+    for entry in ["blog", "mysite", "manage.py"] {
+        fs::rename(top.join(entry), top.join("backend").join(entry)).unwrap();
+    }
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "move"]);
+    let out = repo
+        .djmig()
+        .args(["-C", "backend", "hook", "install"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = read(&repo.hook("post-merge"));
+    assert!(
+        text.contains("djmig -C backend hook run post-merge"),
+        "{text}"
+    );
+
+    repo.git(&["checkout", "-q", "-b", "a"]);
+    repo.write(
+        "backend/blog/migrations/0004_a.py",
+        &migration("0003_post_published"),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "a"]);
+    repo.git(&["checkout", "-q", "-b", "b", "HEAD~1"]);
+    repo.write(
+        "backend/blog/migrations/0004_b.py",
+        &migration("0003_post_published"),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "b"]);
+    let stderr = repo.git(&["merge", "-q", "--no-edit", "a"]);
+    assert!(stderr.contains("djmig -C backend resolve blog"), "{stderr}");
+}
+
 // ---------------------------------------------------------------- firing
 
 #[test]

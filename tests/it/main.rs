@@ -5,6 +5,7 @@ mod support;
 mod cli;
 mod completions;
 mod django_agreement;
-mod git_compare;
 mod dlm;
+mod git_compare;
 mod hooks;
+mod resolve;

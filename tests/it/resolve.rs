@@ -1,0 +1,1261 @@
+//! `djmig resolve` and `djmig undo` end to end: real git repositories with a
+//! bare `origin`, migrations written and applied by the real Django
+//! (`makemigrations`, `migrate`), and Django itself asked afterwards whether
+//! the history is sound (`makemigrations --check --dry-run`, `migrate`,
+//! `showmigrations`).
+//!
+//! The basic scenario (like a developer's day): `fixtures/linear` committed on
+//! `main` and pushed; on `feature` the developer adds `Post.views`
+//! (`0004_post_views`, applied to the local database); meanwhile `main` gains
+//! `Post.rating` (`0004_post_rating`, pushed); then `main` is merged into
+//! `feature` (models.py conflicts as text and is resolved by hand). Now
+//! `blog` has two leaves.
+//!
+//! git, Django and djmig run hermetically: no system or global git
+//! configuration, a `HOME` in the temporary directory, fixed identity and
+//! dates, no bytecode files.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::support::{django_python, djmig, fixture};
+
+// ---------------------------------------------------------------- helpers
+
+/// What one run of djmig gave.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn from_output(out: Output) -> Run {
+        Run {
+            code: out
+                .status
+                .code()
+                .unwrap_or_else(|| panic!("killed by a signal: {:?}", out.status)),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        for word in ["panicked", "RUST_BACKTRACE"] {
+            assert!(
+                !self.stderr.contains(word),
+                "stderr mentions {word:?}:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+
+    #[track_caller]
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e})\n--- stdout\n{}\n--- stderr\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    #[track_caller]
+    fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Git variables of the caller that would point git elsewhere.
+const GIT_VARS: [&str; 8] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_COMMON_DIR",
+];
+
+/// The environment of every process a test starts (git, Python, djmig):
+/// hermetic git configuration, identity and dates, no bytecode, none of the
+/// caller's virtualenv or Django settings.
+fn hermetic(cmd: &mut Command, home: &Path) {
+    for var in GIT_VARS {
+        cmd.env_remove(var);
+    }
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("DJMIG_") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Committer")
+        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+        .env("GIT_AUTHOR_DATE", "2024-01-01T12:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2024-01-01T12:00:00Z")
+        .env("GIT_EDITOR", "true")
+        .env("GIT_MERGE_AUTOEDIT", "no")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .env("NO_COLOR", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("PYTHONPATH")
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("GITHUB_ACTIONS");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
+    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
+        let entry = entry.expect("read dir entry");
+        if entry.file_name() == "__pycache__" {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            fs::copy(&src, &dst).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
+        }
+    }
+}
+
+/// Every file of the project (relative path → bytes), except `.git`, the
+/// local database and bytecode caches.
+type Files = BTreeMap<String, Vec<u8>>;
+
+fn collect(dir: &Path, rel: &str, out: &mut Files) {
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
+        let entry = entry.expect("read dir entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if rel.is_empty() && (name == ".git" || name == "db.sqlite3") || name == "__pycache__" {
+            continue;
+        }
+        let path = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let ty = entry.file_type().expect("file type");
+        if ty.is_dir() {
+            collect(&entry.path(), &path, out);
+        } else {
+            out.insert(path, fs::read(entry.path()).expect("read file"));
+        }
+    }
+}
+
+/// Two snapshots are equal, byte for byte; otherwise a list of what differs.
+#[track_caller]
+fn assert_same_files(before: &Files, after: &Files, what: &str) {
+    if before == after {
+        return;
+    }
+    let mut diff = Vec::new();
+    for (p, b) in before {
+        match after.get(p) {
+            None => diff.push(format!("  missing now: {p}")),
+            Some(a) if a != b => diff.push(format!(
+                "  changed: {p}\n--- before\n{}\n--- after\n{}",
+                String::from_utf8_lossy(b),
+                String::from_utf8_lossy(a)
+            )),
+            _ => {}
+        }
+    }
+    for p in after.keys().filter(|p| !before.contains_key(*p)) {
+        diff.push(format!("  new: {p}"));
+    }
+    panic!("{what}: the files differ:\n{}", diff.join("\n"));
+}
+
+const VIEWS: &str = "    views = models.IntegerField(default=0)\n";
+const RATING: &str = "    rating = models.IntegerField(default=0)\n";
+
+/// models.py once both sides are in: what a developer writes to resolve
+/// the text conflict.
+const MERGED_MODELS: &str = "from django.db import models
+
+
+class Post(models.Model):
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default='')
+    published = models.BooleanField(default=False)
+    views = models.IntegerField(default=0)
+    rating = models.IntegerField(default=0)
+";
+
+/// A hand-written data migration: makemigrations cannot write it again.
+const FILL_VIEWS: &str = "from django.db import migrations
+
+
+def fill(apps, schema_editor):
+    Post = apps.get_model('blog', 'Post')
+    Post.objects.filter(views=0).update(views=1)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('blog', '0004_post_views'),
+    ]
+
+    operations = [
+        migrations.RunPython(fill, migrations.RunPython.noop),
+    ]
+";
+
+/// `notes/migrations/0001_initial.py`: depends on blog's hand-written one.
+const NOTES_INITIAL: &str = "from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    initial = True
+
+    dependencies = [
+        ('blog', '0005_fill_views'),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name='Note',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('text', models.TextField()),
+            ],
+        ),
+    ]
+";
+
+const MIG: &str = "blog/migrations";
+
+/// A Django project in a git repository with a bare `origin` beside it.
+struct Scenario {
+    _tmp: TempDir,
+    /// The temporary directory: also `HOME`.
+    home: PathBuf,
+    /// The repository and Django project root (where manage.py is).
+    root: PathBuf,
+    /// The test Django's Python.
+    python: PathBuf,
+}
+
+impl Scenario {
+    /// `fixtures/linear` with `.djmig.yml` naming the test Python and a
+    /// `.gitignore` for the database, committed on `main` as "init" and
+    /// pushed to `origin` (`main` tracks `origin/main`).
+    fn init() -> Scenario {
+        let tmp = tempfile::Builder::new()
+            .prefix("djmig-resolve-")
+            .tempdir()
+            .expect("create temp dir");
+        let home = tmp.path().canonicalize().expect("canonical temp dir");
+        let root = home.join("project");
+        let python = django_python();
+        copy_tree(&fixture("linear"), &root);
+        let s = Scenario {
+            _tmp: tmp,
+            home,
+            root,
+            python,
+        };
+        s.write(".djmig.yml", &format!("python: {}\n", s.python.display()));
+        s.write(".gitignore", "db.sqlite3\n__pycache__/\n");
+        s.git(&["init", "-q"]);
+        s.git(&["checkout", "-q", "-B", "main"]);
+        s.commit("init");
+        let origin = s.home.join("origin.git");
+        s.git(&["init", "-q", "--bare", origin.to_str().unwrap()]);
+        s.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+        s.git(&["push", "-q", "origin", "main"]);
+        s.git(&["branch", "-q", "--set-upstream-to", "origin/main"]);
+        s
+    }
+
+    /// `feature` (from main) adds `Post.views`: `0004_post_views` by
+    /// makemigrations, committed, then applied with migrate.
+    fn feature_views(&self) {
+        self.git(&["checkout", "-q", "-b", "feature"]);
+        self.append("blog/models.py", VIEWS);
+        self.manage_ok(&["makemigrations", "blog", "-n", "post_views"]);
+        self.commit("views");
+        self.manage_ok(&["migrate"]);
+    }
+
+    /// `main` adds `Post.rating` (`0004_post_rating`) and pushes it; then
+    /// `feature` is checked out again.
+    fn main_rating(&self) {
+        self.git(&["checkout", "-q", "main"]);
+        self.append("blog/models.py", RATING);
+        self.manage_ok(&["makemigrations", "blog", "-n", "post_rating"]);
+        self.commit("rating");
+        self.git(&["push", "-q", "origin", "main"]);
+        self.git(&["checkout", "-q", "feature"]);
+    }
+
+    /// `git merge main` into feature, resolving models.py by hand.
+    fn merge_main(&self) {
+        let out = self.try_git(&["merge", "-q", "--no-edit", "main"]);
+        if !out.status.success() {
+            self.write("blog/models.py", MERGED_MODELS);
+            self.git(&["add", "-A"]);
+            self.git(&["commit", "-q", "--no-edit"]);
+        }
+        assert_eq!(self.read("blog/models.py"), MERGED_MODELS);
+    }
+
+    /// The basic scenario: feature (with 0004_post_views applied) has
+    /// merged main (0004_post_rating); blog has two leaves.
+    fn basic() -> Scenario {
+        let s = Scenario::init();
+        s.feature_views();
+        s.main_rating();
+        s.merge_main();
+        s.assert_conflicted();
+        s
+    }
+
+    /// Like [`Scenario::basic`], but feature's chain is 0004_post_views
+    /// (makemigrations) + 0005_fill_views (hand-written, RunPython), and a
+    /// new app `notes` depends on 0005_fill_views; all applied.
+    fn hand_written() -> Scenario {
+        let s = Scenario::init();
+        s.git(&["checkout", "-q", "-b", "feature"]);
+        s.append("blog/models.py", VIEWS);
+        s.manage_ok(&["makemigrations", "blog", "-n", "post_views"]);
+        s.write(&format!("{MIG}/0005_fill_views.py"), FILL_VIEWS);
+        s.add_notes_app();
+        s.commit("views, filled; notes");
+        s.manage_ok(&["migrate"]);
+        s.main_rating();
+        s.merge_main();
+        s.assert_conflicted();
+        s
+    }
+
+    fn add_notes_app(&self) {
+        let settings = self.read("mysite/settings.py");
+        let patched = settings.replacen("    'blog',\n]", "    'blog',\n    'notes',\n]", 1);
+        assert_ne!(settings, patched, "INSTALLED_APPS not found in settings.py");
+        self.write("mysite/settings.py", &patched);
+        self.write("notes/__init__.py", "");
+        self.write(
+            "notes/apps.py",
+            "from django.apps import AppConfig\n\n\n\
+             class NotesConfig(AppConfig):\n    \
+             default_auto_field = 'django.db.models.BigAutoField'\n    name = 'notes'\n",
+        );
+        self.write(
+            "notes/models.py",
+            "from django.db import models\n\n\nclass Note(models.Model):\n    \
+             text = models.TextField()\n",
+        );
+        self.write("notes/migrations/__init__.py", "");
+        self.write("notes/migrations/0001_initial.py", NOTES_INITIAL);
+    }
+
+    // -------------------------------------------------------- files
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    fn write(&self, rel: &str, content: &str) {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).expect("create parent dir");
+        fs::write(&p, content).unwrap_or_else(|e| panic!("write {rel}: {e}"));
+    }
+
+    fn append(&self, rel: &str, content: &str) {
+        let text = self.read(rel);
+        self.write(rel, &format!("{text}{content}"));
+    }
+
+    #[track_caller]
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    /// The names (without `.py`) of blog's migration files.
+    fn migrations(&self, dir: &str) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(self.path(dir))
+            .expect("read migrations dir")
+            .map(|e| {
+                e.expect("dir entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter_map(|n| n.strip_suffix(".py").map(str::to_string))
+            .filter(|n| n != "__init__")
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn files(&self) -> Files {
+        let mut out = Files::new();
+        collect(&self.root, "", &mut out);
+        out
+    }
+
+    // -------------------------------------------------------- git
+
+    fn git_command(&self) -> Command {
+        let mut c = Command::new("git");
+        c.current_dir(&self.root);
+        hermetic(&mut c, &self.home);
+        c.args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "core.autocrlf=false",
+            "-c",
+            "gc.auto=0",
+            "-c",
+            "maintenance.auto=false",
+            "-c",
+            "advice.detachedHead=false",
+        ]);
+        c
+    }
+
+    fn try_git(&self, args: &[&str]) -> Output {
+        self.git_command().args(args).output().expect("run git")
+    }
+
+    #[track_caller]
+    fn git(&self, args: &[&str]) -> String {
+        let out = self.try_git(args);
+        assert!(
+            out.status.success(),
+            "git {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn commit(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+
+    // -------------------------------------------------------- Django
+
+    /// `python manage.py ARGS` with the test Django.
+    fn manage(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(&self.python);
+        c.current_dir(&self.root);
+        hermetic(&mut c, &self.home);
+        c.arg("manage.py")
+            .args(args)
+            .arg("--no-color")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run python manage.py")
+    }
+
+    #[track_caller]
+    fn manage_ok(&self, args: &[&str]) -> String {
+        let out = self.manage(args);
+        assert!(
+            out.status.success(),
+            "manage.py {args:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// What the local database has applied, as Django lists it.
+    fn showmigrations(&self) -> String {
+        self.manage_ok(&["showmigrations", "--list"])
+    }
+
+    /// Django agrees that the history is sound: the models match the
+    /// migrations, migrate runs, and djmig sees one leaf per app.
+    #[track_caller]
+    fn assert_django_happy(&self) {
+        let out = self.manage(&["makemigrations", "--check", "--dry-run"]);
+        assert!(
+            out.status.success(),
+            "makemigrations --check --dry-run exited {}:\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.manage_ok(&["migrate", "--noinput"]);
+        self.dj(&["check"]).expect_code(0);
+        let shown = self.showmigrations();
+        assert!(
+            !shown.contains("[ ]"),
+            "after migrate something is still unapplied:\n{shown}"
+        );
+    }
+
+    /// Two leaves in blog, as djmig and Django see them.
+    #[track_caller]
+    fn assert_conflicted(&self) {
+        self.dj(&["check"]).expect_code(1);
+        let out = self.manage(&["makemigrations", "--check", "--dry-run"]);
+        assert!(
+            !out.status.success()
+                && String::from_utf8_lossy(&out.stderr).contains("Conflicting migrations"),
+            "Django does not see the conflict:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // -------------------------------------------------------- djmig
+
+    /// The djmig binary as `std::process::Command`, environment as for
+    /// [`djmig`] plus the hermetic git settings, in the project root.
+    fn djmig_std(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_djmig"));
+        hermetic(&mut c, &self.home);
+        c.current_dir(&self.root);
+        c
+    }
+
+    /// `djmig -C root ARGS` (stdin not a terminal).
+    fn dj(&self, args: &[&str]) -> Run {
+        let mut cmd = djmig();
+        for var in GIT_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("GIT_AUTHOR_NAME", "Test Author")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_COMMITTER_NAME", "Test Committer")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_AUTHOR_DATE", "2024-01-01T12:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2024-01-01T12:00:00Z")
+            .env("LC_ALL", "C")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env_remove("PYTHONPATH")
+            .env_remove("GITHUB_ACTIONS")
+            .arg("-C")
+            .arg(&self.root)
+            .args(args);
+        Run::from_output(cmd.output().expect("run djmig"))
+    }
+
+    /// A second `undo` has nothing left to undo.
+    #[track_caller]
+    fn assert_nothing_to_undo(&self) {
+        self.dj(&["undo"])
+            .expect_code(2)
+            .stderr_has("nothing to undo");
+    }
+}
+
+/// The `step` kinds of a JSON plan.
+fn step_kinds(plan: &Value) -> Vec<String> {
+    plan["steps"]
+        .as_array()
+        .expect("steps is an array")
+        .iter()
+        .map(|s| s["step"].as_str().expect("step kind").to_string())
+        .collect()
+}
+
+/// The `dependencies` line of a migration, for messages.
+fn dependencies_of(text: &str) -> String {
+    let start = text.find("dependencies").expect("a dependencies list");
+    let end = text[start..]
+        .find(']')
+        .map_or(text.len(), |e| start + e + 1);
+    text[start..end].to_string()
+}
+
+// ---------------------------------------------------------------- 1. regenerate
+
+/// `resolve --yes` on the basic scenario regenerates: yours is deleted,
+/// unapplied first, written again by makemigrations on top of upstream's,
+/// and applied again; Django agrees.
+#[test]
+fn regenerate_with_yes_leaves_django_happy() {
+    let s = Scenario::basic();
+    let run = s.dj(&["resolve", "--yes"]);
+    run.expect_code(0)
+        .stdout_has("Plan for blog (regenerate)")
+        .stdout_has("Done: one leaf per app");
+
+    assert!(
+        !s.exists(&format!("{MIG}/0004_post_views.py")),
+        "0004_post_views.py is still there:\n{}",
+        run.stdout
+    );
+    assert_eq!(
+        s.migrations(MIG),
+        [
+            "0001_initial",
+            "0002_post_body",
+            "0003_post_published",
+            "0004_post_rating",
+            "0005_post_views"
+        ]
+    );
+    let new = s.read(&format!("{MIG}/0005_post_views.py"));
+    assert!(
+        new.contains("('blog', '0004_post_rating')"),
+        "0005_post_views does not follow 0004_post_rating: {}",
+        dependencies_of(&new)
+    );
+    assert!(new.contains("name='views'"), "{new}");
+
+    // The local database has everything applied, before anything else runs.
+    let shown = s.showmigrations();
+    assert!(!shown.contains("[ ]"), "not all applied:\n{shown}");
+    for name in ["0004_post_rating", "0005_post_views"] {
+        assert!(shown.contains(&format!("[X] {name}")), "{name}:\n{shown}");
+    }
+    assert!(!shown.contains("0004_post_views"), "{shown}");
+    s.assert_django_happy();
+}
+
+// ---------------------------------------------------------------- 2. reparent
+
+/// A chain with a hand-written RunPython step and another app depending on
+/// it: resolve recommends reparent, renames both files to follow upstream's
+/// leaf and rewrites the other app's dependency, changing nothing else.
+#[test]
+fn reparent_recommended_for_hand_written_chain_with_dependent() {
+    let s = Scenario::hand_written();
+    let views = format!("{MIG}/0004_post_views.py");
+    let fill = format!("{MIG}/0005_fill_views.py");
+    let notes = "notes/migrations/0001_initial.py";
+    let (views_before, fill_before, notes_before) = (s.read(&views), s.read(&fill), s.read(notes));
+
+    let plan = s.dj(&["resolve", "--dry-run", "--format", "json"]);
+    let j = plan.expect_code(1).json();
+    assert_eq!(j["situations"][0]["recommended"], "reparent", "{j:#}");
+    assert_eq!(j["plans"][0]["strategy"], "reparent", "{j:#}");
+    let hand = j["situations"][0]["ours"][1]["hand_written"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(hand.contains("0005_fill_views"), "{j:#}");
+    assert_eq!(
+        j["situations"][0]["dependents"][0]["name"], "notes.0001_initial",
+        "{j:#}"
+    );
+
+    let run = s.dj(&["resolve", "--yes"]);
+    run.expect_code(0)
+        .stdout_has("recommended: reparent")
+        .stdout_has("Plan for blog (reparent)")
+        .stdout_has("Done: one leaf per app");
+
+    assert_eq!(
+        s.migrations(MIG),
+        [
+            "0001_initial",
+            "0002_post_body",
+            "0003_post_published",
+            "0004_post_rating",
+            "0005_post_views",
+            "0006_fill_views"
+        ],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(s.migrations("notes/migrations"), ["0001_initial"]);
+    // Only the names changed, byte for byte.
+    assert_eq!(
+        s.read(&format!("{MIG}/0005_post_views.py")),
+        views_before.replace("'0003_post_published'", "'0004_post_rating'"),
+        "0005_post_views.py"
+    );
+    assert_ne!(views_before.matches("'0003_post_published'").count(), 0);
+    assert_eq!(
+        s.read(&format!("{MIG}/0006_fill_views.py")),
+        fill_before.replace("'0004_post_views'", "'0005_post_views'"),
+        "0006_fill_views.py"
+    );
+    assert_eq!(
+        s.read(notes),
+        notes_before.replace("'0005_fill_views'", "'0006_fill_views'"),
+        "notes/migrations/0001_initial.py"
+    );
+    assert_ne!(s.read(notes), notes_before);
+
+    // Reapplied: the RunPython ran backwards (noop) and forwards again.
+    let shown = s.showmigrations();
+    assert!(!shown.contains("[ ]"), "not all applied:\n{shown}");
+    for name in ["0005_post_views", "0006_fill_views"] {
+        assert!(shown.contains(&format!("[X] {name}")), "{name}:\n{shown}");
+    }
+    s.assert_django_happy();
+}
+
+// ---------------------------------------------------------------- 3. merge
+
+/// `--strategy merge --yes`: Django's own merge migration; Django agrees.
+#[test]
+fn merge_strategy_adds_djangos_merge_migration() {
+    let s = Scenario::basic();
+    let run = s.dj(&["resolve", "--strategy", "merge", "--yes"]);
+    run.expect_code(0)
+        .stdout_has("Plan for blog (merge)")
+        .stdout_has("last resort");
+    let merge = format!("{MIG}/0005_merge_0004_post_rating_0004_post_views.py");
+    assert!(
+        s.exists(&merge),
+        "no merge migration: {:?}\n{}",
+        s.migrations(MIG),
+        run.stdout
+    );
+    let text = s.read(&merge);
+    assert!(
+        text.contains("('blog', '0004_post_rating')")
+            && text.contains("('blog', '0004_post_views')"),
+        "{text}"
+    );
+    // Both of the old ones stay.
+    assert!(s.exists(&format!("{MIG}/0004_post_views.py")));
+    assert!(s.exists(&format!("{MIG}/0004_post_rating.py")));
+    s.assert_django_happy();
+}
+
+// ---------------------------------------------------------------- 4. undo
+
+/// Resolve with `args`, then undo: every file as it was, byte for byte; a
+/// second undo has nothing to do.
+fn undo_restores_after(s: &Scenario, args: &[&str]) {
+    let before = s.files();
+    let mut full = vec!["resolve"];
+    full.extend_from_slice(args);
+    s.dj(&full).expect_code(0);
+    assert_ne!(before, s.files(), "resolve {args:?} changed nothing");
+    let undo = s.dj(&["undo"]);
+    undo.expect_code(0).stdout_has("Undid");
+    assert_same_files(&before, &s.files(), &format!("undo after resolve {args:?}"));
+    s.assert_nothing_to_undo();
+    assert_same_files(&before, &s.files(), "a second undo");
+    // The files have two leaves again. (The database is not undone: after
+    // a reparent it records the new names, so Django itself would now
+    // complain about an inconsistent history; that is documented.)
+    s.dj(&["check"]).expect_code(1);
+}
+
+#[test]
+fn undo_after_regenerate_restores_every_byte() {
+    let s = Scenario::basic();
+    undo_restores_after(&s, &["--yes"]);
+}
+
+#[test]
+fn undo_after_reparent_restores_every_byte() {
+    let s = Scenario::hand_written();
+    undo_restores_after(&s, &["--yes", "--strategy", "reparent"]);
+}
+
+#[test]
+fn undo_after_merge_restores_every_byte() {
+    let s = Scenario::basic();
+    undo_restores_after(&s, &["--yes", "--strategy", "merge"]);
+}
+
+// ---------------------------------------------------------------- 5. published
+
+/// Once feature is pushed, its migration is published: rewriting it is
+/// refused (nothing changed, no journal) and merge is recommended.
+#[test]
+fn published_migration_is_not_rewritten() {
+    let s = Scenario::basic();
+    s.git(&["push", "-q", "origin", "feature"]);
+    let before = s.files();
+    let db_before = s.showmigrations();
+
+    for strategy in ["regenerate", "reparent"] {
+        let run = s.dj(&["resolve", "--yes", "--strategy", strategy]);
+        run.expect_code(2)
+            .stderr_has("published")
+            .stderr_has("merge");
+        assert_same_files(&before, &s.files(), &format!("refused {strategy}"));
+        assert_eq!(s.showmigrations(), db_before, "refused {strategy}");
+    }
+    s.assert_nothing_to_undo();
+
+    let j = s
+        .dj(&["resolve", "--yes", "--dry-run", "--format", "json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(j["plans"][0]["strategy"], "merge", "{j:#}");
+    assert_eq!(j["situations"][0]["recommended"], "merge", "{j:#}");
+    assert_eq!(j["situations"][0]["ours"][0]["published"], true, "{j:#}");
+    assert_same_files(&before, &s.files(), "dry run");
+
+    // And `--yes` does what it recommends.
+    s.dj(&["resolve", "--yes"])
+        .expect_code(0)
+        .stdout_has("recommended: merge")
+        .stdout_has("Plan for blog (merge)");
+    assert!(s.exists(&format!(
+        "{MIG}/0005_merge_0004_post_rating_0004_post_views.py"
+    )));
+    assert!(s.exists(&format!("{MIG}/0004_post_views.py")));
+    s.assert_django_happy();
+}
+
+// ---------------------------------------------------------------- 6. dry run
+
+#[test]
+fn dry_run_changes_nothing_and_describes_the_situation() {
+    let s = Scenario::basic();
+    let files = s.files();
+    let db = s.showmigrations();
+    let db_bytes = fs::read(s.path("db.sqlite3")).expect("read db.sqlite3");
+    let head = s.git(&["rev-parse", "HEAD"]);
+    let status = s.git(&["status", "--porcelain"]);
+
+    let text = s.dj(&["resolve", "--dry-run"]);
+    text.expect_code(1)
+        .stdout_has("blog: two leaf migrations after 0003_post_published")
+        .stdout_has("0004_post_views  [applied locally]")
+        .stdout_has("0004_post_rating  [not applied]")
+        .stdout_has("Plan for blog (regenerate)")
+        .stdout_has("delete blog/migrations/0004_post_views.py")
+        .stdout_has("Dry run: nothing was changed.");
+
+    let json = s.dj(&["resolve", "--dry-run", "--format", "json"]);
+    let j = json.expect_code(1).json();
+    assert_eq!(j["dry_run"], true);
+    let sit = &j["situations"][0];
+    assert_eq!(sit["app"], "blog", "{j:#}");
+    assert_eq!(sit["ours"][0]["name"], "0004_post_views", "{j:#}");
+    assert_eq!(sit["ours"][0]["applied"], true, "{j:#}");
+    assert_eq!(sit["ours"][0]["published"], false, "{j:#}");
+    assert_eq!(sit["theirs"][0]["name"], "0004_post_rating", "{j:#}");
+    assert_eq!(sit["theirs"][0]["applied"], false, "{j:#}");
+    assert_eq!(sit["common_ancestor"], "0003_post_published", "{j:#}");
+    assert_eq!(sit["recommended"], "regenerate", "{j:#}");
+    assert_eq!(j["plans"][0]["strategy"], "regenerate", "{j:#}");
+    assert_eq!(
+        step_kinds(&j["plans"][0]),
+        ["unapply", "delete", "makemigrations", "migrate", "verify"],
+        "{j:#}"
+    );
+    assert_eq!(j["plans"][0]["steps"][0]["target"], "0003_post_published");
+
+    // The other strategies' plans, also without changing anything.
+    let j = s
+        .dj(&[
+            "resolve",
+            "--dry-run",
+            "--format",
+            "json",
+            "--strategy",
+            "reparent",
+        ])
+        .expect_code(1)
+        .json();
+    assert_eq!(
+        step_kinds(&j["plans"][0]),
+        ["unapply", "write", "migrate", "verify"],
+        "{j:#}"
+    );
+    assert_eq!(
+        j["plans"][0]["steps"][1]["file"],
+        "blog/migrations/0005_post_views.py"
+    );
+    let j = s
+        .dj(&[
+            "resolve",
+            "--dry-run",
+            "--format",
+            "json",
+            "--strategy",
+            "merge",
+        ])
+        .expect_code(1)
+        .json();
+    assert_eq!(
+        step_kinds(&j["plans"][0]),
+        ["makemigrations_merge", "verify"],
+        "{j:#}"
+    );
+
+    assert_same_files(&files, &s.files(), "dry run");
+    assert_eq!(s.showmigrations(), db, "dry run changed the database");
+    assert_eq!(
+        fs::read(s.path("db.sqlite3")).expect("read db.sqlite3"),
+        db_bytes,
+        "dry run changed db.sqlite3"
+    );
+    assert_eq!(s.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(s.git(&["status", "--porcelain"]), status);
+    s.assert_nothing_to_undo();
+    s.assert_conflicted();
+}
+
+// ---------------------------------------------------------------- 7. no terminal
+
+#[test]
+fn without_terminal_or_flags_it_asks_for_them() {
+    let s = Scenario::basic();
+    let files = s.files();
+    let db = s.showmigrations();
+
+    let run = s.dj(&["resolve"]);
+    run.expect_code(2)
+        .stderr_has("no terminal")
+        .stderr_has("--strategy")
+        .stderr_has("--yes");
+
+    // A strategy alone still needs a yes to go ahead.
+    s.dj(&["resolve", "--strategy", "regenerate"])
+        .expect_code(2)
+        .stderr_has("--yes");
+
+    assert_same_files(&files, &s.files(), "no terminal");
+    assert_eq!(s.showmigrations(), db);
+    s.assert_nothing_to_undo();
+}
+
+// ---------------------------------------------------------------- 8. dirty
+
+#[test]
+fn uncommitted_changes_stop_it_unless_allowed() {
+    let s = Scenario::basic();
+    let views = format!("{MIG}/0004_post_views.py");
+    s.append(&views, "# a local note\n");
+    let files = s.files();
+    let db = s.showmigrations();
+
+    s.dj(&["resolve", "--yes"])
+        .expect_code(2)
+        .stderr_has("uncommitted")
+        .stderr_has(&views)
+        .stderr_has("--allow-dirty");
+    assert_same_files(&files, &s.files(), "refused for uncommitted changes");
+    assert_eq!(s.showmigrations(), db);
+    s.assert_nothing_to_undo();
+
+    s.dj(&["resolve", "--yes", "--allow-dirty"])
+        .expect_code(0)
+        .stdout_has("Done: one leaf per app");
+    assert!(!s.exists(&views));
+    assert!(s.exists(&format!("{MIG}/0005_post_views.py")));
+    s.assert_django_happy();
+
+    // The edited version is what undo brings back.
+    s.dj(&["undo"]).expect_code(0);
+    assert_same_files(&files, &s.files(), "undo after --allow-dirty");
+    assert!(s.read(&views).ends_with("# a local note\n"));
+}
+
+// ---------------------------------------------------------------- 9. killed
+
+/// A djmig started with a fake Python: every call goes to the real one,
+/// except makemigrations, which writes its pid to `marker` and sleeps.
+/// Returns the files before, and leaves djmig killed (SIGKILL) while
+/// makemigrations "runs": upstream's file put back, 0004_post_views deleted.
+fn kill_during_makemigrations(s: &Scenario) -> Files {
+    let marker = s.home.join("makemigrations.pid");
+    let fake = s.home.join("fake-python.sh");
+    fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\n\
+             for a in \"$@\"; do\n\
+             \x20 if [ \"$a\" = makemigrations ]; then\n\
+             \x20   echo $$ > '{m}.tmp' && mv '{m}.tmp' '{m}'\n\
+             \x20   exec sleep 30\n\
+             \x20 fi\n\
+             done\n\
+             exec '{py}' \"$@\"\n",
+            m = marker.display(),
+            py = s.python.display()
+        ),
+    )
+    .expect("write the fake python");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    s.write(".djmig.yml", &format!("python: {}\n", fake.display()));
+    let before = s.files();
+
+    let mut child = s
+        .djmig_std()
+        .args(["resolve", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn djmig");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marker.exists() {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            let out = child.wait_with_output().expect("djmig output");
+            panic!(
+                "djmig ended ({status}) before makemigrations:\n--- stdout\n{}\n--- stderr\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "makemigrations not reached in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().expect("kill djmig"); // SIGKILL
+    let out = child.wait_with_output().expect("reap djmig");
+    let pid: i32 = fs::read_to_string(&marker)
+        .expect("read marker")
+        .trim()
+        .parse()
+        .expect("pid in marker");
+    // SAFETY: kill(2) on the pid of the sleep this test's script started.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !s.exists(&format!("{MIG}/0004_post_views.py")),
+        "killed before deleting:\n{stdout}"
+    );
+    assert!(
+        s.exists(&format!("{MIG}/0004_post_rating.py")),
+        "upstream's file not put back after the unapply:\n{stdout}"
+    );
+    before
+}
+
+#[test]
+fn interrupted_resolve_is_undone_byte_for_byte() {
+    let s = Scenario::basic();
+    let before = kill_during_makemigrations(&s);
+    s.dj(&["undo"])
+        .expect_code(0)
+        .stdout_has("interrupted before it finished");
+    assert_same_files(&before, &s.files(), "undo after a kill");
+    s.assert_nothing_to_undo();
+    s.assert_conflicted();
+    // The database was unapplied before the kill; undo says it leaves it.
+    let shown = s.showmigrations();
+    assert!(shown.contains("[ ] 0004_post_views"), "{shown}");
+}
+
+/// A resolve after an interrupted one must not read the half-changed tree:
+/// it points to `djmig undo`.
+#[test]
+fn resolve_after_an_interrupted_one_points_to_undo() {
+    let s = Scenario::basic();
+    let before = kill_during_makemigrations(&s);
+    let run = s.dj(&["resolve", "--yes"]);
+    assert_ne!(
+        run.code, 0,
+        "resolve went ahead after an interrupted one:\n--- stdout\n{}\n--- stderr\n{}",
+        run.stdout, run.stderr
+    );
+    run.stderr_has("did not finish").stderr_has("djmig undo");
+    s.dj(&["undo"]).expect_code(0);
+    assert_same_files(&before, &s.files(), "undo after a kill");
+}
+
+// ---------------------------------------------------------------- 10. upstream
+
+#[test]
+fn branch_without_upstream_taken_in_is_told_to_rebase() {
+    let s = Scenario::init();
+    s.feature_views();
+    s.main_rating();
+    let files = s.files();
+    s.dj(&["check"]).expect_code(0);
+
+    s.dj(&["resolve", "--dry-run"])
+        .expect_code(1)
+        .stdout_has("has not taken in main")
+        .stdout_has("blog will have two leaf migrations")
+        .stdout_has("git rebase main");
+    assert_same_files(&files, &s.files(), "dry run before the rebase");
+    assert_eq!(s.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "feature");
+}
+
+// ---------------------------------------------------------------- 11. terminal
+
+mod pty {
+    use super::*;
+    use rexpect::process::WaitStatus;
+    use rexpect::session::{spawn_with_options, Options, PtySession};
+
+    const TIMEOUT_MS: u64 = 60_000;
+
+    /// A djmig session in a pseudo-terminal, with everything read kept for
+    /// messages.
+    struct Tty {
+        p: PtySession,
+        seen: String,
+    }
+
+    impl Tty {
+        fn spawn(s: &Scenario, args: &[&str]) -> Tty {
+            let mut cmd = s.djmig_std();
+            cmd.args(args).env("TERM", "xterm");
+            let p = spawn_with_options(
+                cmd,
+                Options::new()
+                    .timeout_ms(Some(TIMEOUT_MS))
+                    .strip_ansi_escape_codes(true),
+            )
+            .expect("spawn djmig in a pty");
+            Tty {
+                p,
+                seen: String::new(),
+            }
+        }
+
+        /// Read up to `needle`; returns what came before it.
+        #[track_caller]
+        fn expect(&mut self, needle: &str) -> String {
+            match self.p.exp_string(needle) {
+                Ok(before) => {
+                    self.seen.push_str(&before);
+                    self.seen.push_str(needle);
+                    before
+                }
+                Err(e) => panic!(
+                    "waiting for {needle:?}: {e}\n--- read so far\n{}",
+                    self.seen
+                ),
+            }
+        }
+
+        #[track_caller]
+        fn send(&mut self, keys: &str) {
+            self.p.send(keys).expect("write to the pty");
+            self.p.flush().expect("flush the pty");
+        }
+
+        /// Read to the end; the exit code.
+        #[track_caller]
+        fn finish(&mut self) -> i32 {
+            match self.p.exp_eof() {
+                Ok(rest) => self.seen.push_str(&rest),
+                Err(e) => panic!("waiting for the end: {e}\n--- read so far\n{}", self.seen),
+            }
+            match self.p.process().wait() {
+                Ok(WaitStatus::Exited(_, code)) => code,
+                other => panic!("djmig ended with {other:?}\n--- read\n{}", self.seen),
+            }
+        }
+    }
+
+    const DOWN: &str = "\x1b[B";
+    const ENTER: &str = "\r";
+
+    #[test]
+    fn menus_in_a_real_terminal() {
+        let s = Scenario::basic();
+        let files = s.files();
+        let db = s.showmigrations();
+
+        // Choose merge (the last item), then decline the warning.
+        let mut t = Tty::spawn(&s, &["resolve"]);
+        t.expect("How should blog be fixed?");
+        let menu = t.expect("merge: add a merge migration (last resort)");
+        assert!(
+            menu.contains("regenerate: delete yours, run makemigrations again  (recommended)"),
+            "the recommended item is not marked:\n{}",
+            t.seen
+        );
+        assert!(
+            menu.contains("> regenerate"),
+            "the recommended item is not the active one:\n{}",
+            t.seen
+        );
+        assert_eq!(t.seen.matches("(recommended)").count(), 1, "{}", t.seen);
+        t.send(DOWN);
+        t.expect("> reparent");
+        t.send(DOWN);
+        t.expect("> merge");
+        t.send(ENTER);
+        t.expect("A merge migration is the last resort");
+        t.expect("Add a merge migration anyway?");
+        t.send(ENTER);
+        let code = t.finish();
+        assert_eq!(code, 5, "declining the merge\n--- read\n{}", t.seen);
+        assert!(
+            t.seen.contains("declined; nothing was changed"),
+            "{}",
+            t.seen
+        );
+        assert_same_files(&files, &s.files(), "declined in the terminal");
+        assert_eq!(s.showmigrations(), db);
+        s.assert_nothing_to_undo();
+
+        // The default everywhere: regenerate, apply, migrate again.
+        let mut t = Tty::spawn(&s, &["resolve"]);
+        t.expect("How should blog be fixed?");
+        t.expect("merge: add a merge migration (last resort)");
+        t.send(ENTER);
+        t.expect("Plan for blog (regenerate)");
+        t.expect("Apply this plan?");
+        t.send("y");
+        t.expect("Apply the migrations to the local database again");
+        t.send("y");
+        let code = t.finish();
+        assert_eq!(code, 0, "the default answers\n--- read\n{}", t.seen);
+        assert!(t.seen.contains("Done: one leaf per app"), "{}", t.seen);
+        assert!(!s.exists(&format!("{MIG}/0004_post_views.py")));
+        assert!(s.exists(&format!("{MIG}/0005_post_views.py")));
+        let shown = s.showmigrations();
+        assert!(!shown.contains("[ ]"), "not all applied:\n{shown}");
+        s.assert_django_happy();
+    }
+}
