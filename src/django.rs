@@ -461,7 +461,10 @@ mod tests {
     fn test_python() -> Option<PathBuf> {
         let p = std::env::var_os("DJMIG_TEST_PYTHON")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/tmp/djvenv/bin/python"));
+            .unwrap_or_else(|| {
+                // Where the integration tests build their virtualenv.
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/tmp/django-venv/bin/python")
+            });
         if p.is_file() {
             Some(p)
         } else {

@@ -290,7 +290,8 @@ mod tests {
         if let Some(p) = std::env::var_os("DJMIG_TEST_PYTHON") {
             return Some(PathBuf::from(p));
         }
-        let p = PathBuf::from("/tmp/djvenv/bin/python");
+        // Where the integration tests build their virtualenv.
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/tmp/django-venv/bin/python");
         p.exists().then_some(p)
     }
 
