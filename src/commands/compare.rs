@@ -2,14 +2,19 @@
 //! tree or a revision), base (upstream), and their virtual merge — what
 //! `check --base` reports and `resolve` acts on.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
 use crate::cache::CachingReader;
+use crate::core::diag::{Diag, DiagKind};
+use crate::core::discover::{module_names, PackageKind};
 use crate::core::divergence::{divergence, AppDivergence, Sides};
 use crate::core::keys::MigrationKey;
+use crate::core::load::MigrationReader;
 use crate::core::load::Origin;
+use crate::core::pyparse::FileProblemKind;
+use crate::core::tree::{BlobId, SourceTree};
 use crate::error::{Error, Result};
 use crate::git::{InProgress, MergedTree, Oid, Repo, RepoState, Resolved};
 use crate::workspace::Workspace;
@@ -56,10 +61,15 @@ pub struct Comparison {
     pub head: Option<Resolved>,
     pub head_commit: Oid,
     pub merge_base: Oid,
-    pub merge_base_a: Analysis,
-    pub ours_a: Analysis,
-    pub theirs_a: Analysis,
+    /// The virtual merge, read in full.
     pub merged_a: Analysis,
+    /// Which project migrations each side's files hold, and where.
+    pub merge_base_files: BTreeMap<MigrationKey, String>,
+    pub ours_files: BTreeMap<MigrationKey, String>,
+    pub theirs_files: BTreeMap<MigrationKey, String>,
+    /// Syntax errors in side files the merge does not read (deleted on the
+    /// other side, or changed on both), already named by revision.
+    pub side_errors: Vec<Diag>,
     pub divergence: BTreeMap<String, AppDivergence>,
     /// Files changed differently on both sides (their `ours` version is read).
     pub conflicted_paths: Vec<String>,
@@ -111,37 +121,24 @@ pub fn compare(
         crate::git::Side::Borrowed(head_tree),
         crate::git::Side::Borrowed(&base_tree),
     );
-    // Four independent reads; the parse cache is shared between them.
-    let ((merge_base_a, theirs_a), (ours_a, merged_a)) = rayon::join(
-        || {
-            rayon::join(
-                || analyze_with(ws, &mb_tree, reader),
-                || analyze_with(ws, &base_tree, reader),
-            )
-        },
-        || {
-            rayon::join(
-                || analyze_with(ws, head_tree, reader),
-                || analyze_with(ws, &merged, reader),
-            )
-        },
-    );
+    // The merge is read in full; of the three sides only the listings of
+    // the migrations packages are needed, to tell who added what.
+    let merged_a = analyze_with(ws, &merged, reader);
     let conflicted_paths = merged.conflicted_paths();
-    let ours_files: Vec<(MigrationKey, String)> = ours_a
-        .project
-        .migrations
-        .values()
-        .filter(|m| {
-            m.origin == Origin::Project && !merge_base_a.project.migrations.contains_key(&m.key)
-        })
-        .map(|m| (m.key.clone(), m.file.clone()))
+    let mut memo = HashMap::new();
+    let merge_base_files = side_files(&mb_tree, &merged_a, &mut memo);
+    let theirs_files = side_files(&base_tree, &merged_a, &mut memo);
+    let ours_files = side_files(head_tree, &merged_a, &mut memo);
+    let ours_new: Vec<&str> = ours_files
+        .iter()
+        .filter(|(k, _)| !merge_base_files.contains_key(*k))
+        .map(|(_, f)| f.as_str())
         .collect();
-    let paths: Vec<&str> = ours_files.iter().map(|(_, f)| f.as_str()).collect();
-    let published_paths = repo.published_paths(&paths)?;
+    let published_paths = repo.published_paths(&ours_new)?;
     let published: BTreeSet<MigrationKey> = ours_files
-        .into_iter()
-        .filter(|(_, f)| published_paths.contains_key(f))
-        .map(|(k, _)| k)
+        .iter()
+        .filter(|(_, f)| published_paths.contains_key(*f))
+        .map(|(k, _)| k.clone())
         .collect();
     let apps: Vec<String> = merged_a
         .project
@@ -150,11 +147,57 @@ pub fn compare(
         .filter(|(_, a)| a.origin == Origin::Project)
         .map(|(l, _)| l.clone())
         .collect();
+    // Files of a side the merge does not show: read them there.
+    let merged_files: BTreeSet<&str> = merged_a
+        .project
+        .migrations
+        .values()
+        .map(|m| m.file.as_str())
+        .collect();
+    let mut side_errors = Vec::new();
+    let head_name = head
+        .as_ref()
+        .map(|h| h.describe())
+        .unwrap_or_else(|| "the work tree".to_string());
+    for (name, tree, files) in [
+        (
+            base.describe(),
+            &base_tree as &dyn SourceTree,
+            &theirs_files,
+        ),
+        (head_name, head_tree as &dyn SourceTree, &ours_files),
+    ] {
+        for f in files.values() {
+            if merged_files.contains(f.as_str()) && !merged.is_conflicted(f) {
+                continue;
+            }
+            let Ok(p) = reader.parse(tree, f) else {
+                continue;
+            };
+            for prob in p
+                .problems
+                .iter()
+                .filter(|p| p.kind == FileProblemKind::Syntax)
+            {
+                side_errors.push(
+                    Diag::new(DiagKind::Syntax, format!("at {name}: {}", prob.message))
+                        .at(f.clone(), Some(prob.line))
+                        .col(prob.col),
+                );
+            }
+        }
+    }
+    let keys = |m: &BTreeMap<MigrationKey, String>| m.keys().cloned().collect::<BTreeSet<_>>();
+    let (mb_keys, ours_keys, theirs_keys) = (
+        keys(&merge_base_files),
+        keys(&ours_files),
+        keys(&theirs_files),
+    );
     let div = divergence(
         &Sides {
-            merge_base: &merge_base_a.built.graph,
-            ours: &ours_a.built.graph,
-            theirs: &theirs_a.built.graph,
+            merge_base: &mb_keys,
+            ours: &ours_keys,
+            theirs: &theirs_keys,
             merged: &merged_a.built.graph,
         },
         apps,
@@ -166,14 +209,42 @@ pub fn compare(
         head,
         head_commit,
         merge_base,
-        merge_base_a,
-        ours_a,
-        theirs_a,
         merged_a,
+        merge_base_files,
+        ours_files,
+        theirs_files,
+        side_errors,
         divergence: div,
         conflicted_paths,
         state,
     })
+}
+
+/// The migration modules one side has in the packages of the merged
+/// project's apps: `pkgutil` names, as Django would import them.
+/// A directory whose git tree id was listed already is not listed again.
+fn side_files(
+    tree: &dyn crate::git::Snapshot,
+    merged: &Analysis,
+    memo: &mut HashMap<BlobId, Vec<(String, String)>>,
+) -> BTreeMap<MigrationKey, String> {
+    let mut out = BTreeMap::new();
+    for (label, app) in &merged.project.apps {
+        if app.origin != Origin::Project || app.kind != PackageKind::Package {
+            continue;
+        }
+        let names = match tree.dir_id(&app.path) {
+            Some(id) => memo
+                .entry(id)
+                .or_insert_with(|| module_names(tree, &app.path).0)
+                .clone(),
+            None => module_names(tree, &app.path).0,
+        };
+        for (name, file) in names {
+            out.insert(MigrationKey::new(label.clone(), name), file);
+        }
+    }
+    out
 }
 
 /// The comparison's keys in JSON, added to the graph report.

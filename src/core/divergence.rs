@@ -9,11 +9,12 @@ use serde::Serialize;
 use super::graph::MigrationGraph;
 use super::keys::MigrationKey;
 
-/// The four graphs of a comparison.
+/// What a comparison knows: which migrations each side has (read from
+/// its files), and the graph of the virtual merge, which holds them all.
 pub struct Sides<'a> {
-    pub merge_base: &'a MigrationGraph,
-    pub ours: &'a MigrationGraph,
-    pub theirs: &'a MigrationGraph,
+    pub merge_base: &'a BTreeSet<MigrationKey>,
+    pub ours: &'a BTreeSet<MigrationKey>,
+    pub theirs: &'a BTreeSet<MigrationKey>,
     pub merged: &'a MigrationGraph,
 }
 
@@ -54,18 +55,24 @@ impl AppDivergence {
 }
 
 /// Divergence of every app whose merged graph has more than one leaf.
-/// `is_published(app, name)` says whether one of ours is already published.
+/// `is_published(key)` says whether one of ours is already published.
 pub fn divergence(
     sides: &Sides,
     apps: impl IntoIterator<Item = String>,
     is_published: &dyn Fn(&MigrationKey) -> bool,
 ) -> BTreeMap<String, AppDivergence> {
+    let conflicted: BTreeSet<String> = sides
+        .merged
+        .app_summaries()
+        .into_iter()
+        .filter(|(_, s)| s.leaves.len() > 1)
+        .map(|(a, _)| a)
+        .collect();
     let mut out = BTreeMap::new();
     for app in apps {
-        if sides.merged.leaves(&app).len() < 2 {
-            continue;
+        if conflicted.contains(&app) {
+            out.insert(app.clone(), app_divergence(sides, &app, is_published));
         }
-        out.insert(app.clone(), app_divergence(sides, &app, is_published));
     }
     out
 }
@@ -76,37 +83,43 @@ pub fn app_divergence(
     app: &str,
     is_published: &dyn Fn(&MigrationKey) -> bool,
 ) -> AppDivergence {
-    let base_nodes: BTreeSet<MigrationKey> = sides.merge_base.app_nodes(app).into_iter().collect();
+    let g = sides.merged;
+    let in_app = |set: &BTreeSet<MigrationKey>| -> BTreeSet<MigrationKey> {
+        set.iter()
+            .filter(|k| k.app == app && g.contains(k))
+            .cloned()
+            .collect()
+    };
+    let base_nodes = in_app(sides.merge_base);
     // Theirs: what upstream added since the merge base. Ours: what head
     // added that upstream does not have — a merge in progress or a
     // cherry-pick puts upstream's migrations on head too, and they stay
     // upstream's.
-    let only = |g: &MigrationGraph, other: Option<&MigrationGraph>| -> Vec<MigrationKey> {
-        let keys: Vec<MigrationKey> = g
-            .app_nodes(app)
-            .into_iter()
-            .filter(|k| !base_nodes.contains(k) && !other.is_some_and(|o| o.contains(k)))
-            .collect();
-        dependency_order(g, keys)
-    };
-    let ours = only(sides.ours, Some(sides.theirs));
-    let theirs = only(sides.theirs, None);
-    let ours_set: BTreeSet<&MigrationKey> = ours.iter().collect();
+    let theirs_set: BTreeSet<MigrationKey> = in_app(sides.theirs)
+        .into_iter()
+        .filter(|k| !base_nodes.contains(k))
+        .collect();
+    let ours_set: BTreeSet<MigrationKey> = in_app(sides.ours)
+        .into_iter()
+        .filter(|k| !base_nodes.contains(k) && !sides.theirs.contains(k))
+        .collect();
+    let ours = dependency_order(g, ours_set.iter().cloned().collect());
+    let theirs = dependency_order(g, theirs_set.into_iter().collect());
     let mut dependents = BTreeSet::new();
     for k in &ours {
-        for d in sides.ours.descendants(k) {
+        for d in g.descendants(k) {
             if d.app != app && !ours_set.contains(&d) {
                 dependents.insert(d.to_string());
             }
         }
     }
+    // The merge base's leaf: its migration none of its others depend on.
+    let merge_base_leaf = base_nodes
+        .iter()
+        .find(|k| !g.children(k).iter().any(|c| base_nodes.contains(c)))
+        .map(|k| k.name.clone());
     AppDivergence {
-        merge_base_leaf: sides
-            .merge_base
-            .leaves(app)
-            .into_iter()
-            .next()
-            .map(|k| k.name),
+        merge_base_leaf,
         published: ours
             .iter()
             .filter(|k| is_published(k))
