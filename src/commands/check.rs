@@ -35,6 +35,8 @@ pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
         }
         CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix),
     };
+    // The process ends right after; see run_compare.
+    std::mem::forget(a);
     finish(written, &report)
 }
 

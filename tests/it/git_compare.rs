@@ -1862,3 +1862,95 @@ fn an_unusable_cache_directory_is_not_an_error() {
         "not a directory"
     );
 }
+
+// ---------------------------------------------------------------------------
+// djmig scan
+
+/// On `main` (linear): branches `feature/a` and `feature/b` each add a blog
+/// migration after 0003; `feature/c` adds to `notes` only; `feature/a2` is
+/// `feature/a` again; `feature/a-more` builds on `feature/a`.
+fn branches_for_scan() -> Repo {
+    let r = Repo::linear_with_notes();
+    for (branch, from, name, parent) in [
+        ("feature/a", "main", "0004_post_a", "0003_post_published"),
+        ("feature/b", "main", "0004_post_b", "0003_post_published"),
+        (
+            "feature/a-more",
+            "feature/a",
+            "0005_post_more",
+            "0004_post_a",
+        ),
+    ] {
+        r.git(&["checkout", "-q", "-b", branch, from]);
+        r.write(&blog(name), &blog_migration(parent, name));
+        r.commit(branch);
+    }
+    r.git(&["checkout", "-q", "-b", "feature/c", "main"]);
+    r.write(
+        "notes/migrations/0002_note_x.py",
+        &migration(&[("notes", "0001_initial")], &add_field("note", "x")),
+    );
+    r.commit("feature/c");
+    r.git(&["branch", "feature/a2", "feature/a"]);
+    r.git(&["checkout", "-q", "main"]);
+    r
+}
+
+#[test]
+fn scan_reports_branches_adding_after_the_same_migration() {
+    let r = branches_for_scan();
+    let run = r.dj(&["scan", "--base", "main", "feature/*", "--format", "json"]);
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(j["base"], r.rev("main"));
+    let collisions = j["collisions"].as_array().expect("collisions");
+    // a (= a2) with b; a-more with b (it adds 0004_post_a too, after 0003).
+    // Never a with a2 (one commit), a with a-more (one builds on the
+    // other), nor c (another app).
+    let pairs: BTreeSet<(String, String)> = collisions
+        .iter()
+        .map(|c| {
+            let b = strings(&c["branches"]);
+            (b[0].clone(), b[1].clone())
+        })
+        .collect();
+    assert!(
+        pairs.contains(&(
+            "feature/a = feature/a2".to_string(),
+            "feature/b".to_string()
+        )),
+        "{pairs:?}"
+    );
+    assert!(
+        pairs
+            .iter()
+            .all(|(x, y)| !x.contains("feature/c") && !y.contains("feature/c")),
+        "{pairs:?}"
+    );
+    assert!(
+        pairs
+            .iter()
+            .all(|(x, y)| !(x.contains("feature/a") && y.contains("feature/a"))),
+        "{pairs:?}"
+    );
+    for c in collisions {
+        assert_eq!(c["app"], "blog");
+        assert_eq!(c["after"], "0003_post_published");
+    }
+    let text = r.dj(&["scan", "--base", "main", "feature/*"]);
+    text.expect_code(1);
+    text.line_with(
+        "feature/a = feature/a2 and feature/b both add blog migrations after 0003_post_published",
+    );
+}
+
+#[test]
+fn scan_without_collisions_exits_zero_and_unknown_globs_are_usage_errors() {
+    let r = branches_for_scan();
+    let run = r.dj(&["scan", "--base", "main", "feature/a*", "feature/c"]);
+    run.expect_code(0);
+    run.line_with("No collisions");
+    r.dj(&["scan", "--base", "main", "nothing/*"])
+        .expect_code(2);
+    r.dj(&["scan", "--base", "nope"]).expect_code(4);
+}
