@@ -183,18 +183,9 @@ pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
             None
         };
         let sources = |f: &str| wt.read(f).ok();
-        let plan = resolve::plan(
-            &s,
-            strategy,
-            &a.project,
-            &a.built.graph,
-            &sources,
-            &full,
-            merge_file,
-        )
-        .map_err(|why| {
-            Error::usage(why).hint("pick another --strategy; `merge` is always possible")
-        })?;
+        let plan = resolve::plan(&s, strategy, &a.project, &sources, &full, merge_file).map_err(
+            |why| Error::usage(why).hint("pick another --strategy; `merge` is always possible"),
+        )?;
         if text {
             write_plan(out, &plan);
         }
@@ -603,7 +594,7 @@ fn execute(
                 let o = need()?.makemigrations(&names)?;
                 let _ = write!(out, "{}", o.stdout);
                 let created = record_new(journal, &dirs, &before)?;
-                show_new(out, &deleted, &created, a, plan);
+                show_new(out, &deleted, &created, plan);
             }
             Step::MakemigrationsMerge { app } => {
                 let dirs: Vec<PathBuf> = mig_dir.iter().cloned().collect();
@@ -667,13 +658,7 @@ fn record_new(
 }
 
 /// The new files next to what was deleted, and review hints on them.
-fn show_new(
-    out: &mut dyn Write,
-    deleted: &[(String, Vec<u8>)],
-    created: &[PathBuf],
-    a: &Analysis,
-    plan: &Plan,
-) {
+fn show_new(out: &mut dyn Write, deleted: &[(String, Vec<u8>)], created: &[PathBuf], plan: &Plan) {
     let old: Vec<u8> = deleted
         .iter()
         .flat_map(|(_, b)| b.iter().copied())
@@ -692,7 +677,6 @@ fn show_new(
             let _ = writeln!(out, "  review: {h}");
         }
     }
-    let _ = a;
     let old_names: Vec<&str> = deleted.iter().map(|(f, _)| f.as_str()).collect();
     let _ = writeln!(
         out,

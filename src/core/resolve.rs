@@ -374,7 +374,6 @@ pub fn plan(
     s: &Situation,
     strategy: Strategy,
     project: &Project,
-    graph: &MigrationGraph,
     sources: Sources,
     full: &dyn Fn(&MigrationKey) -> Option<Arc<ParsedMigration>>,
     merge_file: Option<(String, String)>,
@@ -496,7 +495,6 @@ pub fn plan(
             if applied {
                 steps.push(Step::Migrate);
             }
-            let _ = graph;
         }
         Strategy::Merge => match merge_file {
             None => steps.push(Step::MakemigrationsMerge { app: app.clone() }),
