@@ -178,7 +178,7 @@ pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
             choose_strategy(&s, given, &mut *prompter, out, text)?
         };
         let merge_file = if strategy == Strategy::Merge && !django_runs {
-            Some(own_merge_file(&a, app))
+            Some(own_merge_file(ws, &a, app))
         } else {
             None
         };
@@ -404,8 +404,9 @@ fn choose_strategy(
     Ok(strategy)
 }
 
-/// The merge migration Django would write, for when Django cannot run.
-fn own_merge_file(a: &Analysis, app: &str) -> (String, String) {
+/// The merge migration Django would write, for when Django cannot run. The
+/// header names the Django of the project's virtualenv, read statically.
+fn own_merge_file(ws: &Workspace, a: &Analysis, app: &str) -> (String, String) {
     let leaves: Vec<String> = a
         .built
         .graph
@@ -413,8 +414,15 @@ fn own_merge_file(a: &Analysis, app: &str) -> (String, String) {
         .into_iter()
         .map(|k| k.name)
         .collect();
-    let now = now_minute();
-    crate::core::merge_migration::merge_migration(app, &leaves, "5.2", now)
+    let version = crate::fs_tree::find_site_packages(
+        &ws.root,
+        ws.config.python.as_deref(),
+        std::env::var("VIRTUAL_ENV").ok().as_deref(),
+    )
+    .and_then(|sp| std::fs::read_to_string(sp.join("django/__init__.py")).ok())
+    .and_then(|src| crate::core::merge_migration::django_version_from_init(&src))
+    .unwrap_or_else(|| "5.2".to_string());
+    crate::core::merge_migration::merge_migration(app, &leaves, &version, now_minute())
 }
 
 fn now_minute() -> crate::core::merge_migration::Minute {

@@ -468,3 +468,55 @@ mod tests {
         }
     }
 }
+
+/// The version string Django reports (`django.get_version()`), read from the
+/// `VERSION = (5, 2, 19, "final", 0)` line of its `__init__.py`: `X.Y` when
+/// the micro number is 0, else `X.Y.Z`, plus `a1`/`b1`/`rc1` for
+/// pre-releases. `None` when the line is not there as a literal.
+pub fn django_version_from_init(source: &str) -> Option<String> {
+    let line = source
+        .lines()
+        .find(|l| l.trim_start().starts_with("VERSION = ("))?;
+    let inner = line.split_once('(')?.1.rsplit_once(')')?.0;
+    let parts: Vec<&str> = inner
+        .split(',')
+        .map(|p| p.trim().trim_matches(['"', '\'']))
+        .collect();
+    if parts.len() < 5 {
+        return None;
+    }
+    let (major, minor, micro): (u32, u32, u32) = (
+        parts[0].parse().ok()?,
+        parts[1].parse().ok()?,
+        parts[2].parse().ok()?,
+    );
+    let main = if micro == 0 {
+        format!("{major}.{minor}")
+    } else {
+        format!("{major}.{minor}.{micro}")
+    };
+    let sub = match parts[3] {
+        "final" => String::new(),
+        "alpha" if parts[4] == "0" => return None, // a development checkout: ".dev<changeset>"
+        "alpha" => format!("a{}", parts[4]),
+        "beta" => format!("b{}", parts[4]),
+        "rc" => format!("rc{}", parts[4]),
+        _ => return None,
+    };
+    Some(main + &sub)
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::django_version_from_init;
+
+    #[test]
+    fn versions_as_django_prints_them() {
+        let v = |s: &str| django_version_from_init(&format!("from x import y\n\nVERSION = {s}\n"));
+        assert_eq!(v("(5, 2, 19, \"final\", 0)").as_deref(), Some("5.2.19"));
+        assert_eq!(v("(5, 2, 0, \"final\", 0)").as_deref(), Some("5.2"));
+        assert_eq!(v("(6, 0, 0, \"rc\", 1)").as_deref(), Some("6.0rc1"));
+        assert_eq!(v("(6, 1, 0, \"alpha\", 0)"), None);
+        assert_eq!(django_version_from_init("nothing here"), None);
+    }
+}
