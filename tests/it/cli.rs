@@ -10,67 +10,17 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{self, copy_fixture, djmig, fixture, fixtures_dir};
+use crate::support::{
+    self, copy_fixture, copy_tree, djmig, fixture, fixtures_dir, keys, strings, write, Run,
+};
 
 // ---------------------------------------------------------------- helpers
-
-/// What one run of djmig gave.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e})\n--- stdout\n{}\n--- stderr\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    #[track_caller]
-    fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    fn no_crash(&self) -> &Self {
-        for word in ["panicked", "crashed", "RUST_BACKTRACE"] {
-            assert!(
-                !self.stderr.contains(word),
-                "stderr mentions {word:?}:\n{}",
-                self.stderr
-            );
-        }
-        self
-    }
-}
-
-fn run(mut cmd: assert_cmd::Command) -> Run {
-    let out = cmd.output().expect("run djmig");
-    Run {
-        code: out
-            .status
-            .code()
-            .unwrap_or_else(|| panic!("djmig killed by a signal: {:?}", out.status)),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// `djmig -C dir ARGS...`
 fn run_in(dir: &Path, args: &[&str]) -> Run {
     let mut cmd = djmig();
     cmd.arg("-C").arg(dir).args(args);
-    run(cmd)
+    Run::of(cmd)
 }
 
 /// `djmig -C dir ARGS...` with `VIRTUAL_ENV` set to the test Django's venv.
@@ -80,7 +30,7 @@ fn run_in_venv(dir: &Path, args: &[&str]) -> Run {
         .arg("-C")
         .arg(dir)
         .args(args);
-    run(cmd)
+    Run::of(cmd)
 }
 
 /// The app labels of a report, sorted.
@@ -124,31 +74,8 @@ fn kinds(report: &Value, list: &str) -> Vec<String> {
         .collect()
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("{v} is an array"))
-        .iter()
-        .map(|s| s.as_str().expect("a string").to_owned())
-        .collect()
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .unwrap_or_else(|| panic!("{v} is an object"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
-}
-
-fn write(path: &Path, text: &str) {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
-    }
-    fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
 // ------------------------------------------------------------- exit codes
@@ -583,7 +510,7 @@ fn config_flag_to_a_missing_file_is_exit_2() {
         .arg("--config")
         .arg(&missing)
         .arg("check");
-    let r = run(cmd);
+    let r = Run::of(cmd);
     r.expect_code(2).no_crash();
     assert!(r.stderr.contains("missing.yml"), "{}", r.stderr);
 }
@@ -602,7 +529,7 @@ fn config_flag_reads_the_given_file_instead_of_the_default() {
         .arg("--config")
         .arg(&cfg)
         .args(["check", "--format", "json"]);
-    let r = run(cmd);
+    let r = Run::of(cmd);
     r.expect_code(0);
     assert!(app_labels(&r.json()).is_empty(), "{}", r.stdout);
 }
@@ -619,7 +546,7 @@ fn config_flag_relative_to_dash_c() {
         .arg("-C")
         .arg(tmp.path())
         .args(["--config", "alt.yml", "check", "--format", "json"]);
-    let r = run(cmd);
+    let r = Run::of(cmd);
     r.expect_code(0);
     assert!(app_labels(&r.json()).is_empty(), "{}", r.stdout);
 }
@@ -936,7 +863,7 @@ fn venv_directory_in_the_project_supplies_environment_apps() {
     write(&new_site.join("django/__init__.py"), "");
     write(&new_site.join("django/contrib/__init__.py"), "");
     for app in ["auth", "contenttypes"] {
-        copy_dir(
+        copy_tree(
             &site.join("django/contrib").join(app),
             &new_site.join("django/contrib").join(app),
         );
@@ -968,22 +895,6 @@ fn find_site_packages(venv: &Path) -> PathBuf {
         .map(|e| e.unwrap().path().join("site-packages"))
         .find(|p| p.join("django/contrib/auth/migrations").is_dir())
         .expect("site-packages with Django")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() == "__pycache__" {
-            continue;
-        }
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&src, &dst);
-        } else {
-            fs::copy(&src, &dst).unwrap();
-        }
-    }
 }
 
 // ---------------------------------------------------------------- formats
@@ -1073,7 +984,7 @@ fn check_github_format_inside_github_actions() {
         .arg("-C")
         .arg(tmp.path())
         .arg("check");
-    let r = run(cmd);
+    let r = Run::of(cmd);
     r.expect_code(1);
     assert_github_leaves(&r, "shop/orders/migrations");
 
@@ -1081,14 +992,14 @@ fn check_github_format_inside_github_actions() {
     // from the repository top.
     let repo = tempfile::tempdir().unwrap();
     let backend = repo.path().join("backend");
-    copy_dir(&fixture("example"), &backend);
+    copy_tree(&fixture("example"), &backend);
     git_init(repo.path());
     let mut cmd = djmig();
     cmd.env("GITHUB_ACTIONS", "true")
         .arg("-C")
         .arg(&backend)
         .arg("check");
-    let r = run(cmd);
+    let r = Run::of(cmd);
     r.expect_code(1);
     assert_github_leaves(&r, "backend/shop/orders/migrations");
 }
@@ -1258,14 +1169,14 @@ fn dash_c_is_relative_to_the_current_directory() {
     let mut cmd = djmig();
     cmd.current_dir(fixtures_dir())
         .args(["-C", "linear", "check", "--format", "json"]);
-    let r = run(cmd);
+    let r = Run::of(cmd);
     r.expect_code(0);
     assert_eq!(app_labels(&r.json()), ["blog"]);
 
     let mut cmd = djmig();
     cmd.current_dir(fixture("example").join("shop"))
         .args(["-C", "..", "check", "--format", "json"]);
-    let r = run(cmd);
+    let r = Run::of(cmd);
     r.expect_code(1);
     assert_eq!(keys(&r.json()["conflicts"]), set(&["orders"]));
 }
@@ -1278,7 +1189,7 @@ fn project_root_is_found_from_a_subdirectory_of_a_git_repository() {
     let sub = tmp.path().join("shop/orders/migrations");
     let mut cmd = djmig();
     cmd.current_dir(&sub).args(["check", "--format", "json"]);
-    let r = run(cmd);
+    let r = Run::of(cmd);
     r.expect_code(1);
     let report = r.json();
     assert_eq!(
@@ -1290,7 +1201,7 @@ fn project_root_is_found_from_a_subdirectory_of_a_git_repository() {
 
     let mut cmd = djmig();
     cmd.current_dir(&sub).arg("check");
-    let r = run(cmd);
+    let r = Run::of(cmd);
     r.expect_code(1);
     assert!(
         r.stdout
@@ -1303,7 +1214,7 @@ fn project_root_is_found_from_a_subdirectory_of_a_git_repository() {
     write(&tmp.path().join(".djmig.yml"), "exclude: [inventory]\n");
     let mut cmd = djmig();
     cmd.current_dir(&sub).args(["check", "--format", "json"]);
-    let r = run(cmd);
+    let r = Run::of(cmd);
     assert!(
         !app_labels(&r.json()).contains(&"inventory".into()),
         "{}",
@@ -1312,11 +1223,9 @@ fn project_root_is_found_from_a_subdirectory_of_a_git_repository() {
 }
 
 fn git_init(dir: &Path) {
-    let status = Command::new("git")
+    let home = support::target_tmp().join("djmig-test-home");
+    let status = support::git_command(dir, &home)
         .args(["init", "-q"])
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", support::target_tmp().join("djmig-test-home"))
         .status()
         .expect("run git init");
     assert!(status.success(), "git init failed");

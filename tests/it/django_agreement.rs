@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use serde::Deserialize;
 
@@ -129,24 +128,7 @@ impl DjmigRun {
 }
 
 fn django_graph(django: &Django, project: &Path) -> DjangoGraph {
-    let script = support::repo_root().join("tests").join("django_graph.py");
-    let out = Command::new(&django.python)
-        .arg(&script)
-        .arg(project)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("DJANGO_SETTINGS_MODULE")
-        .env_remove("PYTHONPATH")
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", django.python.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "django_graph.py failed on {}:\n{stdout}\n{}",
-        project.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("django_graph.py printed bad JSON ({e}):\n{stdout}"))
+    support::django_graph(django, project)
 }
 
 fn djmig_graph(django: &Django, project: &Path) -> DjmigRun {

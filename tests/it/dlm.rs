@@ -6,13 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{copy_fixture, djmig};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use crate::support::{copy_fixture, djmig, Run};
 
 fn check(dir: &Path, extra: &[&str]) -> Run {
     let out = djmig()
@@ -22,11 +16,7 @@ fn check(dir: &Path, extra: &[&str]) -> Run {
         .args(extra)
         .output()
         .expect("run djmig");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from_output(out)
 }
 
 fn max_migration(dir: &Path, text: &str) {

@@ -20,100 +20,12 @@ use std::process::{Command, Output};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-use crate::support::{self, djmig, fixture, fixture_names};
+use crate::support::{
+    self, copy_tree, djmig_std, fixture, fixture_names, hermetic_git, keys, strings, temp_home,
+    write, Run,
+};
 
 // ---------------------------------------------------------------- helpers
-
-/// What one run of djmig gave.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e})\n--- stdout\n{}\n--- stderr\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    #[track_caller]
-    fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self.no_crash()
-    }
-
-    #[track_caller]
-    fn no_crash(&self) -> &Self {
-        for word in ["panicked", "crashed", "RUST_BACKTRACE"] {
-            assert!(
-                !self.stderr.contains(word),
-                "stderr mentions {word:?}:\n{}",
-                self.stderr
-            );
-        }
-        self
-    }
-
-    /// The lines of stdout containing `needle`.
-    fn lines_with(&self, needle: &str) -> Vec<&str> {
-        self.stdout.lines().filter(|l| l.contains(needle)).collect()
-    }
-
-    /// The one line of stdout containing `needle`.
-    #[track_caller]
-    fn line_with(&self, needle: &str) -> &str {
-        let lines = self.lines_with(needle);
-        assert_eq!(
-            lines.len(),
-            1,
-            "expected one line with {needle:?} in:\n{}",
-            self.stdout
-        );
-        lines[0]
-    }
-}
-
-/// Environment shared by git and djmig: hermetic configuration, identity
-/// and dates.
-fn hermetic(cmd: &mut Command, home: &Path) {
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_CEILING_DIRECTORIES",
-        "GIT_NAMESPACE",
-        "GIT_COMMON_DIR",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("GIT_AUTHOR_NAME", "Test Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_COMMITTER_NAME", "Test Committer")
-        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-        .env("GIT_AUTHOR_DATE", "2024-01-01T12:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2024-01-01T12:00:00Z")
-        .env("GIT_EDITOR", "true")
-        .env("GIT_SEQUENCE_EDITOR", "true")
-        .env("GIT_MERGE_AUTOEDIT", "no")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("LC_ALL", "C");
-}
 
 /// A temporary directory (also `HOME`) holding a repository at `repo/` and
 /// whatever the test puts beside it (clones, worktrees).
@@ -126,11 +38,7 @@ struct Repo {
 impl Repo {
     /// An empty directory `repo/`, not yet a repository.
     fn empty() -> Repo {
-        let tmp = tempfile::Builder::new()
-            .prefix("djmig-git-compare-")
-            .tempdir()
-            .expect("create temp dir");
-        let home = tmp.path().canonicalize().expect("canonical temp dir");
+        let (tmp, home) = temp_home("djmig-git-compare-");
         let path = home.join("repo");
         fs::create_dir_all(&path).expect("create repo dir");
         Repo {
@@ -177,21 +85,8 @@ impl Repo {
     }
 
     fn git_command(&self, dir: &Path) -> Command {
-        let mut c = Command::new("git");
-        c.current_dir(dir);
-        hermetic(&mut c, &self.home);
-        c.args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "core.autocrlf=false",
-            "-c",
-            "gc.auto=0",
-            "-c",
-            "maintenance.auto=false",
-            "-c",
-            "advice.detachedHead=false",
-        ]);
+        let mut c = support::git_command(dir, &self.home);
+        c.env("GIT_SEQUENCE_EDITOR", "true");
         c
     }
 
@@ -266,15 +161,7 @@ impl Repo {
     /// directories (its cache directory excepted).
     fn dj_at(&self, dir: &Path, args: &[&str]) -> Run {
         let before = self.snapshot(dir);
-        let out = self.djmig_command(dir, args).output().expect("run djmig");
-        let run = Run {
-            code: out
-                .status
-                .code()
-                .unwrap_or_else(|| panic!("djmig killed by a signal: {:?}", out.status)),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
+        let run = Run::of(self.djmig_command(dir, args));
         let after = self.snapshot(dir);
         assert_eq!(
             before,
@@ -288,33 +175,13 @@ impl Repo {
     }
 
     fn djmig_command(&self, dir: &Path, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = djmig();
-        for var in [
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            "GIT_CEILING_DIRECTORIES",
-            "GIT_NAMESPACE",
-            "GIT_COMMON_DIR",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", self.home.join(".config"))
-            .env("GIT_AUTHOR_NAME", "Test Author")
-            .env("GIT_AUTHOR_EMAIL", "author@example.com")
-            .env("GIT_COMMITTER_NAME", "Test Committer")
-            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-            .env("GIT_AUTHOR_DATE", "2024-01-01T12:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2024-01-01T12:00:00Z")
-            .env("LC_ALL", "C")
-            .env_remove("GITHUB_ACTIONS")
+        let mut cmd = djmig_std();
+        hermetic_git(&mut cmd, &self.home);
+        cmd.env_remove("GITHUB_ACTIONS")
             .arg("-C")
             .arg(dir)
             .args(args);
-        cmd
+        assert_cmd::Command::from_std(cmd)
     }
 
     /// Everything djmig must not change, as git sees it from `dir`.
@@ -422,30 +289,6 @@ fn list_files(dir: &Path, skip: &[&str]) -> Vec<(String, String)> {
     out
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
-    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
-        let entry = entry.expect("read dir entry");
-        let name = entry.file_name();
-        if name == "__pycache__" {
-            continue;
-        }
-        let (src, dst) = (entry.path(), to.join(&name));
-        if entry.file_type().expect("file type").is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            fs::copy(&src, &dst).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
-        }
-    }
-}
-
-fn write(path: &Path, text: &str) {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
-    }
-    fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-}
-
 /// A migration module in the format `makemigrations` writes.
 fn migration(deps: &[(&str, &str)], ops: &str) -> String {
     migration_replacing(deps, &[], ops)
@@ -549,22 +392,6 @@ fn diverged(readme: bool) -> Repo {
     r
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("{v} is an array"))
-        .iter()
-        .map(|s| s.as_str().expect("a string").to_owned())
-        .collect()
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .unwrap_or_else(|| panic!("{v} is an object"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
 /// The report's graph keys: what `graph --format json` of the merged
 /// project would print.
 fn graph_part(report: &Value) -> Value {
@@ -641,25 +468,7 @@ fn assert_virtual_merge_is_real_merge(r: &Repo, base: &str, report: &Value) {
 
 /// A Python with Django runs `tests/django_graph.py` on `project`.
 fn django_graph(project: &Path) -> Value {
-    let django = support::django();
-    let script = support::repo_root().join("tests").join("django_graph.py");
-    let out = Command::new(&django.python)
-        .arg(&script)
-        .arg(project)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("DJANGO_SETTINGS_MODULE")
-        .env_remove("PYTHONPATH")
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", django.python.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "django_graph.py failed on {}:\n{stdout}\n{}",
-        project.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("django_graph.py printed bad JSON ({e}):\n{stdout}"))
+    support::django_graph(support::django(), project)
 }
 
 /// `app.name` nodes of `app` in a Django graph, sorted.

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::{self, copy_fixture, djmig};
+use crate::support::{self, copy_fixture, djmig, git_command, hermetic_git};
 
 /// The directory of the djmig binary under test.
 fn bin_dir() -> PathBuf {
@@ -55,24 +55,17 @@ impl Repo {
         self.dir.path()
     }
 
+    /// [`hermetic_git`] with this repository's HOME, plus: none of the
+    /// caller's `DJMIG_*` variables, virtualenv or Django settings, no
+    /// colour, and `path_first` first on PATH.
     fn hermetic(&self, cmd: &mut Command) {
+        hermetic_git(cmd, self.home.path());
         for (key, _) in std::env::vars_os() {
-            let k = key.to_string_lossy();
-            if k.starts_with("DJMIG_") || k.starts_with("GIT_") {
+            if key.to_string_lossy().starts_with("DJMIG_") {
                 cmd.env_remove(&key);
             }
         }
-        cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
-            .env("GIT_AUTHOR_NAME", "Test")
-            .env("GIT_AUTHOR_EMAIL", "test@example.com")
-            .env("GIT_COMMITTER_NAME", "Test")
-            .env("GIT_COMMITTER_EMAIL", "test@example.com")
-            .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
-            .env("NO_COLOR", "1")
+        cmd.env("NO_COLOR", "1")
             .env("PATH", path_with(&self.path_first))
             .env_remove("VIRTUAL_ENV")
             .env_remove("DJANGO_SETTINGS_MODULE");
@@ -80,10 +73,9 @@ impl Repo {
 
     /// Run git; the output whatever the status.
     fn git_output(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new("git");
-        cmd.args(args).current_dir(self.path());
+        let mut cmd = git_command(self.path(), self.home.path());
         self.hermetic(&mut cmd);
-        cmd.output().expect("run git")
+        cmd.args(args).output().expect("run git")
     }
 
     /// Run git and require success; its stderr.

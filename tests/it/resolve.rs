@@ -24,141 +24,29 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{django_python, djmig, fixture};
+use crate::support::{
+    copy_tree, django_python, djmig_std, fixture, git_command, hermetic_git, temp_home, Run,
+};
 
 // ---------------------------------------------------------------- helpers
-
-/// What one run of djmig gave.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn from_output(out: Output) -> Run {
-        Run {
-            code: out
-                .status
-                .code()
-                .unwrap_or_else(|| panic!("killed by a signal: {:?}", out.status)),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    #[track_caller]
-    fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        for word in ["panicked", "RUST_BACKTRACE"] {
-            assert!(
-                !self.stderr.contains(word),
-                "stderr mentions {word:?}:\n{}",
-                self.stderr
-            );
-        }
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e})\n--- stdout\n{}\n--- stderr\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    #[track_caller]
-    fn stdout_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn stderr_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-}
-
-/// Git variables of the caller that would point git elsewhere.
-const GIT_VARS: [&str; 8] = [
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_CEILING_DIRECTORIES",
-    "GIT_NAMESPACE",
-    "GIT_COMMON_DIR",
-];
 
 /// The environment of every process a test starts (git, Python, djmig):
 /// hermetic git configuration, identity and dates, no bytecode, none of the
 /// caller's virtualenv or Django settings.
 fn hermetic(cmd: &mut Command, home: &Path) {
-    for var in GIT_VARS {
-        cmd.env_remove(var);
-    }
+    hermetic_git(cmd, home);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("DJMIG_") {
             cmd.env_remove(&key);
         }
     }
-    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("GIT_AUTHOR_NAME", "Test Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_COMMITTER_NAME", "Test Committer")
-        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-        .env("GIT_AUTHOR_DATE", "2024-01-01T12:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2024-01-01T12:00:00Z")
-        .env("GIT_EDITOR", "true")
-        .env("GIT_MERGE_AUTOEDIT", "no")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("LC_ALL", "C")
-        .env("NO_COLOR", "1")
+    cmd.env("NO_COLOR", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("VIRTUAL_ENV")
         .env_remove("PYTHONPATH")
         .env_remove("DJANGO_SETTINGS_MODULE")
         .env_remove("GITHUB_ACTIONS");
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
-    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
-        let entry = entry.expect("read dir entry");
-        if entry.file_name() == "__pycache__" {
-            continue;
-        }
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type().expect("file type").is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            fs::copy(&src, &dst).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
-        }
-    }
 }
 
 /// Every file of the project (relative path → bytes), except `.git`, the
@@ -287,11 +175,7 @@ impl Scenario {
     /// `.gitignore` for the database, committed on `main` as "init" and
     /// pushed to `origin` (`main` tracks `origin/main`).
     fn init() -> Scenario {
-        let tmp = tempfile::Builder::new()
-            .prefix("djmig-resolve-")
-            .tempdir()
-            .expect("create temp dir");
-        let home = tmp.path().canonicalize().expect("canonical temp dir");
+        let (tmp, home) = temp_home("djmig-resolve-");
         let root = home.join("project");
         let python = django_python();
         copy_tree(&fixture("linear"), &root);
@@ -448,22 +332,7 @@ impl Scenario {
     // -------------------------------------------------------- git
 
     fn git_command(&self) -> Command {
-        let mut c = Command::new("git");
-        c.current_dir(&self.root);
-        hermetic(&mut c, &self.home);
-        c.args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "core.autocrlf=false",
-            "-c",
-            "gc.auto=0",
-            "-c",
-            "maintenance.auto=false",
-            "-c",
-            "advice.detachedHead=false",
-        ]);
-        c
+        git_command(&self.root, &self.home)
     }
 
     fn try_git(&self, args: &[&str]) -> Output {
@@ -559,7 +428,7 @@ impl Scenario {
     /// The djmig binary as `std::process::Command`, environment as for
     /// [`djmig`] plus the hermetic git settings, in the project root.
     fn djmig_std(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_djmig"));
+        let mut c = djmig_std();
         hermetic(&mut c, &self.home);
         c.current_dir(&self.root);
         c
@@ -567,27 +436,8 @@ impl Scenario {
 
     /// `djmig -C root ARGS` (stdin not a terminal).
     fn dj(&self, args: &[&str]) -> Run {
-        let mut cmd = djmig();
-        for var in GIT_VARS {
-            cmd.env_remove(var);
-        }
-        cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("HOME", &self.home)
-            .env("XDG_CONFIG_HOME", self.home.join(".config"))
-            .env("GIT_AUTHOR_NAME", "Test Author")
-            .env("GIT_AUTHOR_EMAIL", "author@example.com")
-            .env("GIT_COMMITTER_NAME", "Test Committer")
-            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-            .env("GIT_AUTHOR_DATE", "2024-01-01T12:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2024-01-01T12:00:00Z")
-            .env("LC_ALL", "C")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env_remove("PYTHONPATH")
-            .env_remove("GITHUB_ACTIONS")
-            .arg("-C")
-            .arg(&self.root)
-            .args(args);
+        let mut cmd = self.djmig_std();
+        cmd.arg("-C").arg(&self.root).args(args);
         Run::from_output(cmd.output().expect("run djmig"))
     }
 

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use serde_json::Value;
+
 /// What the test venv installs.
 pub const DJANGO_REQUIREMENT: &str = "Django>=5.2,<5.3";
 
@@ -71,7 +73,8 @@ pub fn copy_fixture(name: &str) -> tempfile::TempDir {
     tmp
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+/// Copy a directory tree, leaving out `__pycache__` directories.
+pub fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
     for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
         let entry = entry.expect("read dir entry");
@@ -92,9 +95,14 @@ fn copy_tree(from: &Path, to: &Path) {
 /// git config, a HOME of its own, and none of the caller's virtualenv,
 /// Django settings or `DJMIG_*` variables.
 pub fn djmig() -> assert_cmd::Command {
+    assert_cmd::Command::from_std(djmig_std())
+}
+
+/// [`djmig`] as a `std::process::Command`.
+pub fn djmig_std() -> Command {
     let home = target_tmp().join("djmig-test-home");
     fs::create_dir_all(&home).expect("create test HOME");
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_djmig"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_djmig"));
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("DJMIG_") {
             cmd.env_remove(&key);
@@ -241,4 +249,218 @@ fn run(cmd: &mut Command, what: &str) -> Output {
         String::from_utf8_lossy(&out.stderr),
     );
     out
+}
+
+/// Write `text` to `path`, creating its directory.
+pub fn write(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    }
+    fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// A JSON array of strings.
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("{v} is an array"))
+        .iter()
+        .map(|s| s.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+/// The keys of a JSON object.
+pub fn keys(v: &Value) -> std::collections::BTreeSet<String> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("{v} is an object"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// The test Django runs `tests/django_graph.py` on `project`; its JSON.
+pub fn django_graph<T: serde::de::DeserializeOwned>(django: &Django, project: &Path) -> T {
+    let script = repo_root().join("tests").join("django_graph.py");
+    let out = Command::new(&django.python)
+        .arg(&script)
+        .arg(project)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("PYTHONPATH")
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", django.python.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "django_graph.py failed on {}:\n{stdout}\n{}",
+        project.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("django_graph.py printed bad JSON ({e}):\n{stdout}"))
+}
+
+// ------------------------------------------------------------ runs
+
+/// What one run of a command (usually djmig) gave.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The exit code and the (lossily decoded) output; panics if the process
+    /// was killed by a signal.
+    pub fn from_output(out: Output) -> Run {
+        Run {
+            code: out
+                .status
+                .code()
+                .unwrap_or_else(|| panic!("killed by a signal: {:?}", out.status)),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Run `cmd` to completion.
+    pub fn of(mut cmd: assert_cmd::Command) -> Run {
+        Run::from_output(cmd.output().expect("run djmig"))
+    }
+
+    /// stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e})\n--- stdout\n{}\n--- stderr\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// The exit code is `code`, and stderr shows no crash ([`Run::no_crash`]).
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self.no_crash()
+    }
+
+    /// stderr mentions no panic, crash or backtrace.
+    #[track_caller]
+    pub fn no_crash(&self) -> &Self {
+        for word in ["panicked", "crashed", "RUST_BACKTRACE"] {
+            assert!(
+                !self.stderr.contains(word),
+                "stderr mentions {word:?}:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+
+    /// The lines of stdout containing `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<&str> {
+        self.stdout.lines().filter(|l| l.contains(needle)).collect()
+    }
+
+    /// The one line of stdout containing `needle`.
+    #[track_caller]
+    pub fn line_with(&self, needle: &str) -> &str {
+        let lines = self.lines_with(needle);
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one line with {needle:?} in:\n{}",
+            self.stdout
+        );
+        lines[0]
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+// ------------------------------------------------------------ git
+
+/// Make `cmd` hermetic for git: none of the caller's `GIT_*` variables, no
+/// system or global git configuration, `HOME` (and `XDG_CONFIG_HOME` below
+/// it) at `home`, a fixed identity and fixed dates, no editor or prompt, the
+/// C locale.
+pub fn hermetic_git(cmd: &mut Command, home: &Path) {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("GIT_") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Committer")
+        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+        .env("GIT_AUTHOR_DATE", "2024-01-01T12:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2024-01-01T12:00:00Z")
+        .env("GIT_EDITOR", "true")
+        .env("GIT_MERGE_AUTOEDIT", "no")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C");
+}
+
+/// `git` in `dir`, hermetic ([`hermetic_git`] with `home`), with
+/// `init.defaultBranch=main` and no autocrlf, automatic gc or maintenance, or
+/// detached-HEAD advice.
+pub fn git_command(dir: &Path, home: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.current_dir(dir);
+    hermetic_git(&mut c, home);
+    c.args([
+        "-c",
+        "init.defaultBranch=main",
+        "-c",
+        "core.autocrlf=false",
+        "-c",
+        "gc.auto=0",
+        "-c",
+        "maintenance.auto=false",
+        "-c",
+        "advice.detachedHead=false",
+    ]);
+    c
+}
+
+/// A temporary directory named `<prefix>...` and its canonical path (tests
+/// use it as `HOME` and put repositories in it).
+pub fn temp_home(prefix: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("create temp dir");
+    let home = tmp.path().canonicalize().expect("canonical temp dir");
+    (tmp, home)
 }
