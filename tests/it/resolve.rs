@@ -1109,3 +1109,87 @@ mod pty {
         s.assert_django_happy();
     }
 }
+
+// ------------------------------------------------- merge without Django
+
+/// With no Python that can run Django, `--strategy merge` writes the merge
+/// migration itself: the same name and content as Django's own
+/// `makemigrations --merge` (all but the header's date and time).
+#[test]
+fn merge_without_a_runnable_django_writes_djangos_file() {
+    let s = Scenario::basic();
+    // A "virtualenv" whose python cannot run anything, but whose
+    // site-packages has Django's version file, as a broken environment would.
+    let venv = s.home.join("broken-venv");
+    let real_init = Command::new(&s.python)
+        .args([
+            "-c",
+            "import django, sys; sys.stdout.write(django.__file__)",
+        ])
+        .output()
+        .expect("ask Django where it is");
+    let real_init = PathBuf::from(String::from_utf8(real_init.stdout).expect("a path"));
+    let site = venv.join("lib/python3.99/site-packages/django");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::copy(&real_init, site.join("__init__.py")).unwrap();
+    std::fs::create_dir_all(venv.join("bin")).unwrap();
+    let fake = venv.join("bin/python");
+    std::fs::write(&fake, "#!/bin/sh\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    s.write(".djmig.yml", &format!("python: {}\n", fake.display()));
+
+    let run = s.dj(&["resolve", "--strategy", "merge", "--yes"]);
+    run.expect_code(0).stdout_has("Plan for blog (merge)");
+    let name = "0005_merge_0004_post_rating_0004_post_views.py";
+    let ours = s.read(&format!("{MIG}/{name}"));
+
+    // What Django writes, from the same files.
+    s.dj(&["undo"]).expect_code(0);
+    assert!(!s.exists(&format!("{MIG}/{name}")));
+    s.manage_ok(&["makemigrations", "--merge", "--noinput", "blog"]);
+    let django = s.read(&format!("{MIG}/{name}"));
+    let header = |t: &str| {
+        t.lines()
+            .next()
+            .unwrap_or("")
+            .split(" on ")
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        header(&ours),
+        header(&django),
+        "header\n{ours}\n---\n{django}"
+    );
+    let body = |t: &str| t.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&ours), body(&django), "\n{ours}\n---\n{django}");
+}
+
+// ------------------------------------------- django-linear-migrations
+
+/// `max_migration.txt` with git's conflict markers is a conflict; resolve
+/// writes the new leaf into it.
+#[test]
+fn resolve_keeps_max_migration_txt_up_to_date() {
+    let s = Scenario::basic();
+    let max = format!("{MIG}/max_migration.txt");
+    s.write(
+        &max,
+        "<<<<<<< HEAD\n0004_post_views\n=======\n0004_post_rating\n>>>>>>> main\n",
+    );
+    s.commit("max_migration.txt as the merge left it");
+    let check = s.dj(&["check", "--format", "json"]);
+    check.expect_code(1);
+    assert!(
+        check.json()["conflicts"]["blog"].is_array(),
+        "{}",
+        check.stdout
+    );
+
+    s.dj(&["resolve", "--yes"]).expect_code(0);
+    assert_eq!(s.read(&max), "0005_post_views\n");
+    s.dj(&["check"]).expect_code(0);
+    s.assert_django_happy();
+}
