@@ -148,7 +148,7 @@ impl Repo {
             if e.code() == ErrorCode::NotFound {
                 Error::git(format!("{} is not in a git repository", dir.display())).hint(
                     "comparing revisions needs a git checkout: pass -C with a directory inside one, \
-                     or check the work tree alone (without --base/--rev)",
+                     or check the work tree alone (without --base or --ref)",
                 )
             } else {
                 git_err("cannot open the git repository", e)
@@ -329,7 +329,7 @@ impl Repo {
             return Error::git(format!(
                 "the repository has no commits yet, so `{rev}` names nothing"
             ))
-            .hint("commit first, or check the work tree alone (without --base/--rev)");
+            .hint("commit first, or check the work tree alone (without --base or --ref)");
         }
         if !matches!(
             e.code(),
@@ -425,7 +425,7 @@ impl Repo {
     pub fn worktree_tree(&self) -> Result<WorktreeTree> {
         if self.workdir.is_none() {
             return Err(Error::git("a bare repository has no work tree")
-                .hint("give revisions to compare (--base/--rev)"));
+                .hint("give revisions to read: --ref for graph, --base and --head for check"));
         }
         Ok(WorktreeTree::open(
             &self.project_root,
