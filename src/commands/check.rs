@@ -184,6 +184,10 @@ fn leaf_sides(ws: &Workspace, report: &GraphReport) -> BTreeMap<String, String> 
     let Some((oid, name)) = incoming else {
         return out;
     };
+    // On the base itself there is no other side to tell apart.
+    if state.head.oid == Some(oid) {
+        return out;
+    }
     let Ok(tree) = repo.tree(oid) else { return out };
     for (app, leaves) in &report.conflicts {
         let dir = &report.apps[app].path;
