@@ -184,8 +184,9 @@ fn leaf_sides(ws: &Workspace, report: &GraphReport) -> BTreeMap<String, String> 
     let Some((oid, name)) = incoming else {
         return out;
     };
-    // On the base itself there is no other side to tell apart.
-    if state.head.oid == Some(oid) {
+    // Checked out on the base itself, with nothing in progress, there is no
+    // other side to tell apart.
+    if compare::incoming_commit(&state).is_none() && state.head.oid == Some(oid) {
         return out;
     }
     let Ok(tree) = repo.tree(oid) else { return out };

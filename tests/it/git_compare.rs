@@ -1763,3 +1763,28 @@ fn scan_without_collisions_exits_zero_and_unknown_globs_are_usage_errors() {
         .expect_code(2);
     r.dj(&["scan", "--base", "nope"]).expect_code(4);
 }
+
+/// Checked out on the base itself, with nothing in progress, both leaves are
+/// the base's: no side is named.
+#[test]
+fn on_the_base_itself_no_side_is_named() {
+    let r = Repo::linear();
+    r.write(
+        &blog("0004_post_a"),
+        &blog_migration("0003_post_published", "a"),
+    );
+    r.write(
+        &blog("0004_post_b"),
+        &blog_migration("0003_post_published", "b"),
+    );
+    r.commit("main: two leaves");
+    let run = r.dj(&["check"]);
+    run.expect_code(1);
+    for leaf in ["0004_post_a.py", "0004_post_b.py"] {
+        let line = run.line_with(leaf);
+        assert!(
+            !line.contains("(upstream") && !line.contains("(yours"),
+            "{line}"
+        );
+    }
+}
