@@ -1193,3 +1193,25 @@ fn resolve_keeps_max_migration_txt_up_to_date() {
     s.dj(&["check"]).expect_code(0);
     s.assert_django_happy();
 }
+
+/// Told to go on, resolve runs the user's own `git rebase`; when the rebase
+/// stops on a text conflict, djmig stops too, saying what to do.
+#[test]
+fn a_rebase_that_stops_stops_resolve_with_instructions() {
+    let s = Scenario::init();
+    s.feature_views();
+    s.main_rating();
+    // Both branches appended a line to models.py: the rebase conflicts.
+    let run = s.dj(&["resolve", "--yes"]);
+    run.expect_code(5)
+        .stdout_has("has not taken in main")
+        .stderr_has("`git rebase main` stopped")
+        .stderr_has("git rebase --continue")
+        .stderr_has("djmig resolve");
+    assert!(
+        s.path(".git/rebase-merge").is_dir() || s.path(".git/rebase-apply").is_dir(),
+        "no rebase in progress"
+    );
+    s.git(&["rebase", "--abort"]);
+    assert_eq!(s.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "feature");
+}
