@@ -306,7 +306,9 @@ impl CachingReader {
         kept.truncate(max_entries.saturating_sub(fresh.len()));
 
         let version = env!("CARGO_PKG_VERSION").as_bytes();
-        let mut out: Vec<u8> = Vec::with_capacity(self.data.len() + fresh.len() * 1024 + 64);
+        // Entries are encoded straight into the file's bytes, one at a time:
+        // no second copy of the whole cache in memory.
+        let mut out: Vec<u8> = Vec::with_capacity(self.data.len() + fresh.len() * 256 + 64);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&self.fingerprint.to_le_bytes());
@@ -321,18 +323,20 @@ impl CachingReader {
             out.extend_from_slice(&self.data[s.start..s.start + s.len]);
             count += 1;
         }
-        let encoded: Vec<(&Key, Vec<u8>)> = {
-            use rayon::prelude::*;
-            let fresh: Vec<(&Key, &Arc<ParsedMigration>)> = fresh.iter().collect();
-            fresh
-                .par_iter()
-                .filter_map(|(id, p)| Some((*id, postcard::to_stdvec(&***p).ok()?)))
-                .collect()
-        };
-        for (id, bytes) in encoded {
+        for (id, p) in fresh.iter() {
+            let start = out.len();
             out.extend_from_slice(id);
-            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            out.extend_from_slice(&bytes);
+            out.extend_from_slice(&0u32.to_le_bytes());
+            let body = out.len();
+            match postcard::to_extend(&**p, out) {
+                Ok(v) => out = v,
+                Err(_) => {
+                    // Cannot happen for these types; leave the entry out.
+                    return Ok(SaveOutcome::Unchanged);
+                }
+            }
+            let len = (out.len() - body) as u32;
+            out[start + id.len()..body].copy_from_slice(&len.to_le_bytes());
             count += 1;
         }
         out[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
