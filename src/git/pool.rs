@@ -6,14 +6,20 @@
 //! windows) are reused across reads; at most one is opened per thread that
 //! reads at the same time.
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use git2::{Oid, Repository};
 
 pub(crate) struct Pool {
     git_dir: PathBuf,
     repos: Mutex<Vec<Repository>>,
+    /// Tree objects already read, by id: the trees of several revisions
+    /// (a merge base, both sides, the branches of a scan) share most
+    /// directories, and each is decoded once.
+    trees: RwLock<HashMap<Oid, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl Pool {
@@ -21,6 +27,7 @@ impl Pool {
         Pool {
             git_dir: git_dir.to_path_buf(),
             repos: Mutex::new(Vec::new()),
+            trees: RwLock::new(HashMap::new()),
         }
     }
 
@@ -40,6 +47,30 @@ impl Pool {
             .unwrap_or_else(|e| e.into_inner())
             .push(repo);
         out
+    }
+
+    /// The decoded form of tree `id`, made once per pool by `make`.
+    pub(crate) fn tree<T: Send + Sync + 'static>(
+        &self,
+        id: Oid,
+        make: impl FnOnce(&Repository) -> Result<T, git2::Error>,
+    ) -> Result<Arc<T>, git2::Error> {
+        if let Some(hit) = self
+            .trees
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            if let Ok(t) = hit.clone().downcast::<T>() {
+                return Ok(t);
+            }
+        }
+        let made = Arc::new(self.with(make)?);
+        self.trees
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, made.clone());
+        Ok(made)
     }
 
     /// The bytes of a blob.

@@ -109,7 +109,7 @@ impl GitTree {
                 .map(|e| e.id)
         };
         let listing = match tree_id {
-            Some(id) => self.read_tree(id).ok().map(Arc::new),
+            Some(id) => self.read_tree(id).ok(),
             None if dir.is_empty() => Some(Arc::new(Vec::new())),
             None => None,
         };
@@ -120,8 +120,8 @@ impl GitTree {
         listing
     }
 
-    fn read_tree(&self, id: Oid) -> Result<Vec<GEntry>, git2::Error> {
-        self.pool.with(|repo| {
+    fn read_tree(&self, id: Oid) -> Result<Listing, git2::Error> {
+        self.pool.tree(id, |repo| {
             let tree = repo.find_tree(id)?;
             let mut out = Vec::with_capacity(tree.len());
             for e in tree.iter() {
