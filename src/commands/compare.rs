@@ -12,7 +12,6 @@ use crate::core::discover::{module_names, PackageKind};
 use crate::core::divergence::{divergence, AppDivergence, Sides};
 use crate::core::keys::MigrationKey;
 use crate::core::load::MigrationReader;
-use crate::core::load::Origin;
 use crate::core::pyparse::FileProblemKind;
 use crate::core::tree::{BlobId, SourceTree};
 use crate::error::{Error, Result};
@@ -142,10 +141,8 @@ pub fn compare(
         .collect();
     let apps: Vec<String> = merged_a
         .project
-        .apps
-        .iter()
-        .filter(|(_, a)| a.origin == Origin::Project)
-        .map(|(l, _)| l.clone())
+        .project_apps()
+        .map(|a| a.label.clone())
         .collect();
     // Files of a side the merge does not show: read them there.
     let merged_files: BTreeSet<&str> = merged_a
@@ -229,10 +226,11 @@ fn side_files(
     memo: &mut HashMap<BlobId, Vec<(String, String)>>,
 ) -> BTreeMap<MigrationKey, String> {
     let mut out = BTreeMap::new();
-    for (label, app) in &merged.project.apps {
-        if app.origin != Origin::Project || app.kind != PackageKind::Package {
+    for app in merged.project.project_apps() {
+        if app.kind != PackageKind::Package {
             continue;
         }
+        let label = &app.label;
         let names = match tree.dir_id(&app.path) {
             Some(id) => memo
                 .entry(id)

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use crate::cli::{Cli, HookCommand, HookInstallArgs, HookRunArgs};
 use crate::core::dlm;
 use crate::core::keys::MigrationKey;
-use crate::core::load::Origin;
 use crate::core::report::GraphReport;
 use crate::django::Django;
 use crate::error::{Error, Exit, Result};
@@ -406,14 +405,7 @@ fn previous_apps(ws: &Workspace, prev: &str) -> BTreeSet<String> {
         let reader = compare::open_cache(&repo);
         let an = analyze_with(ws, &tree, &reader);
         let _ = reader.save();
-        Some(
-            an.project
-                .apps
-                .iter()
-                .filter(|(_, a)| a.origin == Origin::Project)
-                .map(|(l, _)| l.clone())
-                .collect(),
-        )
+        Some(an.project.project_apps().map(|a| a.label.clone()).collect())
     };
     read().unwrap_or_default()
 }
@@ -421,13 +413,7 @@ fn previous_apps(ws: &Workspace, prev: &str) -> BTreeSet<String> {
 fn database_check(ws: &Workspace, an: &Analysis, prev: &str, new: &str, io: &mut Io) -> Result<()> {
     let dj = Django::locate(ws)?;
     let applied = applied_migrations(&dj)?;
-    let mut apps: BTreeSet<String> = an
-        .project
-        .apps
-        .iter()
-        .filter(|(_, a)| a.origin == Origin::Project)
-        .map(|(l, _)| l.clone())
-        .collect();
+    let mut apps: BTreeSet<String> = an.project.project_apps().map(|a| a.label.clone()).collect();
     apps.extend(previous_apps(ws, prev));
     let lost = stranded(an, &apps, &applied);
     if lost.is_empty() {

@@ -56,16 +56,18 @@ pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
         let _ = writeln!(out, "Upstream is {} ({base_how}).", base.describe());
     }
 
-    let mut a = read_worktree(ws, &repo, &reader)?;
+    let (mut wt, mut a) = read_worktree(ws, &repo, &reader)?;
     let mut conflicted = conflicted_apps(&a, &args.apps)?;
     if conflicted.is_empty() {
         // Maybe the conflict only shows once upstream is taken in.
         let cmp = compare::compare(ws, &repo, &reader, Some(&base.rev), None)?;
-        let pending: Vec<String> =
-            detect_conflicts(&cmp.merged_a.built.graph, cmp.divergence.keys().cloned())
-                .into_keys()
-                .filter(|app| args.apps.is_empty() || args.apps.contains(app))
-                .collect();
+        // The divergence holds exactly the apps the merge would conflict.
+        let pending: Vec<String> = cmp
+            .divergence
+            .keys()
+            .filter(|app| args.apps.is_empty() || args.apps.contains(app))
+            .cloned()
+            .collect();
         if pending.is_empty() {
             let _ = writeln!(
                 out,
@@ -94,7 +96,7 @@ pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
             return Ok(Exit::Conflicts);
         }
         run_git_rebase(&ws.root, &base.rev)?;
-        a = read_worktree(ws, &repo, &reader)?;
+        (wt, a) = read_worktree(ws, &repo, &reader)?;
         conflicted = conflicted_apps(&a, &args.apps)?;
         if conflicted.is_empty() {
             let _ = writeln!(out, "After the rebase there is no conflict left.");
@@ -105,7 +107,6 @@ pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
     // What else we need to know: upstream's files, what is published, the
     // local database, full parses of the files involved.
     let base_tree = repo.tree(base.oid)?;
-    let wt = repo.worktree_tree()?;
     let candidates: Vec<String> = a
         .project
         .migrations
@@ -267,7 +268,7 @@ pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
             return Err(e.hint("`djmig undo` restores every file as it was before this resolution"));
         }
     }
-    let after = read_worktree(ws, &repo, &CachingReader::in_memory())?;
+    let (_, after) = read_worktree(ws, &repo, &CachingReader::in_memory())?;
     update_max_migration(ws, &after, &plans, &mut journal)?;
     journal.finish()?;
     let left: Vec<String> = conflicted_apps(&after, &conflicted)?;
@@ -294,8 +295,12 @@ pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The work tree's analysis; a graph that cannot be built stops here.
-fn read_worktree(ws: &Workspace, repo: &Repo, reader: &CachingReader) -> Result<Analysis> {
+/// The work tree and its analysis; a graph that cannot be built stops here.
+fn read_worktree(
+    ws: &Workspace,
+    repo: &Repo,
+    reader: &CachingReader,
+) -> Result<(crate::git::WorktreeTree, Analysis)> {
     let wt = repo.worktree_tree()?;
     let a = analyze_with(ws, &wt, reader);
     let errors: Vec<String> = a
@@ -323,26 +328,17 @@ fn read_worktree(ws: &Workspace, repo: &Repo, reader: &CachingReader) -> Result<
         }
         return Err(e.hint("`djmig check` lists the problems; fix them first"));
     }
-    Ok(a)
+    Ok((wt, a))
 }
 
 fn conflicted_apps(a: &Analysis, only: &[String]) -> Result<Vec<String>> {
-    for app in only {
-        if !a.project.apps.contains_key(app) {
-            return Err(Error::usage(format!(
-                "no app labelled {app:?} has migrations in this project"
-            )));
-        }
-    }
+    let only = super::selected_apps(&a.project, only)?;
     Ok(detect_conflicts(
         &a.built.graph,
         a.project
-            .apps
-            .iter()
-            .filter(|(l, app)| {
-                app.origin == Origin::Project && (only.is_empty() || only.contains(l))
-            })
-            .map(|(l, _)| l.clone()),
+            .project_apps()
+            .filter(|app| only.is_empty() || only.contains(&app.label))
+            .map(|app| app.label.clone()),
     )
     .into_keys()
     .collect())

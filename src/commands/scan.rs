@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::core::keys::MigrationKey;
-use crate::core::load::{MigrationReader, Origin};
+use crate::core::load::MigrationReader;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
 use crate::git::Oid;
 use crate::workspace::Workspace;
@@ -68,9 +68,7 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
     // Migrations directory → app label, for the project's apps at base.
     let app_of_dir: BTreeMap<&str, &str> = base_a
         .project
-        .apps
-        .values()
-        .filter(|a| a.origin == Origin::Project)
+        .project_apps()
         .map(|a| (a.path.as_str(), a.label.as_str()))
         .collect();
 

@@ -64,6 +64,11 @@ pub struct Project {
 }
 
 impl Project {
+    /// The project's own migrated apps (not those read from the virtualenv).
+    pub fn project_apps(&self) -> impl Iterator<Item = &App> {
+        self.apps.values().filter(|a| a.origin == Origin::Project)
+    }
+
     pub fn errors(&self) -> impl Iterator<Item = &Diag> {
         self.diags.iter().filter(|d| d.kind.is_error())
     }

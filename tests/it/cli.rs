@@ -926,6 +926,23 @@ fn graph_dot() {
             r.stdout
         );
     }
+    // The README promises the conflicting leaves in red, and only those.
+    let red: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("color=red"))
+        .collect();
+    assert_eq!(red.len(), 2, "{}", r.stdout);
+    assert!(
+        red.iter()
+            .any(|l| l.contains(r#""orders.0004_order_note""#)),
+        "{red:?}"
+    );
+    assert!(
+        red.iter()
+            .any(|l| l.contains(r#""orders.0004_order_status""#)),
+        "{red:?}"
+    );
 }
 
 #[test]
