@@ -428,7 +428,7 @@ fn remove_stale_temporaries(dir: &Path) {
 /// A fast checksum (not cryptographic): four multiply-rotate lanes over
 /// 8-byte words; any single changed word, and any change of length, changes
 /// it.
-fn checksum(data: &[u8]) -> u64 {
+pub(crate) fn checksum(data: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut lanes: [u64; 4] = [K, K ^ 0x1234_5678, K.rotate_left(17), K.rotate_left(41)];
     let word = |b: &[u8]| {
@@ -549,7 +549,7 @@ fn index(data: &[u8], fingerprint: u64) -> Result<IdMap<Loaded>, String> {
 /// A fingerprint of the parser's output and of the encoding (so a file
 /// written by a build whose parser differs is not trusted), and whether the
 /// encoding round-trips at all.
-fn parser_fingerprint() -> (u64, bool) {
+pub(crate) fn parser_fingerprint() -> (u64, bool) {
     static FP: OnceLock<(u64, bool)> = OnceLock::new();
     *FP.get_or_init(|| {
         let mut bytes = Vec::new();

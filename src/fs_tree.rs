@@ -23,18 +23,24 @@ impl FsTree {
         &self.root
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    /// Where a tree-relative path is on disk.
+    pub fn disk_path(&self, rel: &str) -> PathBuf {
         if rel.is_empty() {
             self.root.clone()
         } else {
             self.root.join(rel)
         }
     }
-}
 
-impl SourceTree for FsTree {
-    fn list_dir(&self, dir: &str) -> Option<Vec<Entry>> {
+    fn path(&self, rel: &str) -> PathBuf {
+        self.disk_path(rel)
+    }
+
+    /// [`SourceTree::list_dir`], and whether a symbolic link was followed
+    /// to list it.
+    pub fn list_dir_links(&self, dir: &str) -> Option<(Vec<Entry>, bool)> {
         let rd = fs::read_dir(self.path(dir)).ok()?;
+        let mut links = false;
         let mut out = Vec::new();
         for e in rd.flatten() {
             let Ok(name) = e.file_name().into_string() else {
@@ -46,6 +52,7 @@ impl SourceTree for FsTree {
             } else if ft.is_file() {
                 EntryKind::File
             } else if ft.is_symlink() {
+                links = true;
                 // A linked file is read through; a linked directory is not
                 // walked (as os.walk), to stay out of loops.
                 match fs::metadata(e.path()) {
@@ -58,7 +65,13 @@ impl SourceTree for FsTree {
             out.push(Entry { name, kind });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
-        Some(out)
+        Some((out, links))
+    }
+}
+
+impl SourceTree for FsTree {
+    fn list_dir(&self, dir: &str) -> Option<Vec<Entry>> {
+        self.list_dir_links(dir).map(|(entries, _)| entries)
     }
 
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {

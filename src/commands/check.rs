@@ -9,18 +9,24 @@ use crate::workspace::Workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::core::divergence::LeafSide;
+use serde::{Deserialize, Serialize};
+
+use crate::core::divergence::{AppDivergence, LeafSide};
+use crate::core::keys::MigrationKey;
 use crate::core::tree::SourceTree;
 
-use super::{analyze_worktree, compare, print_diags, selected_apps, Io};
+use crate::core::report::StoredReport;
+use crate::results::{Recorder, Recording, ResultCache};
+
+use super::{
+    analyze_recorded, analyze_worktree, compare, print_diags, result_key, selected_apps, Io,
+};
 
 pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     if args.base.is_some() {
         return run_compare(ws, args, io);
     }
-    let a = analyze_worktree(ws);
-    let only = selected_apps(&a.project, &args.apps)?;
-    let mut report = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
+    let mut report = worktree_report(ws, &args.apps)?;
     crate::core::dlm::annotate(&mut report, &crate::fs_tree::FsTree::new(&ws.root));
     let written = match check_format(args.format) {
         CheckFormat::Json => report.write_json(io.out),
@@ -35,25 +41,129 @@ pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
         }
         CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix),
     };
-    // The process ends right after; see run_compare.
-    std::mem::forget(a);
     finish(written, &report)
+}
+
+/// The report of the work tree, from the result cache when nothing read
+/// for it has changed since it was stored.
+fn worktree_report(ws: &Workspace, apps: &[String]) -> Result<GraphReport> {
+    let Ok(repo) = crate::git::Repo::discover(&ws.root) else {
+        let a = analyze_worktree(ws);
+        let only = selected_apps(&a.project, apps)?;
+        let report = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
+        // The process ends right after; see run_compare.
+        std::mem::forget(a);
+        return Ok(report);
+    };
+    let store = ResultCache::new(&repo.cache_dir());
+    let key = result_key(ws, &format!("check worktree\napps {apps:?}"));
+    if let Some(stored) = store.load::<StoredReport>(&key) {
+        return Ok(stored.into());
+    }
+    let rec = Recording::new();
+    let reader = compare::open_cache(&repo);
+    let a = match repo.worktree_tree() {
+        Ok(wt) => analyze_recorded(ws, &Recorder::new(&wt, &rec), &reader, Some(&rec)),
+        Err(_) => {
+            let fs = crate::fs_tree::FsTree::new(&ws.root);
+            analyze_recorded(ws, &Recorder::new(&fs, &rec), &reader, Some(&rec))
+        }
+    };
+    let _ = reader.save();
+    let only = selected_apps(&a.project, apps)?;
+    let report = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
+    store.store(&key, rec, &StoredReport::from(&report));
+    std::mem::forget(a);
+    Ok(report)
 }
 
 /// `check --base REV [--head REV]`: the conflicts the merge would have.
 fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     let repo = compare::open_repo(ws)?;
-    let reader = compare::open_cache(&repo);
-    let cmp = compare::compare(
+    let revs = compare::revisions(ws, &repo, args.base.as_deref(), args.head.as_deref())?;
+    let store = ResultCache::new(&repo.cache_dir());
+    // Revisions by commit id; the work tree as head by what it reads.
+    let key = result_key(
         ws,
-        &repo,
-        &reader,
-        args.base.as_deref(),
-        args.head.as_deref(),
-    )?;
-    let _ = reader.save();
+        &format!(
+            "check compare\nbase {} {}\nhead {:?} {}\nmerge base {}\napps {:?}",
+            revs.base.rev,
+            revs.base.oid,
+            revs.head.as_ref().map(|h| &h.rev),
+            revs.head_commit,
+            revs.merge_base,
+            args.apps
+        ),
+    );
+    let stored = match store.load::<StoredComparison>(&key) {
+        Some(s) => s,
+        None => {
+            let rec = Recording::new();
+            let reader = compare::open_cache(&repo);
+            let cmp = compare::compare_revisions(ws, &repo, &reader, &revs, Some(&rec))?;
+            let _ = reader.save();
+            let s = stored_comparison(&revs, &cmp, &args.apps)?;
+            store.store(&key, rec, &s);
+            // The process ends right after: freeing a whole project one
+            // small allocation at a time would only add to the wait.
+            std::mem::forget(cmp);
+            s
+        }
+    };
+    // What the refs say now: which of ours are published already.
+    let paths: Vec<&str> = stored.ours_new.iter().map(|(_, f)| f.as_str()).collect();
+    let published_paths = repo.published_paths(&paths)?;
+    let published: BTreeSet<&MigrationKey> = stored
+        .ours_new
+        .iter()
+        .filter(|(_, f)| published_paths.contains_key(f))
+        .map(|(k, _)| k)
+        .collect();
+    let mut divergence = stored.divergence;
+    for (app, d) in divergence.iter_mut() {
+        d.published = d
+            .ours
+            .iter()
+            .filter(|n| published.contains(&MigrationKey::new(app.clone(), (*n).clone())))
+            .cloned()
+            .collect();
+    }
+    let mut report: GraphReport = stored.report.into();
+    report.comparison = Some(
+        serde_json::to_value(revs.json(divergence.clone()))
+            .map_err(|e| Error::failed("cannot encode the report").cause(e))?,
+    );
+    let written = match check_format(args.format) {
+        CheckFormat::Json => report.write_json(io.out),
+        CheckFormat::Text => {
+            print_diags(io, &report);
+            write_compare_text(io.out, &report, &revs, &divergence)
+        }
+        CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix),
+    };
+    finish(written, &report)
+}
+
+/// What `check --base` keeps in the result cache: all but what the refs
+/// say at the time of asking (which of ours are published, where the user
+/// is).
+#[derive(Serialize, Deserialize)]
+struct StoredComparison {
+    /// The virtual merge's report, side errors named by revision.
+    report: StoredReport,
+    /// The conflicted apps' divergence, `published` left empty.
+    divergence: BTreeMap<String, AppDivergence>,
+    /// Migrations only head has, and their files.
+    ours_new: Vec<(MigrationKey, String)>,
+}
+
+fn stored_comparison(
+    revs: &compare::Revisions,
+    cmp: &compare::Comparison,
+    apps: &[String],
+) -> Result<StoredComparison> {
     let merged = &cmp.merged_a;
-    let only = selected_apps(&merged.project, &args.apps)?;
+    let only = selected_apps(&merged.project, apps)?;
     let mut report = GraphReport::new(
         &merged.project,
         &merged.built.graph,
@@ -62,18 +172,17 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     );
     // An error in a file only one side has is that side's: name it by
     // revision.
-    let files = |m: &BTreeMap<crate::core::keys::MigrationKey, String>| -> BTreeSet<String> {
-        m.values().cloned().collect()
-    };
+    let files =
+        |m: &BTreeMap<MigrationKey, String>| -> BTreeSet<String> { m.values().cloned().collect() };
     let (ours_files, theirs_files) = (files(&cmp.ours_files), files(&cmp.theirs_files));
     let conflicted: BTreeSet<&String> = cmp.conflicted_paths.iter().collect();
     for e in &mut report.errors {
         let Some(f) = e.file.clone() else { continue };
         let (o, t) = (ours_files.contains(&f), theirs_files.contains(&f));
         let side = if t && !o {
-            Some(cmp.base.describe())
+            Some(revs.base.describe())
         } else if (o && !t) || conflicted.contains(&f) {
-            Some(cmp.head_name())
+            Some(revs.head_name())
         } else {
             None
         };
@@ -88,41 +197,39 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     );
     report.errors.sort();
     report.errors.dedup();
-    let mut json = cmp.json();
-    json.divergence
-        .retain(|app, _| only.is_empty() || only.contains(app));
-    report.comparison = Some(
-        serde_json::to_value(&json)
-            .map_err(|e| Error::failed("cannot encode the report").cause(e))?,
-    );
-    let written = match check_format(args.format) {
-        CheckFormat::Json => report.write_json(io.out),
-        CheckFormat::Text => {
-            print_diags(io, &report);
-            write_compare_text(io.out, &report, &cmp)
-        }
-        CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix),
-    };
-    // The process ends right after: freeing a whole project one small
-    // allocation at a time would only add to the wait.
-    std::mem::forget(cmp);
-    finish(written, &report)
+    let mut divergence = cmp.divergence.clone();
+    divergence.retain(|app, _| only.is_empty() || only.contains(app));
+    for d in divergence.values_mut() {
+        d.published.clear();
+    }
+    let ours_new = cmp
+        .ours_files
+        .iter()
+        .filter(|(k, _)| !cmp.merge_base_files.contains_key(*k))
+        .map(|(k, f)| (k.clone(), f.clone()))
+        .collect();
+    Ok(StoredComparison {
+        report: StoredReport::from(&report),
+        divergence,
+        ours_new,
+    })
 }
 
 fn write_compare_text(
     w: &mut dyn Write,
     report: &GraphReport,
-    cmp: &compare::Comparison,
+    revs: &compare::Revisions,
+    divergence: &BTreeMap<String, AppDivergence>,
 ) -> io::Result<()> {
     writeln!(
         w,
         "Comparing {} with {} ({}); merge base {}.",
-        cmp.head_name(),
-        cmp.base.describe(),
-        cmp.base_how,
-        compare::short(cmp.merge_base)
+        revs.head_name(),
+        revs.base.describe(),
+        revs.base_how,
+        compare::short(revs.merge_base)
     )?;
-    if let Some(s) = compare::where_you_are(&cmp.state) {
+    if let Some(s) = compare::where_you_are(&revs.state) {
         writeln!(w, "{s}")?;
     }
     if !report.errors.is_empty() {
@@ -137,17 +244,17 @@ fn write_compare_text(
         writeln!(
             w,
             "No conflicts: merging {} would leave one leaf per app.",
-            cmp.base.describe()
+            revs.base.describe()
         )?;
         return Ok(());
     }
-    let base = &cmp.base.rev;
+    let base = &revs.base.rev;
     for (app, leaves) in &report.conflicts {
-        let d = cmp.divergence.get(app);
+        let d = divergence.get(app);
         let described: Vec<String> = leaves
             .iter()
             .map(|l| match d.map(|d| d.side_of(l)) {
-                Some(LeafSide::Ours) => format!("{l} (yours, only in {})", cmp.head_name()),
+                Some(LeafSide::Ours) => format!("{l} (yours, only in {})", revs.head_name()),
                 Some(LeafSide::Theirs) => format!("{l} (upstream, from {base})"),
                 _ => format!("{l} (on both sides)"),
             })

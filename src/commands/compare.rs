@@ -18,7 +18,9 @@ use crate::error::{Error, Result};
 use crate::git::{InProgress, MergedTree, Oid, Repo, RepoState, Resolved};
 use crate::workspace::Workspace;
 
-use super::{analyze_with, Analysis};
+use crate::results::{Recorder, Recording};
+
+use super::{analyze_recorded, Analysis};
 
 /// Open the repository around the project.
 pub fn open_repo(ws: &Workspace) -> Result<Repo> {
@@ -54,15 +56,11 @@ pub fn resolve_base(
 
 /// The four analyses of a comparison and what came from where.
 pub struct Comparison {
-    pub base: Resolved,
-    pub base_how: String,
-    /// `None`: the work tree.
-    pub head: Option<Resolved>,
-    pub head_commit: Oid,
-    pub merge_base: Oid,
     /// The virtual merge, read in full.
     pub merged_a: Analysis,
-    /// Which project migrations each side's files hold, and where.
+    /// Which project migrations each side's files hold, and where, in the
+    /// apps that differ between the sides or conflict in the merge (an app
+    /// the same on all three sides is left out: see `side_files`).
     pub merge_base_files: BTreeMap<MigrationKey, String>,
     pub ours_files: BTreeMap<MigrationKey, String>,
     pub theirs_files: BTreeMap<MigrationKey, String>,
@@ -72,17 +70,36 @@ pub struct Comparison {
     pub divergence: BTreeMap<String, AppDivergence>,
     /// Files changed differently on both sides (their `ours` version is read).
     pub conflicted_paths: Vec<String>,
+}
+
+/// What is compared, resolved: cheap to compute, and never cached.
+pub struct Revisions {
+    pub base: Resolved,
+    pub base_how: String,
+    /// `None`: the work tree.
+    pub head: Option<Resolved>,
+    pub head_commit: Oid,
+    pub merge_base: Oid,
     pub state: RepoState,
 }
 
-/// Compare head (a revision, or the work tree) with base.
-pub fn compare(
+impl Revisions {
+    pub fn head_name(&self) -> String {
+        match &self.head {
+            Some(h) => h.describe(),
+            None => "the work tree".to_string(),
+        }
+    }
+}
+
+/// Resolve base (given, or the default), head (given, or the work tree)
+/// and their merge base.
+pub fn revisions(
     ws: &Workspace,
     repo: &Repo,
-    reader: &CachingReader,
     base_arg: Option<&str>,
     head_arg: Option<&str>,
-) -> Result<Comparison> {
+) -> Result<Revisions> {
     let (base, base_how) = resolve_base(repo, ws, base_arg)?;
     let state = repo.state()?;
     let head = head_arg.map(|h| repo.resolve(h)).transpose()?;
@@ -102,7 +119,46 @@ pub fn compare(
         ))
         .hint("check the --base revision; djmig compares branches that share history")
     })?;
-    let mb_tree = repo.tree(merge_base)?;
+    Ok(Revisions {
+        base,
+        base_how,
+        head,
+        head_commit,
+        merge_base,
+        state,
+    })
+}
+
+/// Compare head (a revision, or the work tree) with base.
+pub fn compare(
+    ws: &Workspace,
+    repo: &Repo,
+    reader: &CachingReader,
+    base_arg: Option<&str>,
+    head_arg: Option<&str>,
+) -> Result<(Revisions, Comparison)> {
+    let revs = revisions(ws, repo, base_arg, head_arg)?;
+    let cmp = compare_revisions(ws, repo, reader, &revs, None)?;
+    Ok((revs, cmp))
+}
+
+/// [`compare`] on resolved revisions; with `rec`, what is read on disk
+/// (the work tree as head, the virtualenv) is recorded for the result
+/// cache.
+pub fn compare_revisions(
+    ws: &Workspace,
+    repo: &Repo,
+    reader: &CachingReader,
+    revs: &Revisions,
+    rec: Option<&Recording>,
+) -> Result<Comparison> {
+    let Revisions {
+        base,
+        head,
+        merge_base,
+        ..
+    } = revs;
+    let mb_tree = repo.tree(*merge_base)?;
     let base_tree = repo.tree(base.oid)?;
     let head_git = head.as_ref().map(|h| repo.tree(h.oid)).transpose()?;
     let head_wt = if head.is_none() {
@@ -110,10 +166,15 @@ pub fn compare(
     } else {
         None
     };
-    let head_tree: &dyn crate::git::Snapshot = match (&head_git, &head_wt) {
-        (Some(t), _) => t,
-        (None, Some(t)) => t,
-        (None, None) => unreachable!("one of the two is set"),
+    let head_recorded = match (&head_wt, rec) {
+        (Some(t), Some(rec)) => Some(Recorder::new(t, rec)),
+        _ => None,
+    };
+    let head_tree: &dyn crate::git::Snapshot = match (&head_git, &head_recorded, &head_wt) {
+        (Some(t), _, _) => t,
+        (None, Some(t), _) => t,
+        (None, None, Some(t)) => t,
+        (None, None, None) => unreachable!("one of the two is set"),
     };
     let merged = MergedTree::new(
         crate::git::Side::Borrowed(&mb_tree),
@@ -122,12 +183,10 @@ pub fn compare(
     );
     // The merge is read in full; of the three sides only the listings of
     // the migrations packages are needed, to tell who added what.
-    let merged_a = analyze_with(ws, &merged, reader);
+    let merged_a = analyze_recorded(ws, &merged, reader, rec);
     let conflicted_paths = merged.conflicted_paths();
-    let mut memo = HashMap::new();
-    let merge_base_files = side_files(&mb_tree, &merged_a, &mut memo);
-    let theirs_files = side_files(&base_tree, &merged_a, &mut memo);
-    let ours_files = side_files(head_tree, &merged_a, &mut memo);
+    let [merge_base_files, ours_files, theirs_files] =
+        side_files([&mb_tree, head_tree, &base_tree], &merged_a);
     let ours_new: Vec<&str> = ours_files
         .iter()
         .filter(|(k, _)| !merge_base_files.contains_key(*k))
@@ -201,11 +260,6 @@ pub fn compare(
         &|k| published.contains(k),
     );
     Ok(Comparison {
-        base,
-        base_how,
-        head,
-        head_commit,
-        merge_base,
         merged_a,
         merge_base_files,
         ours_files,
@@ -213,33 +267,50 @@ pub fn compare(
         side_errors,
         divergence: div,
         conflicted_paths,
-        state,
     })
 }
 
-/// The migration modules one side has in the packages of the merged
-/// project's apps: `pkgutil` names, as Django would import them.
-/// A directory whose git tree id was listed already is not listed again.
+/// The migration modules each side (merge base, ours, theirs) has in the
+/// packages of the merged project's apps: `pkgutil` names, as Django would
+/// import them. Only for the apps that tell the sides apart: a package
+/// whose git tree is the same on all three sides holds the same modules
+/// everywhere and in the merge, so it is left out unless the merge
+/// conflicts in it. A directory whose tree was listed already is not listed
+/// again.
 fn side_files(
-    tree: &dyn crate::git::Snapshot,
+    sides: [&dyn crate::git::Snapshot; 3],
     merged: &Analysis,
-    memo: &mut HashMap<BlobId, Vec<(String, String)>>,
-) -> BTreeMap<MigrationKey, String> {
-    let mut out = BTreeMap::new();
+) -> [BTreeMap<MigrationKey, String>; 3] {
+    let conflicted: BTreeSet<String> = merged
+        .built
+        .graph
+        .app_summaries()
+        .into_iter()
+        .filter(|(_, s)| s.leaves.len() > 1)
+        .map(|(a, _)| a)
+        .collect();
+    let mut memo: HashMap<BlobId, Vec<(String, String)>> = HashMap::new();
+    let mut out: [BTreeMap<MigrationKey, String>; 3] = Default::default();
     for app in merged.project.project_apps() {
         if app.kind != PackageKind::Package {
             continue;
         }
-        let label = &app.label;
-        let names = match tree.dir_id(&app.path) {
-            Some(id) => memo
-                .entry(id)
-                .or_insert_with(|| module_names(tree, &app.path).0)
-                .clone(),
-            None => module_names(tree, &app.path).0,
-        };
-        for (name, file) in names {
-            out.insert(MigrationKey::new(label.clone(), name), file);
+        let ids = sides.map(|t| t.dir_id(&app.path));
+        let same_everywhere = ids[0].is_some() && ids[0] == ids[1] && ids[1] == ids[2];
+        if same_everywhere && !conflicted.contains(&app.label) {
+            continue;
+        }
+        for ((tree, id), files) in sides.iter().zip(ids).zip(out.iter_mut()) {
+            let names = match id {
+                Some(id) => memo
+                    .entry(id)
+                    .or_insert_with(|| module_names(*tree, &app.path).0)
+                    .clone(),
+                None => module_names(*tree, &app.path).0,
+            };
+            for (name, file) in names {
+                files.insert(MigrationKey::new(app.label.clone(), name), file);
+            }
         }
     }
     out
@@ -256,8 +327,9 @@ pub struct ComparisonJson {
     pub divergence: BTreeMap<String, AppDivergence>,
 }
 
-impl Comparison {
-    pub fn json(&self) -> ComparisonJson {
+impl Revisions {
+    /// The comparison's keys for the JSON report.
+    pub fn json(&self, divergence: BTreeMap<String, AppDivergence>) -> ComparisonJson {
         ComparisonJson {
             base: self.base.oid.to_string(),
             head: self.head_commit.to_string(),
@@ -267,14 +339,7 @@ impl Comparison {
                 "worktree"
             },
             merge_base: self.merge_base.to_string(),
-            divergence: self.divergence.clone(),
-        }
-    }
-
-    pub fn head_name(&self) -> String {
-        match &self.head {
-            Some(h) => h.describe(),
-            None => "the work tree".to_string(),
+            divergence,
         }
     }
 }

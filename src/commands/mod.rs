@@ -96,14 +96,37 @@ pub fn analyze_with(
     tree: &dyn SourceTree,
     reader: &dyn MigrationReader,
 ) -> Analysis {
-    let site = find_site_packages(
+    analyze_recorded(ws, tree, reader, None)
+}
+
+/// The virtualenv's site-packages the project's outside apps are read from.
+pub fn site_packages(ws: &Workspace) -> Option<std::path::PathBuf> {
+    find_site_packages(
         &ws.root,
         ws.config.python.as_deref(),
         std::env::var("VIRTUAL_ENV").ok().as_deref(),
-    );
+    )
+}
+
+/// [`analyze_with`], recording what is read in the virtualenv into `rec`
+/// (the caller records `tree` itself) for the result cache.
+pub fn analyze_recorded(
+    ws: &Workspace,
+    tree: &dyn SourceTree,
+    reader: &dyn MigrationReader,
+    rec: Option<&crate::results::Recording>,
+) -> Analysis {
+    let site = site_packages(ws);
     let env_tree = site.as_ref().map(FsTree::new);
+    let recorded = match (&env_tree, rec) {
+        (Some(t), Some(rec)) => Some(crate::results::Recorder::new(t, rec)),
+        _ => None,
+    };
     let env = env_tree.as_ref().map(|t| Environment {
-        tree: t,
+        tree: match &recorded {
+            Some(r) => r as &dyn SourceTree,
+            None => t,
+        },
         display_root: t.root().display().to_string(),
     });
     let project = load_project(
@@ -116,6 +139,20 @@ pub fn analyze_with(
     );
     let built = build_graph(&project, ws.strict);
     Analysis { project, built }
+}
+
+/// What, besides the files read, a cached result depends on: the build,
+/// the project root, its configuration, `--strict`, the virtualenv, and
+/// the command's own arguments (`what`).
+pub fn result_key(ws: &Workspace, what: &str) -> String {
+    format!(
+        "{}\nroot {:?}\nconfig {:?}\nstrict {}\nsite {:?}\n{what}",
+        crate::results::build_key(),
+        ws.root,
+        ws.config,
+        ws.strict,
+        site_packages(ws),
+    )
 }
 
 /// Check that the named apps exist.

@@ -60,7 +60,7 @@ pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
     let mut conflicted = conflicted_apps(&a, &args.apps)?;
     if conflicted.is_empty() {
         // Maybe the conflict only shows once upstream is taken in.
-        let cmp = compare::compare(ws, &repo, &reader, Some(&base.rev), None)?;
+        let (_, cmp) = compare::compare(ws, &repo, &reader, Some(&base.rev), None)?;
         // The divergence holds exactly the apps the merge would conflict.
         let pending: Vec<String> = cmp
             .divergence

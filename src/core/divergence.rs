@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::graph::MigrationGraph;
 use super::keys::MigrationKey;
@@ -19,7 +19,7 @@ pub struct Sides<'a> {
 }
 
 /// One app's divergence.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AppDivergence {
     /// The app's leaf at the merge-base (`null` when the app is new there).
     pub merge_base_leaf: Option<String>,

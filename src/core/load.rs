@@ -18,7 +18,9 @@ use super::settings::{resolve_settings, ResolvedSettings};
 use super::tree::SourceTree;
 
 /// Where an app's migrations come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     Project,

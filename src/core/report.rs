@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::diag::Diag;
 use super::graph::MigrationGraph;
@@ -13,7 +13,7 @@ use super::load::{Origin, Project};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AppReport {
     pub path: String,
     pub source: Origin,
@@ -22,7 +22,7 @@ pub struct AppReport {
     pub roots: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DiagReport {
     pub kind: super::diag::DiagKind,
     pub message: String,
@@ -71,6 +71,56 @@ pub struct GraphReport {
     /// `divergence`.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<serde_json::Value>,
+}
+
+/// A [`GraphReport`] in a form that survives a compact binary encoding
+/// (the result cache): no flattened JSON, and the text-only columns kept.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredReport {
+    apps: BTreeMap<String, AppReport>,
+    edges: Vec<[String; 2]>,
+    external: BTreeMap<String, Vec<String>>,
+    conflicts: BTreeMap<String, Vec<String>>,
+    errors: Vec<(DiagReport, Option<u32>)>,
+    warnings: Vec<(DiagReport, Option<u32>)>,
+}
+
+impl From<&GraphReport> for StoredReport {
+    /// Everything but `comparison`, which is never stored.
+    fn from(r: &GraphReport) -> Self {
+        let diags = |v: &[DiagReport]| v.iter().map(|d| (d.clone(), d.col)).collect();
+        StoredReport {
+            apps: r.apps.clone(),
+            edges: r.edges.clone(),
+            external: r.external.clone(),
+            conflicts: r.conflicts.clone(),
+            errors: diags(&r.errors),
+            warnings: diags(&r.warnings),
+        }
+    }
+}
+
+impl From<StoredReport> for GraphReport {
+    fn from(s: StoredReport) -> Self {
+        let diags = |v: Vec<(DiagReport, Option<u32>)>| {
+            v.into_iter()
+                .map(|(mut d, col)| {
+                    d.col = col;
+                    d
+                })
+                .collect()
+        };
+        GraphReport {
+            schema_version: SCHEMA_VERSION,
+            apps: s.apps,
+            edges: s.edges,
+            external: s.external,
+            conflicts: s.conflicts,
+            errors: diags(s.errors),
+            warnings: diags(s.warnings),
+            comparison: None,
+        }
+    }
 }
 
 impl GraphReport {

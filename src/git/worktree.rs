@@ -158,14 +158,22 @@ impl WorktreeTree {
 
     /// The index entry's blob id when the file is unchanged per its stat
     /// data, as `git status` decides without reading the file.
-    #[cfg(unix)]
     fn index_blob(&self, path: &str) -> Option<BlobId> {
+        if self.conversion || !self.index.contains_key(path) {
+            return None;
+        }
+        let md = std::fs::symlink_metadata(self.fs.root().join(path)).ok()?;
+        self.index_blob_with(path, &md)
+    }
+
+    /// [`WorktreeTree::index_blob`] with the file's `lstat` already taken.
+    #[cfg(unix)]
+    pub fn index_blob_with(&self, path: &str, md: &std::fs::Metadata) -> Option<BlobId> {
         use std::os::unix::fs::MetadataExt;
         if self.conversion {
             return None;
         }
         let e = self.index.get(path)?;
-        let md = std::fs::symlink_metadata(self.fs.root().join(path)).ok()?;
         if !md.file_type().is_file() {
             return None;
         }
@@ -193,7 +201,7 @@ impl WorktreeTree {
     }
 
     #[cfg(not(unix))]
-    fn index_blob(&self, _path: &str) -> Option<BlobId> {
+    pub fn index_blob_with(&self, _path: &str, _md: &std::fs::Metadata) -> Option<BlobId> {
         None
     }
 }
