@@ -222,6 +222,36 @@ impl<'a> MergedTree<'a> {
 
     fn compute(&self, dir: &str) -> Option<Listing> {
         let sides = self.sides();
+        // Two sides with the same tree: the merge is the third side's
+        // directory as it is, with nothing to decide file by file.
+        let ids = sides.map(|s| s.dir_id(dir));
+        let whole = if ids[0].is_some() && ids[2] == ids[0] {
+            Some(Which::Ours)
+        } else if ids[0].is_some() && ids[1] == ids[0] {
+            Some(Which::Theirs)
+        } else if ids[1].is_some() && ids[1] == ids[2] {
+            Some(Which::Ours)
+        } else {
+            None
+        };
+        if let Some(from) = whole {
+            let listing = self.side(from).list_dir(dir).map(|l| {
+                Arc::new(
+                    l.into_iter()
+                        .map(|e| MEntry {
+                            name: e.name,
+                            kind: e.kind,
+                            from,
+                            id: None,
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            });
+            return match listing {
+                None if dir.is_empty() => Some(Arc::new(Vec::new())),
+                other => other,
+            };
+        }
         let lists: Vec<Option<Vec<Entry>>> = sides.iter().map(|s| s.list_dir(dir)).collect();
         if lists.iter().all(Option::is_none) {
             return if dir.is_empty() {
