@@ -18,6 +18,7 @@
 //! carry their full key and a checksum, and are replaced atomically; a bad
 //! one is ignored.
 
+use std::collections::HashMap;
 use std::fs::Metadata;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -225,15 +226,21 @@ impl Recording {
     }
 }
 
-/// A tree whose reads are recorded.
+/// A tree whose reads are recorded. Each directory is listed (and
+/// stamped) once: a run reads one snapshot.
 pub struct Recorder<'a> {
     inner: &'a dyn Stamped,
     rec: &'a Recording,
+    listings: Mutex<HashMap<String, Option<Vec<Entry>>>>,
 }
 
 impl<'a> Recorder<'a> {
     pub fn new(inner: &'a dyn Stamped, rec: &'a Recording) -> Self {
-        Recorder { inner, rec }
+        Recorder {
+            inner,
+            rec,
+            listings: Mutex::new(HashMap::new()),
+        }
     }
 
     fn stamp(&self, path: &str) {
@@ -245,8 +252,16 @@ impl<'a> Recorder<'a> {
 
 impl SourceTree for Recorder<'_> {
     fn list_dir(&self, dir: &str) -> Option<Vec<Entry>> {
+        let seen = |m: &HashMap<String, Option<Vec<Entry>>>| m.get(dir).cloned();
+        if let Some(l) = seen(&self.listings.lock().unwrap_or_else(|e| e.into_inner())) {
+            return l;
+        }
         let (l, s) = self.inner.list_dir_stamped(dir);
         self.rec.push(self.inner.disk_path(dir), s);
+        self.listings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dir.to_string(), l.clone());
         l
     }
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
@@ -367,12 +382,18 @@ impl ResultCache {
     ) -> Result<(), String> {
         let started = rec.started;
         let stamps = rec.finish()?;
+        // Buffers sized up front: growing them by doubling costs more than
+        // encoding.
+        let guess: usize = stamps.iter().map(|(p, _)| p.len() + 48).sum();
+        let payload =
+            postcard::to_extend(payload, Vec::with_capacity(guess)).map_err(|e| e.to_string())?;
         let stored = Stored {
             key: key.to_string(),
             stamps,
-            payload: postcard::to_stdvec(payload).map_err(|e| e.to_string())?,
+            payload,
         };
-        let mut out = MAGIC.to_vec();
+        let mut out = Vec::with_capacity(guess * 2 + stored.payload.len() + 1024);
+        out.extend_from_slice(MAGIC);
         out = postcard::to_extend(&stored, out).map_err(|e| e.to_string())?;
         let sum = crate::cache::checksum(&out[MAGIC.len()..]);
         out.extend_from_slice(&sum.to_le_bytes());

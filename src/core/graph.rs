@@ -375,6 +375,11 @@ pub fn py_key(k: &MigrationKey) -> String {
 /// Build the graph of a project.
 pub fn build_graph(project: &Project, strict: bool) -> BuiltGraph {
     let mut gr = MigrationGraph::default();
+    let n = project.migrations.len();
+    gr.g.reserve_nodes(n);
+    gr.g.reserve_edges(n + n / 4);
+    gr.index.reserve(n);
+    gr.order.reserve(n);
     let mut errors = Vec::new();
     let file_of = |k: &MigrationKey| project.migrations.get(k).map(|m| m.file.clone());
 
