@@ -289,6 +289,25 @@ impl Snapshot for Recorder<'_> {
     }
 }
 
+/// What a stored result answers. `slot` names the file: one question
+/// (work tree or comparison, apps, configuration…) keeps one answer, the
+/// latest, so the directory stays small however many commits are
+/// compared; `exact` (commit ids) must match as well.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub slot: String,
+    pub exact: String,
+}
+
+impl Key {
+    fn full(&self) -> String {
+        format!("{}\n{}", self.slot, self.exact)
+    }
+}
+
+/// At most this many result files are kept; the oldest go first.
+pub const MAX_FILES: usize = 16;
+
 /// The stored form.
 #[derive(Serialize, Deserialize)]
 struct Stored {
@@ -312,8 +331,8 @@ impl ResultCache {
         }
     }
 
-    fn file(&self, key: &str) -> PathBuf {
-        let h = crate::cache::checksum(key.as_bytes());
+    fn file(&self, key: &Key) -> PathBuf {
+        let h = crate::cache::checksum(key.slot.as_bytes());
         self.dir.join(format!("{h:016x}.bin"))
     }
 
@@ -324,7 +343,7 @@ impl ResultCache {
     }
 
     /// The stored result for `key`, if every path it read stats the same.
-    pub fn load<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+    pub fn load<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
         let got = self.load_inner(key);
         self.trace(match &got {
             Ok(_) => "hit",
@@ -333,7 +352,7 @@ impl ResultCache {
         got.ok()
     }
 
-    fn load_inner<T: DeserializeOwned>(&self, key: &str) -> Result<T, &'static str> {
+    fn load_inner<T: DeserializeOwned>(&self, key: &Key) -> Result<T, &'static str> {
         let data = std::fs::read(self.file(key)).map_err(|_| "miss (nothing stored)")?;
         let body = data
             .strip_prefix(MAGIC.as_slice())
@@ -346,8 +365,8 @@ impl ResultCache {
             return Err("miss (bad checksum)");
         }
         let stored: Stored = postcard::from_bytes(body).map_err(|_| "miss (undecodable)")?;
-        if stored.key != key {
-            return Err("miss (another key)");
+        if stored.key != key.full() {
+            return Err("miss (another question or revision)");
         }
         let same = stored
             .stamps
@@ -361,7 +380,7 @@ impl ResultCache {
 
     /// Store `payload` for `key` with what `rec` recorded, unless the
     /// recording cannot vouch for it. Returns whether it was stored.
-    pub fn store<T: Serialize>(&self, key: &str, rec: Recording, payload: &T) -> bool {
+    pub fn store<T: Serialize>(&self, key: &Key, rec: Recording, payload: &T) -> bool {
         match self.store_inner(key, rec, payload) {
             Ok(()) => {
                 self.trace("stored");
@@ -376,7 +395,7 @@ impl ResultCache {
 
     fn store_inner<T: Serialize>(
         &self,
-        key: &str,
+        key: &Key,
         rec: Recording,
         payload: &T,
     ) -> Result<(), String> {
@@ -388,7 +407,7 @@ impl ResultCache {
         let payload =
             postcard::to_extend(payload, Vec::with_capacity(guess)).map_err(|e| e.to_string())?;
         let stored = Stored {
-            key: key.to_string(),
+            key: key.full(),
             stamps,
             payload,
         };
@@ -425,6 +444,7 @@ impl ResultCache {
         tmp.persist(self.file(key))
             .map_err(|e| e.error.to_string())?;
         remove_stale_temporaries(&self.dir);
+        keep_newest(&self.dir, MAX_FILES, &self.file(key));
         Ok(())
     }
 }
@@ -466,6 +486,27 @@ fn path_of(b: &[u8]) -> Option<PathBuf> {
 #[cfg(not(unix))]
 fn path_of(b: &[u8]) -> Option<PathBuf> {
     std::str::from_utf8(b).ok().map(PathBuf::from)
+}
+
+/// Remove all but the `keep` newest result files, `written` always kept.
+fn keep_newest(dir: &Path, keep: usize, written: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(SystemTime, PathBuf)> = rd
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".bin"))
+        .filter(|e| e.path() != written)
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    let keep = keep.saturating_sub(1);
+    if files.len() <= keep {
+        return;
+    }
+    files.sort();
+    for (_, p) in &files[..files.len() - keep] {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 /// Temporary files of runs that died while writing (older than an hour).
@@ -596,12 +637,32 @@ mod tests {
             .unwrap();
         std::thread::sleep(Duration::from_millis(120));
         let store = ResultCache::new(&d.path().join("cache"));
-        let rec = Recording::new();
-        rec.push(f.clone(), Stamp::of(&f));
-        assert!(store.store("k", rec, &vec![1u32, 2, 3]));
-        assert_eq!(store.load::<Vec<u32>>("k"), Some(vec![1, 2, 3]));
-        assert_eq!(store.load::<Vec<u32>>("other"), None);
+        let key = |slot: &str, exact: &str| Key {
+            slot: slot.into(),
+            exact: exact.into(),
+        };
+        let stored = |k: &Key| {
+            let rec = Recording::new();
+            rec.push(f.clone(), Stamp::of(&f));
+            store.store(k, rec, &vec![1u32, 2, 3])
+        };
+        assert!(stored(&key("k", "1")));
+        assert_eq!(store.load::<Vec<u32>>(&key("k", "1")), Some(vec![1, 2, 3]));
+        assert_eq!(store.load::<Vec<u32>>(&key("k", "2")), None);
+        assert_eq!(store.load::<Vec<u32>>(&key("other", "1")), None);
+        // One file per slot, and no more than MAX_FILES of them.
+        assert!(stored(&key("k", "2")));
+        assert_eq!(store.load::<Vec<u32>>(&key("k", "1")), None);
+        for i in 0..MAX_FILES + 3 {
+            assert!(stored(&key(&format!("slot {i}"), "")));
+        }
+        let files = std::fs::read_dir(d.path().join("cache").join(RESULTS_DIR))
+            .unwrap()
+            .count();
+        assert_eq!(files, MAX_FILES);
+        let last = key(&format!("slot {}", MAX_FILES + 2), "");
+        assert_eq!(store.load::<Vec<u32>>(&last), Some(vec![1, 2, 3]));
         std::fs::remove_file(&f).unwrap();
-        assert_eq!(store.load::<Vec<u32>>("k"), None);
+        assert_eq!(store.load::<Vec<u32>>(&last), None);
     }
 }

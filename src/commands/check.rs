@@ -56,7 +56,10 @@ fn worktree_report(ws: &Workspace, apps: &[String]) -> Result<GraphReport> {
         return Ok(report);
     };
     let store = ResultCache::new(&repo.cache_dir());
-    let key = result_key(ws, &format!("check worktree\napps {apps:?}"));
+    let key = crate::results::Key {
+        slot: result_key(ws, &format!("check worktree\napps {apps:?}")),
+        exact: String::new(),
+    };
     if let Some(stored) = store.load::<StoredReport>(&key) {
         return Ok(stored.into());
     }
@@ -83,18 +86,21 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     let revs = compare::revisions(ws, &repo, args.base.as_deref(), args.head.as_deref())?;
     let store = ResultCache::new(&repo.cache_dir());
     // Revisions by commit id; the work tree as head by what it reads.
-    let key = result_key(
-        ws,
-        &format!(
-            "check compare\nbase {} {}\nhead {:?} {}\nmerge base {}\napps {:?}",
-            revs.base.rev,
-            revs.base.oid,
-            revs.head.as_ref().map(|h| &h.rev),
-            revs.head_commit,
-            revs.merge_base,
-            args.apps
+    let key = crate::results::Key {
+        slot: result_key(
+            ws,
+            &format!(
+                "check compare\nbase {}\nhead {:?}\napps {:?}",
+                revs.base.rev,
+                revs.head.as_ref().map(|h| &h.rev),
+                args.apps
+            ),
         ),
-    );
+        exact: format!(
+            "base {}\nhead {}\nmerge base {}",
+            revs.base.oid, revs.head_commit, revs.merge_base
+        ),
+    };
     let stored = match store.load::<StoredComparison>(&key) {
         Some(s) => s,
         None => {
