@@ -36,8 +36,8 @@ impl FsTree {
         self.disk_path(rel)
     }
 
-    /// [`SourceTree::list_dir`], and whether a symbolic link was followed
-    /// to list it.
+    /// [`SourceTree::list_dir`], and whether the listing depends on where
+    /// a symbolic link points (a linked file, or a link named `*.py`).
     pub fn list_dir_links(&self, dir: &str) -> Option<(Vec<Entry>, bool)> {
         let rd = fs::read_dir(self.path(dir)).ok()?;
         let mut links = false;
@@ -52,13 +52,16 @@ impl FsTree {
             } else if ft.is_file() {
                 EntryKind::File
             } else if ft.is_symlink() {
-                links = true;
                 // A linked file is read through; a linked directory is not
-                // walked (as os.walk), to stay out of loops.
-                match fs::metadata(e.path()) {
-                    Ok(m) if m.is_file() => EntryKind::File,
-                    _ => continue,
+                // walked (as os.walk), to stay out of loops. Either may
+                // change with its target: a linked file, or a link named
+                // like a module, makes the listing depend on it.
+                let file = matches!(fs::metadata(e.path()), Ok(m) if m.is_file());
+                links |= file || name.ends_with(".py");
+                if !file {
+                    continue;
                 }
+                EntryKind::File
             } else {
                 continue;
             };

@@ -139,7 +139,7 @@ pub trait Stamped: Snapshot {
     }
 
     /// The listing and the directory's stat data, taken first; `Volatile`
-    /// when the listing followed a symbolic link.
+    /// when the listing depends on where a symbolic link points.
     fn list_dir_stamped(&self, dir: &str) -> (Option<Vec<Entry>>, Stamp);
 }
 

@@ -1934,6 +1934,16 @@ fn what_stat_data_cannot_vouch_for_is_not_stored() {
             strings(&run.json()["apps"]["blog"]["leaves"]),
             ["0005_post_c"]
         );
+
+        // A link to a directory is never walked, whatever it points to: it
+        // does not stand in the way.
+        let r = diverged(false);
+        fs::create_dir_all(r.sibling("docs")).expect("docs dir");
+        std::os::unix::fs::symlink(r.sibling("docs"), r.path.join("docs")).expect("symlink");
+        r.git(&["add", "docs"]);
+        r.commit("docs link");
+        settle();
+        stored_then_hit(&r, &args).expect_code(0);
     }
 }
 
