@@ -432,14 +432,14 @@ impl ResultCache {
             .metadata()
             .and_then(|m| m.modified())
             .map_err(|e| e.to_string())?;
-        if let Some(limit) = racy_limit(written, started.elapsed()) {
-            if stored
-                .stamps
-                .iter()
-                .any(|(_, s)| s.newest().is_some_and(|t| t >= limit))
-            {
-                return Err("a file read changed too recently to be vouched for (racy)".into());
-            }
+        let limit = racy_limit(written, started.elapsed())
+            .ok_or("the file system's clock is before 1970")?;
+        if stored
+            .stamps
+            .iter()
+            .any(|(_, s)| s.newest().is_some_and(|t| t >= limit))
+        {
+            return Err("a file read changed too recently to be vouched for (racy)".into());
         }
         tmp.persist(self.file(key))
             .map_err(|e| e.error.to_string())?;
