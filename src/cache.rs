@@ -345,7 +345,7 @@ impl CachingReader {
 
         let dir = file.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
-        remove_stale_temporaries(dir);
+        remove_stale_temporaries(dir, ".parse-cache-");
         let mut tmp = tempfile::Builder::new()
             .prefix(".parse-cache-")
             .suffix(".tmp")
@@ -402,7 +402,7 @@ impl MigrationReader for CachingReader {
 
 /// Temporary files left by runs that died while writing (older than an
 /// hour, so never one being written).
-fn remove_stale_temporaries(dir: &Path) {
+pub(crate) fn remove_stale_temporaries(dir: &Path, prefix: &str) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -410,7 +410,7 @@ fn remove_stale_temporaries(dir: &Path) {
     for e in rd.flatten() {
         let name = e.file_name();
         let name = name.to_string_lossy();
-        if !(name.starts_with(".parse-cache-") && name.ends_with(".tmp")) {
+        if !(name.starts_with(prefix) && name.ends_with(".tmp")) {
             continue;
         }
         let old = e

@@ -443,7 +443,7 @@ impl ResultCache {
         }
         tmp.persist(self.file(key))
             .map_err(|e| e.error.to_string())?;
-        remove_stale_temporaries(&self.dir);
+        crate::cache::remove_stale_temporaries(&self.dir, ".result-");
         keep_newest(&self.dir, MAX_FILES, &self.file(key));
         Ok(())
     }
@@ -506,29 +506,6 @@ fn keep_newest(dir: &Path, keep: usize, written: &Path) {
     files.sort();
     for (_, p) in &files[..files.len() - keep] {
         let _ = std::fs::remove_file(p);
-    }
-}
-
-/// Temporary files of runs that died while writing (older than an hour).
-fn remove_stale_temporaries(dir: &Path) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if !(name.starts_with(".result-") && name.ends_with(".tmp")) {
-            continue;
-        }
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > Duration::from_secs(3600));
-        if old {
-            let _ = std::fs::remove_file(e.path());
-        }
     }
 }
 
