@@ -47,13 +47,15 @@ pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
 /// The report of the work tree, from the result cache when nothing read
 /// for it has changed since it was stored.
 fn worktree_report(ws: &Workspace, apps: &[String]) -> Result<GraphReport> {
-    let Ok(repo) = crate::git::Repo::discover(&ws.root) else {
-        let a = analyze_worktree(ws);
+    let report_of = |a: super::Analysis| -> Result<GraphReport> {
         let only = selected_apps(&a.project, apps)?;
         let report = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
         // The process ends right after; see run_compare.
         std::mem::forget(a);
-        return Ok(report);
+        Ok(report)
+    };
+    let Ok(repo) = crate::git::Repo::discover(&ws.root) else {
+        return report_of(analyze_worktree(ws));
     };
     let store = ResultCache::new(&repo.cache_dir());
     let key = crate::results::Key {
@@ -73,10 +75,8 @@ fn worktree_report(ws: &Workspace, apps: &[String]) -> Result<GraphReport> {
         }
     };
     let _ = reader.save();
-    let only = selected_apps(&a.project, apps)?;
-    let report = GraphReport::new(&a.project, &a.built.graph, &a.built.errors, &only);
+    let report = report_of(a)?;
     store.store(&key, rec, &StoredReport::from(&report));
-    std::mem::forget(a);
     Ok(report)
 }
 
@@ -208,10 +208,7 @@ fn stored_comparison(
     for d in divergence.values_mut() {
         d.published.clear();
     }
-    let ours_new = cmp
-        .ours_files
-        .iter()
-        .filter(|(k, _)| !cmp.merge_base_files.contains_key(*k))
+    let ours_new = compare::new_in_ours(&cmp.ours_files, &cmp.merge_base_files)
         .map(|(k, f)| (k.clone(), f.clone()))
         .collect();
     Ok(StoredComparison {

@@ -187,9 +187,7 @@ pub fn compare_revisions(
     let conflicted_paths = merged.conflicted_paths();
     let [merge_base_files, ours_files, theirs_files] =
         side_files([&mb_tree, head_tree, &base_tree], &merged_a);
-    let ours_new: Vec<&str> = ours_files
-        .iter()
-        .filter(|(k, _)| !merge_base_files.contains_key(*k))
+    let ours_new: Vec<&str> = new_in_ours(&ours_files, &merge_base_files)
         .map(|(_, f)| f.as_str())
         .collect();
     let published_paths = repo.published_paths(&ours_new)?;
@@ -314,6 +312,14 @@ fn side_files(
         }
     }
     out
+}
+
+/// Ours' migrations the merge base does not have, and their files.
+pub fn new_in_ours<'a>(
+    ours: &'a BTreeMap<MigrationKey, String>,
+    merge_base: &'a BTreeMap<MigrationKey, String>,
+) -> impl Iterator<Item = (&'a MigrationKey, &'a String)> {
+    ours.iter().filter(|(k, _)| !merge_base.contains_key(*k))
 }
 
 /// The comparison's keys in JSON, added to the graph report.
