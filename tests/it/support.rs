@@ -2,9 +2,9 @@
 //! the fixture projects, and a real Django to compare djmig against.
 //!
 //! Django comes from `DJMIG_TEST_PYTHON` (a Python, ideally a virtualenv's,
-//! with Django 5.2 installed) or, when that is unset, from a virtualenv this
-//! module creates once under cargo's target directory with `python3 -m venv`
-//! and `pip install`. Creation is serialised by a file lock, so parallel tests
+//! with [`REQUIREMENTS`] installed) or, when that is unset, from a virtualenv
+//! this module creates once under cargo's target directory with
+//! `python3 -m venv` and `pip install`. Creation is serialised by a file lock, so parallel tests
 //! and test binaries share one venv; a marker file written last says it is
 //! complete, and an incomplete one is deleted and built again.
 
@@ -18,11 +18,20 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// What the test venv installs.
+/// The Django the tests run against.
 pub const DJANGO_REQUIREMENT: &str = "Django>=5.2,<5.3";
 
+/// What the test venv installs: Django, psycopg 3 for the PostgreSQL tests
+/// (`pg.rs`), and django-linear-migrations, whose system checks djmig must
+/// get past.
+pub const REQUIREMENTS: &[&str] = &[
+    DJANGO_REQUIREMENT,
+    "psycopg[binary]",
+    "django-linear-migrations",
+];
+
 /// Written into the venv after a successful install; its content is the
-/// requirement, so changing the requirement rebuilds the venv.
+/// requirement list, so changing the list rebuilds the venv.
 const VENV_MARKER: &str = ".djmig-venv-complete";
 
 /// The repository root (where Cargo.toml is).
@@ -155,13 +164,16 @@ pub fn django_venv() -> PathBuf {
 }
 
 fn inspect(python: PathBuf) -> Django {
-    let probe = "import sys, django\n\
+    // psycopg and django_linear_migrations are imported too: a venv
+    // without them fails here, not in the middle of a database test.
+    let probe = "import sys, django, psycopg, django_linear_migrations\n\
                  print(sys.prefix)\n\
                  print(sys.version_info[0], sys.version_info[1])\n\
                  print(django.get_version())";
     let out = run(
         Command::new(&python).args(["-c", probe]),
-        "probe the test Python for Django",
+        "probe the test Python for Django, psycopg and django-linear-migrations \
+         (install them with `pip install` and the requirements in tests/it/support.rs)",
     );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
@@ -175,8 +187,9 @@ fn inspect(python: PathBuf) -> Django {
     let django_version = lines.next().unwrap_or_default().to_owned();
     assert!(
         django_version.starts_with("5.2"),
-        "{} has Django {django_version}, the tests need {DJANGO_REQUIREMENT}",
-        python.display()
+        "{} has Django {django_version}, the tests need {}",
+        python.display(),
+        REQUIREMENTS.join(" ")
     );
     Django {
         python,
@@ -186,7 +199,8 @@ fn inspect(python: PathBuf) -> Django {
     }
 }
 
-/// Create (once, under a lock) `target/tmp/django-venv` with Django installed.
+/// Create (once, under a lock) `target/tmp/django-venv` with
+/// [`REQUIREMENTS`] installed.
 fn provision_venv() -> PathBuf {
     let base = target_tmp();
     fs::create_dir_all(&base).expect("create target tmp dir");
@@ -206,32 +220,38 @@ fn provision_venv() -> PathBuf {
         .expect("open venv lock file");
     lock.lock().expect("lock the venv lock file"); // released when `lock` drops
 
-    let complete = fs::read_to_string(&marker).is_ok_and(|m| m == DJANGO_REQUIREMENT);
+    let wanted = REQUIREMENTS.join("\n");
+    let complete = fs::read_to_string(&marker).is_ok_and(|m| m == wanted);
     if complete && python.exists() {
         return python;
     }
     if venv.exists() {
         fs::remove_dir_all(&venv).expect("remove incomplete test venv");
     }
-    eprintln!("creating {} with {DJANGO_REQUIREMENT} ...", venv.display());
+    eprintln!(
+        "creating {} with {} ...",
+        venv.display(),
+        REQUIREMENTS.join(" ")
+    );
     run(
         Command::new("python3").arg("-m").arg("venv").arg(&venv),
         "create the test venv with `python3 -m venv`",
     );
     run(
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--quiet",
-            DJANGO_REQUIREMENT,
-        ]),
-        "install Django into the test venv with pip",
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--quiet",
+            ])
+            .args(REQUIREMENTS),
+        "install Django, psycopg and django-linear-migrations into the test venv with pip",
     );
     let mut file = fs::File::create(&marker).expect("create venv marker");
-    file.write_all(DJANGO_REQUIREMENT.as_bytes())
+    file.write_all(wanted.as_bytes())
         .expect("write venv marker");
     python
 }
