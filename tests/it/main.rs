@@ -1,9 +1,12 @@
-//! One integration-test binary: a `mod` per area, helpers in `support`.
+//! One integration-test binary: a `mod` per area, helpers in `support` (and
+//! the throwaway PostgreSQL server in `pg`).
 
+mod pg;
 mod support;
 
 mod cli;
 mod completions;
+mod database;
 mod django_agreement;
 mod dlm;
 mod git_compare;
