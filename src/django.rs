@@ -6,6 +6,13 @@
 //! prompt Django did not expect reads end-of-file instead of hanging), the
 //! environment inherited plus `PYTHONDONTWRITEBYTECODE=1`, and `--no-color`
 //! so the output can be parsed.
+//!
+//! The commands of a resolution (`showmigrations`, `migrate`,
+//! `makemigrations`) run with `--skip-checks`: the project's own system
+//! checks must not stop them — django-linear-migrations reports a
+//! `max_migration.txt` left with conflict markers (`dlm.E002`) or two leaf
+//! migrations (`dlm.E005`), exactly what a resolution is there to fix.
+//! [`Django::check`] runs the checks when the project is sound again.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -110,40 +117,54 @@ impl Django {
     /// not run it again. Django lists the migrations of an app with two
     /// leaves too, so this works on a forked history.
     pub fn showmigrations(&self, apps: &[&str]) -> Result<BTreeMap<String, Vec<(String, bool)>>> {
-        let mut args = vec!["showmigrations", "--list"];
+        let mut args = vec!["showmigrations", "--list", "--skip-checks"];
         args.extend_from_slice(apps);
         let out = self.manage_checked(&args)?;
         Ok(parse_showmigrations(&out.stdout))
     }
 
-    /// `manage.py migrate --noinput APP TARGET` (TARGET may be `zero`).
+    /// `manage.py migrate --noinput --skip-checks APP TARGET` (TARGET may
+    /// be `zero`).
     pub fn migrate(&self, app: &str, target: &str) -> Result<Output> {
-        self.manage_checked(&["migrate", "--noinput", app, target])
+        self.manage_checked(&["migrate", "--noinput", "--skip-checks", app, target])
     }
 
-    /// `manage.py migrate --noinput`.
+    /// `manage.py migrate --noinput --skip-checks`.
     pub fn migrate_all(&self) -> Result<Output> {
-        self.manage_checked(&["migrate", "--noinput"])
+        self.manage_checked(&["migrate", "--noinput", "--skip-checks"])
     }
 
-    /// `manage.py makemigrations --noinput [apps]`.
+    /// `manage.py makemigrations --noinput --skip-checks [apps]`.
     pub fn makemigrations(&self, apps: &[&str]) -> Result<Output> {
-        let mut args = vec!["makemigrations", "--noinput"];
+        let mut args = vec!["makemigrations", "--noinput", "--skip-checks"];
         args.extend_from_slice(apps);
         self.manage_checked(&args)
     }
 
-    /// `manage.py makemigrations --merge --noinput APP`: Django writes a
-    /// merge migration without asking.
+    /// `manage.py makemigrations --merge --noinput --skip-checks APP`:
+    /// Django writes a merge migration without asking.
     pub fn makemigrations_merge(&self, app: &str) -> Result<Output> {
-        self.manage_checked(&["makemigrations", "--merge", "--noinput", app])
+        self.manage_checked(&[
+            "makemigrations",
+            "--merge",
+            "--noinput",
+            "--skip-checks",
+            app,
+        ])
     }
 
-    /// `manage.py makemigrations --check --dry-run`: true when the models
-    /// match the migrations. An error (a conflict, an import error) is an
+    /// `manage.py makemigrations --check --dry-run --skip-checks`: true
+    /// when the models match the migrations (the system checks are
+    /// [`Django::check`]'s). An error (a conflict, an import error) is an
     /// error, not `false`.
     pub fn makemigrations_check(&self) -> Result<bool> {
-        let args = ["makemigrations", "--check", "--dry-run", "--noinput"];
+        let args = [
+            "makemigrations",
+            "--check",
+            "--dry-run",
+            "--noinput",
+            "--skip-checks",
+        ];
         let out = self.manage(&args)?;
         if out.status_ok {
             return Ok(true);
@@ -154,6 +175,20 @@ impl Django {
             return Ok(false);
         }
         Err(failure(&self.manage_argv(&args), &out))
+    }
+
+    /// `manage.py check`: the project's system checks, its own apps' and
+    /// the installed packages' (like django-linear-migrations'), as
+    /// `migrate` would run them without `--skip-checks`. An error carries
+    /// what Django reported.
+    pub fn check(&self) -> Result<()> {
+        let args = ["check"];
+        let out = self.manage(&args)?;
+        if out.status_ok {
+            return Ok(());
+        }
+        Err(failure(&self.manage_argv(&args), &out)
+            .hint("fix what Django's system checks report, then run `python manage.py check`"))
     }
 
     /// Run `python manage.py ARGS` (plus `--no-color`) and return what it
@@ -458,7 +493,7 @@ fn failure(argv: &[OsString], out: &Output) -> Error {
 mod tests {
     use super::*;
 
-    fn test_python() -> Option<PathBuf> {
+    pub(super) fn test_python() -> Option<PathBuf> {
         let p = std::env::var_os("DJMIG_TEST_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -476,7 +511,7 @@ mod tests {
         }
     }
 
-    fn copy_dir(from: &Path, to: &Path) {
+    pub(super) fn copy_dir(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for e in std::fs::read_dir(from).unwrap() {
             let e = e.unwrap();
@@ -494,9 +529,16 @@ mod tests {
     }
 
     /// The `linear` fixture copied into a temporary directory.
-    fn linear_project(python: &Path) -> (tempfile::TempDir, Django) {
+    pub(super) fn linear_project(python: &Path) -> (tempfile::TempDir, Django) {
+        fixture_project(python, "linear")
+    }
+
+    /// `fixtures/<name>` copied into a temporary directory.
+    pub(super) fn fixture_project(python: &Path, name: &str) -> (tempfile::TempDir, Django) {
         let dir = tempfile::tempdir().unwrap();
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/linear");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(name);
         copy_dir(&fixture, dir.path());
         let dj = Django {
             python: python.to_path_buf(),
@@ -689,14 +731,15 @@ mod tests {
         let e = dj.showmigrations(&["nosuchapp"]).unwrap_err();
         assert!(
             e.message
-                .contains("showmigrations --list nosuchapp --no-color"),
+                .contains("showmigrations --list --skip-checks nosuchapp --no-color"),
             "{e:?}"
         );
         assert!(e.message.contains("manage.py"), "{e:?}");
         assert!(e.causes.iter().any(|c| c.contains("nosuchapp")), "{e:?}");
         let e = dj.migrate("blog", "0099_nope").unwrap_err();
         assert!(
-            e.message.contains("migrate --noinput blog 0099_nope"),
+            e.message
+                .contains("migrate --noinput --skip-checks blog 0099_nope"),
             "{e:?}"
         );
         assert!(!e.causes.is_empty(), "{e:?}");
@@ -710,17 +753,86 @@ mod tests {
         assert!(e.message.contains("/nonexistent/python"), "{e:?}");
     }
 
+    /// django-linear-migrations in the project's INSTALLED_APPS, and
+    /// blog's `max_migration.txt` as `text`.
+    fn with_dlm(dj: &Django, max_migration: &str) {
+        let path = dj.root.join("mysite/settings.py");
+        let settings = std::fs::read_to_string(&path).unwrap();
+        let patched = settings.replacen(
+            "INSTALLED_APPS = [\n",
+            "INSTALLED_APPS = [\n    'django_linear_migrations',\n",
+            1,
+        );
+        assert_ne!(settings, patched, "no INSTALLED_APPS in {}", path.display());
+        std::fs::write(&path, patched).unwrap();
+        let max = dj.root.join("blog/migrations/max_migration.txt");
+        std::fs::write(max, max_migration).unwrap();
+    }
+
+    #[test]
+    fn failing_system_checks_do_not_stop_the_steps() {
+        let Some(py) = test_python() else { return };
+        let (dir, dj) = linear_project(&py);
+        // A merge left git's conflict markers in max_migration.txt.
+        with_dlm(
+            &dj,
+            "<<<<<<< HEAD\n0003_post_published\n=======\n0002_post_body\n>>>>>>> feature\n",
+        );
+        // Without --skip-checks, Django stops on dlm.E002.
+        let out = dj.manage(&["showmigrations", "--list"]).unwrap();
+        assert!(!out.status_ok, "{}", out.stdout);
+        assert!(out.stderr.contains("dlm.E002"), "{}", out.stderr);
+        let e = dj.check().unwrap_err();
+        assert!(e.message.contains("manage.py check"), "{e:?}");
+        assert!(e.causes.iter().any(|c| c.contains("dlm.E002")), "{e:?}");
+
+        // djmig's steps run all the same.
+        assert_eq!(dj.showmigrations(&[]).unwrap()["blog"].len(), 3);
+        dj.migrate_all().unwrap();
+        dj.migrate("blog", "0002_post_body").unwrap();
+        assert!(dj.makemigrations_check().unwrap());
+        let models = dir.path().join("blog/models.py");
+        let mut text = std::fs::read_to_string(&models).unwrap();
+        text.push_str("    views = models.IntegerField(default=0)\n");
+        std::fs::write(&models, text).unwrap();
+        assert!(!dj.makemigrations_check().unwrap());
+        dj.makemigrations(&["blog"]).unwrap();
+        let m = dj.showmigrations(&["blog"]).unwrap();
+        assert_eq!(m["blog"].len(), 4, "{m:?}");
+        // django-linear-migrations' makemigrations rewrote the file: the
+        // project passes its checks again.
+        dj.check().unwrap();
+    }
+
+    #[test]
+    fn a_forked_history_with_linear_migrations_lists_and_merges() {
+        let Some(py) = test_python() else { return };
+        let (_dir, dj) = fixture_project(&py, "two_leaves");
+        with_dlm(
+            &dj,
+            "<<<<<<< HEAD\n0002_post_body\n=======\n0002_post_summary\n>>>>>>> feature\n",
+        );
+        let out = dj.manage(&["showmigrations", "--list"]).unwrap();
+        assert!(out.stderr.contains("dlm.E005"), "{}", out.stderr);
+        let e = dj.check().unwrap_err();
+        assert!(e.causes.iter().any(|c| c.contains("dlm.E005")), "{e:?}");
+
+        assert_eq!(dj.showmigrations(&[]).unwrap()["blog"].len(), 3);
+        dj.makemigrations_merge("blog").unwrap();
+        dj.migrate_all().unwrap();
+        let m = dj.showmigrations(&["blog"]).unwrap();
+        assert_eq!(m["blog"].len(), 4, "{m:?}");
+        assert!(m["blog"].iter().all(|(_, a)| *a), "{m:?}");
+        let merge = &m["blog"][3].0;
+        let max = std::fs::read_to_string(dj.root.join("blog/migrations/max_migration.txt"));
+        assert_eq!(max.unwrap(), format!("{merge}\n"));
+        dj.check().unwrap();
+    }
+
     #[test]
     fn forked_history_lists_and_merges() {
         let Some(py) = test_python() else { return };
-        let dir = tempfile::tempdir().unwrap();
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/two_leaves");
-        copy_dir(&fixture, dir.path());
-        let dj = Django {
-            python: py,
-            manage_py: dir.path().join("manage.py"),
-            root: dir.path().to_path_buf(),
-        };
+        let (_dir, dj) = fixture_project(&py, "two_leaves");
         // showmigrations lists both branches of a conflict.
         let m = dj.showmigrations(&[]).unwrap();
         assert_eq!(m["blog"].len(), 3, "{m:?}");
