@@ -13,6 +13,11 @@
 //! `max_migration.txt` left with conflict markers (`dlm.E002`) or two leaf
 //! migrations (`dlm.E005`), exactly what a resolution is there to fix.
 //! [`Django::check`] runs the checks when the project is sound again.
+//! Questions to the project's database are in [`database`].
+
+mod database;
+
+pub use database::{DataAtRisk, DatabaseInfo};
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -472,7 +477,13 @@ fn tail(text: &str) -> String {
 }
 
 fn failure(argv: &[OsString], out: &Output) -> Error {
-    let mut err = Error::failed(format!("`{}` failed", show_argv(argv)));
+    failure_with(format!("`{}` failed", show_argv(argv)), out)
+}
+
+/// An error saying `message`, with the tail of what Django printed and a
+/// hint when the interpreter has no Django.
+fn failure_with(message: String, out: &Output) -> Error {
+    let mut err = Error::failed(message);
     let text = if out.stderr.trim().is_empty() {
         &out.stdout
     } else {
