@@ -624,7 +624,7 @@ _djmig() {
             return 0
             ;;
         djmig__subcmd__resolve)
-            opts="-y -C -h -V --base --strategy --yes --dry-run --allow-dirty --format --config --strict --color --help --version"
+            opts="-y -C -h -V --base --strategy --yes --dry-run --allow-dirty --no-database --format --config --strict --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -696,7 +696,7 @@ _djmig() {
             return 0
             ;;
         djmig__subcmd__undo)
-            opts="-C -h -V --dry-run --config --strict --color --help --version"
+            opts="-y -C -h -V --dry-run --yes --no-database --config --strict --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

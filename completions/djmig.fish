@@ -91,6 +91,7 @@ never\t''"
 complete -c djmig -n "__fish_djmig_using_subcommand resolve" -s y -l yes -d 'Take the recommended choice at every question, database steps included'
 complete -c djmig -n "__fish_djmig_using_subcommand resolve" -l dry-run -d 'Print the plan and change nothing'
 complete -c djmig -n "__fish_djmig_using_subcommand resolve" -l allow-dirty -d 'Go on although files to be changed have uncommitted changes'
+complete -c djmig -n "__fish_djmig_using_subcommand resolve" -l no-database -d 'The local database does not matter: do not ask it what is applied, and do not migrate it (needed to delete or rename migrations when it cannot be asked)'
 complete -c djmig -n "__fish_djmig_using_subcommand resolve" -l strict -d 'Dependencies on apps found nowhere are errors, as Django raises them'
 complete -c djmig -n "__fish_djmig_using_subcommand resolve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c djmig -n "__fish_djmig_using_subcommand resolve" -s V -l version -d 'Print version'
@@ -100,6 +101,8 @@ complete -c djmig -n "__fish_djmig_using_subcommand undo" -l color -d 'When to u
 always\t''
 never\t''"
 complete -c djmig -n "__fish_djmig_using_subcommand undo" -l dry-run -d 'Print what would be restored and change nothing'
+complete -c djmig -n "__fish_djmig_using_subcommand undo" -s y -l yes -d 'Take the plan without asking (database steps included)'
+complete -c djmig -n "__fish_djmig_using_subcommand undo" -l no-database -d 'Restore the files only; leave the local database as it is'
 complete -c djmig -n "__fish_djmig_using_subcommand undo" -l strict -d 'Dependencies on apps found nowhere are errors, as Django raises them'
 complete -c djmig -n "__fish_djmig_using_subcommand undo" -s h -l help -d 'Print help'
 complete -c djmig -n "__fish_djmig_using_subcommand undo" -s V -l version -d 'Print version'

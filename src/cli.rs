@@ -134,6 +134,12 @@ pub struct ResolveArgs {
     #[arg(long)]
     pub allow_dirty: bool,
 
+    /// The local database does not matter: do not ask it what is applied,
+    /// and do not migrate it (needed to delete or rename migrations when
+    /// it cannot be asked).
+    #[arg(long)]
+    pub no_database: bool,
+
     /// Output format of the plan and the report.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
@@ -144,6 +150,14 @@ pub struct UndoArgs {
     /// Print what would be restored and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Take the plan without asking (database steps included).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Restore the files only; leave the local database as it is.
+    #[arg(long)]
+    pub no_database: bool,
 }
 
 #[derive(Debug, Subcommand)]

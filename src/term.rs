@@ -30,9 +30,12 @@ impl Prompter for TermPrompter {
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
+        // Wait for Enter: a `y` typed ahead with its Enter must answer one
+        // question, not this one and the next.
         Confirm::with_theme(&SimpleTheme)
             .with_prompt(prompt)
             .default(default)
+            .wait_for_newline(true)
             .interact_opt()
             .map_err(|e| Error::failed("cannot read the answer").cause(e))?
             .ok_or_else(|| Error::new(Exit::Failed, "cancelled; nothing was changed"))
@@ -56,8 +59,10 @@ impl Prompter for AutoPrompter {
             "`{prompt}` needs an answer, and there is no terminal to ask on"
         ))
         .hint(format!(
-            "pass --strategy (the recommended one is: {}), or --yes to take it",
+            "pass --strategy {} (the recommended one), or --yes to take it",
             items[default]
+                .split_once(':')
+                .map_or(items[default].as_str(), |(name, _)| name)
         )))
     }
 
@@ -70,9 +75,14 @@ impl Prompter for AutoPrompter {
     }
 }
 
+/// Whether questions can be asked: stdin and stderr are terminals.
+pub fn is_interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
 /// The prompter for this run.
 pub fn prompter(yes: bool, strategy_given: bool) -> Box<dyn Prompter> {
-    if !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+    if !yes && is_interactive() {
         Box::new(TermPrompter)
     } else {
         Box::new(AutoPrompter {

@@ -19,4 +19,5 @@ pub mod resolve;
 pub mod review;
 pub mod rewrite;
 pub mod settings;
+pub mod standpoint;
 pub mod tree;

@@ -19,7 +19,9 @@ use crate::error::{Error, Result};
 
 mod merge;
 mod pool;
+pub mod process;
 mod state;
+mod status;
 #[cfg(test)]
 pub(crate) mod testutil;
 mod tree;
@@ -526,9 +528,12 @@ impl Repo {
     }
 
     /// Remote-tracking branches (without `*/HEAD`) and tags, peeled to
-    /// commits: the published history.
+    /// commits: the published history. The current branch's own remote
+    /// copy (`origin/feature` for `feature`) is left out: pushing your own
+    /// branch for review does not publish it to anyone's database.
     fn published_tips(&self) -> Result<Vec<(String, Oid)>> {
         let mut out = Vec::new();
+        let own = self.own_remote_copy();
         for glob in ["refs/remotes/*", "refs/tags/*"] {
             let refs = self
                 .repo
@@ -536,7 +541,9 @@ impl Repo {
                 .map_err(|e| git_err("cannot list the references", e))?;
             for r in refs.flatten() {
                 let Ok(name) = r.name() else { continue };
-                if name.starts_with("refs/remotes/") && name.ends_with("/HEAD") {
+                if name.starts_with("refs/remotes/") && name.ends_with("/HEAD")
+                    || own.as_deref() == Some(name)
+                {
                     continue;
                 }
                 if let Ok(c) = r.peel_to_commit() {

@@ -6,7 +6,10 @@ use std::path::Path;
 
 use git2::{ErrorCode, Oid};
 
-use super::{git_err, HeadInfo, Repo};
+use super::{git_err, HeadInfo, Repo, Resolved};
+use crate::core::standpoint::{
+    decide, decide_default, is_own_copy, Base, Facts, How, NoBase, Stopped, Upstream,
+};
 use crate::error::{Error, Result};
 
 /// A rebase, running or just finished.
@@ -145,7 +148,12 @@ impl Repo {
         let log = self.repo.reflog("HEAD").ok()?;
         let last = log.get(0)?;
         let msg = last.message().ok()??.to_string();
-        if !(msg.starts_with("rebase") && msg.contains("(finish)")) {
+        // `rebase (finish): …`, `rebase -i (finish): …`, and
+        // `pull --rebase (finish): …` (options may come between).
+        let action = |m: &str, word: &str| -> bool {
+            (m.starts_with("rebase") || m.starts_with("pull")) && m.contains(word)
+        };
+        if !action(&msg, "(finish)") {
             return None;
         }
         let head_name = msg
@@ -154,7 +162,7 @@ impl Repo {
         // The start of that rebase checked out the commit it replays onto.
         let onto = log.iter().skip(1).find_map(|e| {
             let m = e.message().ok()??;
-            (m.starts_with("rebase") && m.contains("(start)")).then(|| e.id_new())
+            action(m, "(start)").then(|| e.id_new())
         });
         Some(RebaseInfo {
             onto,
@@ -183,55 +191,151 @@ impl Repo {
         self.repo.find_reference(name).is_ok()
     }
 
-    /// The revision to compare with when none is given, and how it was
-    /// chosen: the configured `base:`, else the current branch's upstream,
-    /// else what `origin/HEAD` points at, else `main`, `master`,
-    /// `origin/main`, `origin/master` (the first that exists).
-    pub fn default_base(&self, config_base: Option<&str>) -> Result<(String, &'static str)> {
-        if let Some(b) = config_base.map(str::trim).filter(|b| !b.is_empty()) {
-            return Ok((b.to_string(), "the `base:` setting"));
-        }
-        if let Ok(HeadInfo {
-            branch: Some(b), ..
-        }) = self.head()
-        {
-            if let Ok(buf) = self.repo.branch_upstream_name(&format!("refs/heads/{b}")) {
-                if let Ok(full) = buf.as_str() {
-                    if self.ref_exists(full) {
-                        if let Some(up) = self.upstream_of(&b) {
-                            return Ok((up, "the current branch's upstream"));
-                        }
-                    }
-                }
-            }
-        }
-        match self.repo.find_reference("refs/remotes/origin/HEAD") {
-            Ok(r) => {
-                if let Ok(Some(t)) = r.symbolic_target() {
-                    if self.ref_exists(t) {
-                        let short = t.strip_prefix("refs/remotes/").unwrap_or(t);
-                        return Ok((short.to_string(), "origin/HEAD"));
-                    }
-                }
-            }
-            Err(e) if e.code() == ErrorCode::NotFound => {}
+    /// What the standpoint decision needs to know (see
+    /// [`crate::core::standpoint`]).
+    pub fn facts(&self, config_base: Option<&str>) -> Result<Facts<Oid>> {
+        let state = self.state()?;
+        let upstream = state
+            .head
+            .branch
+            .as_deref()
+            .and_then(|b| self.upstream_facts(b));
+        let origin_head = match self.repo.find_reference("refs/remotes/origin/HEAD") {
+            Ok(r) => r
+                .symbolic_target()
+                .ok()
+                .flatten()
+                .filter(|t| self.ref_exists(t))
+                .map(|t| t.strip_prefix("refs/remotes/").unwrap_or(t).to_string()),
+            Err(e) if e.code() == ErrorCode::NotFound => None,
             Err(e) => return Err(git_err("cannot read origin/HEAD", e)),
-        }
-        for (refname, short, how) in [
-            ("refs/heads/main", "main", "the main branch"),
-            ("refs/heads/master", "master", "the master branch"),
-            ("refs/remotes/origin/main", "origin/main", "origin/main"),
-            (
-                "refs/remotes/origin/master",
-                "origin/master",
-                "origin/master",
-            ),
-        ] {
-            if self.ref_exists(refname) {
-                return Ok((short.to_string(), how));
-            }
-        }
-        Err(Error::git("no revision to compare with: the branch has no upstream, and there is no origin/HEAD, main or master")
-            .hint("pass --base REV, or set `base:` in .djmig.yml"))
+        };
+        let fallbacks = [
+            ("refs/heads/main", "main"),
+            ("refs/heads/master", "master"),
+            ("refs/remotes/origin/main", "origin/main"),
+            ("refs/remotes/origin/master", "origin/master"),
+        ]
+        .into_iter()
+        .filter(|(r, _)| self.ref_exists(r))
+        .map(|(_, s)| s.to_string())
+        .collect();
+        let in_progress = match &state.in_progress {
+            None => None,
+            Some(InProgress::Merge { heads }) => Some(Stopped::Merge {
+                heads: heads.clone(),
+            }),
+            Some(InProgress::Rebase(info)) => Some(Stopped::Rebase { onto: info.onto }),
+            Some(InProgress::CherryPick { head }) => Some(Stopped::CherryPick { picked: *head }),
+            Some(InProgress::Revert { .. } | InProgress::Am) => Some(Stopped::Other),
+        };
+        Ok(Facts {
+            branch: state.head.branch.clone(),
+            head: state.head.oid,
+            head_parents: state.head_parents.clone(),
+            in_progress,
+            just_rebased_onto: state.just_rebased.as_ref().and_then(|r| r.onto),
+            upstream,
+            config_base: config_base.map(str::to_string),
+            origin_head,
+            fallbacks,
+        })
     }
+
+    /// A local branch's upstream, when configured and present.
+    fn upstream_facts(&self, branch: &str) -> Option<Upstream> {
+        let local = format!("refs/heads/{branch}");
+        let buf = self.repo.branch_upstream_name(&local).ok()?;
+        let full = buf.as_str().ok()?.to_string();
+        if !self.ref_exists(&full) {
+            return None;
+        }
+        let remote = self
+            .repo
+            .branch_upstream_remote(&local)
+            .ok()
+            .and_then(|r| r.as_str().ok().map(str::to_string))
+            .filter(|r| r != ".");
+        let rev = self.upstream_of(branch)?;
+        let remote_branch = match &remote {
+            Some(r) => full
+                .strip_prefix(&format!("refs/remotes/{r}/"))
+                .unwrap_or(&rev)
+                .to_string(),
+            None => rev.clone(),
+        };
+        Some(Upstream {
+            rev,
+            remote,
+            remote_branch,
+        })
+    }
+
+    /// The current branch's upstream when it is the branch's own remote
+    /// copy (`origin/feature` for `feature`): the same line of work, so
+    /// neither upstream nor a publication of it.
+    pub fn own_remote_copy(&self) -> Option<String> {
+        let branch = self.head().ok()?.branch?;
+        let facts = self.facts(None).ok()?;
+        let up = self.upstream_facts(&branch)?;
+        let default = facts
+            .origin_head
+            .as_deref()
+            .map(|oh| oh.split_once('/').map(|(_, b)| b).unwrap_or(oh).to_string())
+            .or_else(|| {
+                facts.fallbacks.iter().find_map(|r| {
+                    let b = r.strip_prefix("origin/").unwrap_or(r);
+                    matches!(b, "main" | "master").then(|| b.to_string())
+                })
+            });
+        is_own_copy(&branch, &up, default.as_deref()).then(|| format!("refs/remotes/{}", up.rev))
+    }
+
+    /// The revision to compare branches with when none is given, and how
+    /// it was chosen: [`crate::core::standpoint::decide_default`].
+    pub fn default_base(&self, config_base: Option<&str>) -> Result<(String, &'static str)> {
+        let facts = self.facts(config_base)?;
+        match decide_default(&facts, None) {
+            Ok(Base::Named { rev, how }) => Ok((rev, how.phrase())),
+            Ok(Base::Commit { commit, how }) => Ok((commit.to_string(), how.phrase())),
+            Err(e) => Err(no_base(e)),
+        }
+    }
+
+    /// A branch whose tip is `oid`, to name a commit: local branches
+    /// first, then remote-tracking ones.
+    pub fn branch_at(&self, oid: Oid) -> Option<String> {
+        let branches = self.list_branches(&[]).ok()?;
+        branches.into_iter().find(|b| b.oid == oid).map(|b| b.name)
+    }
+
+    /// Upstream, as [`crate::core::standpoint::decide`] decides it, resolved
+    /// to a commit.
+    pub fn standpoint(
+        &self,
+        given: Option<&str>,
+        config_base: Option<&str>,
+    ) -> Result<(Resolved, How)> {
+        let facts = self.facts(config_base)?;
+        match decide(&facts, given) {
+            Ok(Base::Named { rev, how }) => Ok((self.resolve(&rev)?, how)),
+            Ok(Base::Commit { commit, how }) => {
+                let rev = self.branch_at(commit).unwrap_or_else(|| commit.to_string());
+                let mut r = self.resolve(&commit.to_string())?;
+                r.rev = rev;
+                Ok((r, how))
+            }
+            Err(e) => Err(no_base(e)),
+        }
+    }
+}
+
+fn no_base(NoBase { own_copy }: NoBase) -> Error {
+    let mut e = Error::git("no revision to compare with: the branch has no upstream, and there is no origin/HEAD, main or master");
+    if let Some(c) = own_copy {
+        e = e.cause(format!(
+            "the branch tracks {c}, its own remote copy, which is not upstream"
+        ));
+    }
+    e.hint("pass --base REV, or set `base:` in .djmig.yml")
 }

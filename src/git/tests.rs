@@ -267,7 +267,7 @@ fn empty_repository_is_a_git_error() {
     let head = repo.head().unwrap();
     assert_eq!(head.branch.as_deref(), Some("main"));
     assert_eq!(head.oid, None);
-    let e = repo.default_base(None).unwrap_err();
+    let e = repo.standpoint(None, None).unwrap_err();
     assert_eq!(e.exit, Exit::Git);
     assert!(e.hints.iter().any(|h| h.contains("--base")));
 }
@@ -683,20 +683,30 @@ fn state_cherry_pick_in_progress() {
 }
 
 #[test]
-fn default_base_order_and_upstream() {
+fn standpoint_order_and_upstream() {
+    use crate::core::standpoint::How;
     let r = TestRepo::new();
     r.write("a.py", "1\n");
     r.commit("c1");
+    r.git(&["branch", "develop"]);
     let repo = Repo::discover(&r.path).unwrap();
+    let base = |repo: &Repo, cfg: Option<&str>| {
+        repo.standpoint(None, cfg)
+            .map(|(r, how)| (r.rev, how))
+            .map_err(|e| e.message)
+    };
     assert_eq!(
-        repo.default_base(Some("develop")).unwrap(),
-        ("develop".to_string(), "the `base:` setting")
+        base(&repo, Some("develop")).unwrap(),
+        ("develop".to_string(), How::Configured)
     );
-    assert_eq!(repo.default_base(None).unwrap().0, "main");
+    assert_eq!(
+        base(&repo, None).unwrap(),
+        ("main".to_string(), How::Fallback)
+    );
     r.git(&["branch", "-m", "main", "master"]);
-    assert_eq!(repo.default_base(None).unwrap().0, "master");
+    assert_eq!(base(&repo, None).unwrap().0, "master");
     r.git(&["branch", "-m", "master", "trunk"]);
-    assert!(repo.default_base(None).is_err());
+    assert!(base(&repo, None).is_err());
 
     // A clone: origin/HEAD, then the branch's upstream.
     r.git(&["branch", "-m", "trunk", "main"]);
@@ -714,8 +724,8 @@ fn default_base_order_and_upstream() {
     let repo = Repo::discover(&clone).unwrap();
     r.git_in(&clone, &["branch", "-D", "main"]);
     assert_eq!(
-        repo.default_base(None).unwrap(),
-        ("origin/main".to_string(), "origin/HEAD")
+        base(&repo, None).unwrap(),
+        ("origin/main".to_string(), How::OriginHead)
     );
     r.git(&["branch", "release"]);
     r.git_in(&clone, &["fetch", "-q", "origin"]);
@@ -724,20 +734,35 @@ fn default_base_order_and_upstream() {
         &["branch", "-q", "--set-upstream-to", "origin/release"],
     );
     assert_eq!(
-        repo.default_base(None).unwrap(),
-        (
-            "origin/release".to_string(),
-            "the current branch's upstream"
-        )
+        base(&repo, None).unwrap(),
+        ("origin/release".to_string(), How::Upstream)
     );
     let st = repo.state().unwrap();
     assert_eq!(st.upstream.as_deref(), Some("origin/release"));
     assert_eq!(st.head.branch.as_deref(), Some("work"));
+    assert_eq!(repo.own_remote_copy(), None);
+
+    // A branch tracking its own remote copy: not upstream.
+    r.git(&["branch", "work"]);
+    r.git_in(&clone, &["fetch", "-q", "origin"]);
+    r.git_in(
+        &clone,
+        &["branch", "-q", "--set-upstream-to", "origin/work"],
+    );
+    assert_eq!(
+        base(&repo, None).unwrap(),
+        ("origin/main".to_string(), How::OriginHead)
+    );
+    assert_eq!(
+        repo.own_remote_copy().as_deref(),
+        Some("refs/remotes/origin/work")
+    );
+
     r.git_in(&clone, &["remote", "set-head", "origin", "-d"]);
     r.git_in(&clone, &["branch", "-q", "--unset-upstream"]);
     assert_eq!(
-        repo.default_base(None).unwrap(),
-        ("origin/main".to_string(), "origin/main")
+        base(&repo, None).unwrap(),
+        ("origin/main".to_string(), How::Fallback)
     );
 }
 

@@ -450,7 +450,7 @@ impl Scenario {
     }
 }
 
-/// The `step` kinds of a JSON plan.
+/// The `step` kinds of a JSON resolution, in the order they run.
 fn step_kinds(plan: &Value) -> Vec<String> {
     plan["steps"]
         .as_array()
@@ -624,19 +624,25 @@ fn merge_strategy_adds_djangos_merge_migration() {
 /// second undo has nothing to do.
 fn undo_restores_after(s: &Scenario, args: &[&str]) {
     let before = s.files();
+    let db_before = s.showmigrations();
+    let db_bytes = fs::read(s.path("db.sqlite3")).expect("read db.sqlite3");
     let mut full = vec!["resolve"];
     full.extend_from_slice(args);
     s.dj(&full).expect_code(0);
     assert_ne!(before, s.files(), "resolve {args:?} changed nothing");
-    let undo = s.dj(&["undo"]);
-    undo.expect_code(0).stdout_has("Undid");
+    let undo = s.dj(&["undo", "--yes"]);
+    undo.expect_code(0).stdout_has("Undone.");
     assert_same_files(&before, &s.files(), &format!("undo after resolve {args:?}"));
     s.assert_nothing_to_undo();
     assert_same_files(&before, &s.files(), "a second undo");
-    // The files have two leaves again. (The database is not undone: after
-    // a reparent it records the new names, so Django itself would now
-    // complain about an inconsistent history; that is documented.)
+    // The files have two leaves again, and the database is as it was.
     s.dj(&["check"]).expect_code(1);
+    assert_eq!(s.showmigrations(), db_before, "undo after resolve {args:?}");
+    assert_eq!(
+        fs::read(s.path("db.sqlite3")).expect("read db.sqlite3"),
+        db_bytes,
+        "the SQLite file after undo"
+    );
 }
 
 #[test]
@@ -733,11 +739,23 @@ fn dry_run_changes_nothing_and_describes_the_situation() {
     assert_eq!(sit["recommended"], "regenerate", "{j:#}");
     assert_eq!(j["plans"][0]["strategy"], "regenerate", "{j:#}");
     assert_eq!(
-        step_kinds(&j["plans"][0]),
-        ["unapply", "delete", "makemigrations", "migrate", "verify"],
+        step_kinds(&j),
+        [
+            "set_aside",
+            "migrate",
+            "put_back",
+            "delete",
+            "makemigrations",
+            "migrate_all",
+            "verify"
+        ],
         "{j:#}"
     );
-    assert_eq!(j["plans"][0]["steps"][0]["target"], "0003_post_published");
+    assert_eq!(j["steps"][1]["target"], "0003_post_published");
+    assert_eq!(
+        j["steps"][0]["files"][0],
+        "blog/migrations/0004_post_rating.py"
+    );
 
     // The other strategies' plans, also without changing anything.
     let j = s
@@ -751,15 +769,27 @@ fn dry_run_changes_nothing_and_describes_the_situation() {
         ])
         .expect_code(1)
         .json();
+    // Applied, and the sides change different fields: upstream's is
+    // applied beneath it and its row renamed; nothing is unapplied.
     assert_eq!(
-        step_kinds(&j["plans"][0]),
-        ["unapply", "write", "migrate", "verify"],
+        step_kinds(&j),
+        [
+            "set_aside",
+            "migrate",
+            "put_back",
+            "write",
+            "rename_applied",
+            "migrate_all",
+            "verify"
+        ],
         "{j:#}"
     );
     assert_eq!(
-        j["plans"][0]["steps"][1]["file"],
-        "blog/migrations/0005_post_views.py"
+        j["steps"][0]["files"][0],
+        "blog/migrations/0004_post_views.py"
     );
+    assert_eq!(j["steps"][1]["target"], "0004_post_rating");
+    assert_eq!(j["steps"][3]["file"], "blog/migrations/0005_post_views.py");
     let j = s
         .dj(&[
             "resolve",
@@ -772,8 +802,8 @@ fn dry_run_changes_nothing_and_describes_the_situation() {
         .expect_code(1)
         .json();
     assert_eq!(
-        step_kinds(&j["plans"][0]),
-        ["makemigrations_merge", "verify"],
+        step_kinds(&j),
+        ["makemigrations_merge", "migrate_all", "verify"],
         "{j:#}"
     );
 
@@ -841,7 +871,7 @@ fn uncommitted_changes_stop_it_unless_allowed() {
     s.assert_django_happy();
 
     // The edited version is what undo brings back.
-    s.dj(&["undo"]).expect_code(0);
+    s.dj(&["undo", "--yes"]).expect_code(0);
     assert_same_files(&files, &s.files(), "undo after --allow-dirty");
     assert!(s.read(&views).ends_with("# a local note\n"));
 }
@@ -930,15 +960,15 @@ fn kill_during_makemigrations(s: &Scenario) -> Files {
 fn interrupted_resolve_is_undone_byte_for_byte() {
     let s = Scenario::basic();
     let before = kill_during_makemigrations(&s);
-    s.dj(&["undo"])
+    s.dj(&["undo", "--yes"])
         .expect_code(0)
         .stdout_has("interrupted before it finished");
     assert_same_files(&before, &s.files(), "undo after a kill");
     s.assert_nothing_to_undo();
     s.assert_conflicted();
-    // The database was unapplied before the kill; undo says it leaves it.
+    // The database was unapplied before the kill; undo applies it again.
     let shown = s.showmigrations();
-    assert!(shown.contains("[ ] 0004_post_views"), "{shown}");
+    assert!(shown.contains("[X] 0004_post_views"), "{shown}");
 }
 
 /// A resolve after an interrupted one must not read the half-changed tree:
@@ -954,7 +984,7 @@ fn resolve_after_an_interrupted_one_points_to_undo() {
         run.stdout, run.stderr
     );
     run.stderr_has("did not finish").stderr_has("djmig undo");
-    s.dj(&["undo"]).expect_code(0);
+    s.dj(&["undo", "--yes"]).expect_code(0);
     assert_same_files(&before, &s.files(), "undo after a kill");
 }
 
@@ -972,7 +1002,8 @@ fn branch_without_upstream_taken_in_is_told_to_rebase() {
         .expect_code(1)
         .stdout_has("has not taken in main")
         .stdout_has("blog will have two leaf migrations")
-        .stdout_has("git rebase main");
+        .stdout_has("git rebase ")
+        .stdout_has("take in main");
     assert_same_files(&files, &s.files(), "dry run before the rebase");
     assert_eq!(s.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "feature");
 }
@@ -1058,7 +1089,7 @@ mod pty {
         // Choose merge (the last item), then decline the warning.
         let mut t = Tty::spawn(&s, &["resolve"]);
         t.expect("How should blog be fixed?");
-        let menu = t.expect("merge: add a merge migration (last resort)");
+        let menu = t.expect("merge: add a merge migration  (last resort)");
         assert!(
             menu.contains("regenerate: delete yours, run makemigrations again  (recommended)"),
             "the recommended item is not marked:\n{}",
@@ -1092,13 +1123,12 @@ mod pty {
         // The default everywhere: regenerate, apply, migrate again.
         let mut t = Tty::spawn(&s, &["resolve"]);
         t.expect("How should blog be fixed?");
-        t.expect("merge: add a merge migration (last resort)");
+        t.expect("merge: add a merge migration  (last resort)");
         t.send(ENTER);
         t.expect("Plan for blog (regenerate)");
         t.expect("Apply this plan?");
-        t.send("y");
-        t.expect("Apply the migrations to the local database again");
-        t.send("y");
+        // Typed ahead with its Enter: one answer, to this question only.
+        t.send("y\r");
         let code = t.finish();
         assert_eq!(code, 0, "the default answers\n--- read\n{}", t.seen);
         assert!(t.seen.contains("Done: one leaf per app"), "{}", t.seen);
@@ -1205,7 +1235,8 @@ fn a_rebase_that_stops_stops_resolve_with_instructions() {
     let run = s.dj(&["resolve", "--yes"]);
     run.expect_code(5)
         .stdout_has("has not taken in main")
-        .stderr_has("`git rebase main` stopped")
+        .stderr_has("`git rebase main (")
+        .stderr_has("stopped")
         .stderr_has("git rebase --continue")
         .stderr_has("djmig resolve");
     assert!(

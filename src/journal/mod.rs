@@ -36,8 +36,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod effects;
+pub use effects::{
+    last_record, mark_effect_undone, mark_undone, restore_database, DatabaseRecord, Effect,
+    EffectRecord, Phase, Record, SqliteCopy,
+};
+
 /// The manifest format version.
-const MANIFEST_VERSION: u32 = 1;
+const MANIFEST_VERSION: u32 = 2;
 const MANIFEST: &str = "manifest.json";
 const CURRENT: &str = "journal";
 const PREVIOUS: &str = "journal.prev";
@@ -56,7 +62,7 @@ pub enum State {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Manifest {
+pub(crate) struct Manifest {
     version: u32,
     description: String,
     /// RFC 3339, UTC.
@@ -73,6 +79,12 @@ struct Manifest {
     files: Vec<Entry>,
     #[serde(default)]
     watched_dirs: Vec<WatchedDir>,
+    /// Side effects besides files (git, the local database), in order.
+    #[serde(default)]
+    effects: Vec<EffectRecord>,
+    /// The local database before the resolution.
+    #[serde(default)]
+    database: Option<DatabaseRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -326,6 +338,8 @@ impl Journal {
                 djmig_version: env!("CARGO_PKG_VERSION").to_string(),
                 files: Vec::new(),
                 watched_dirs: Vec::new(),
+                effects: Vec::new(),
+                database: None,
             },
         };
         let built = (|| {
@@ -555,6 +569,13 @@ impl Journal {
 /// undone) this returns an [`Error::usage`] error saying so: `djmig undo`
 /// run twice exits 2 with "nothing to undo".
 pub fn undo(root: &Path, dry_run: bool) -> Result<UndoReport> {
+    restore_files(root, dry_run, true)
+}
+
+/// [`undo`]'s file part; `mark_undone: false` leaves the journal as it is
+/// (the caller has database or git steps still to reverse, and marks it
+/// with [`mark_undone`] at the end).
+pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<UndoReport> {
     let (home, base) = locate(root)?;
     let Some(dir) = current_journal(&home) else {
         return Err(Error::usage(
@@ -719,9 +740,11 @@ pub fn undo(root: &Path, dry_run: bool) -> Result<UndoReport> {
         })?;
     }
 
-    m.state = State::Undone;
-    m.undone = Some(now_rfc3339());
-    write_manifest(&dir, &m)?;
+    if mark_undone {
+        m.state = State::Undone;
+        m.undone = Some(now_rfc3339());
+        write_manifest(&dir, &m)?;
+    }
     Ok(report)
 }
 
@@ -1058,10 +1081,9 @@ fn now_rfc3339() -> String {
 }
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
+/// The civil date (year, month, day) of a day counted from 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -1070,7 +1092,12 @@ fn rfc3339(secs: u64) -> String {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    (yoe + era * 400 + i64::from(m <= 2), m as u32, d as u32)
+}
+
+fn rfc3339(secs: u64) -> String {
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,

@@ -1,0 +1,273 @@
+//! What `resolve` says: the situation, the plan, the menu, the outcome and
+//! the commands it suggests.
+
+use std::io::Write;
+
+use crate::cli::ResolveArgs;
+use crate::core::resolve::{MigInfo, Plan, Situation, Step, Strategy};
+use crate::core::standpoint::How;
+use crate::error::Exit;
+use crate::git::{InProgress, RepoState, Resolved};
+use crate::workspace::Workspace;
+
+use super::database::Db;
+use super::execute::Outcome;
+
+/// Commands djmig suggests, with the flags that reproduce this view.
+pub struct Suggest {
+    base_flag: String,
+}
+
+impl Suggest {
+    pub fn new(_ws: &Workspace, args: &ResolveArgs, how: How, upstream: &Resolved) -> Suggest {
+        let base = args.base.as_deref().unwrap_or(&upstream.rev);
+        Suggest {
+            base_flag: if how.needs_base_flag() {
+                format!(" --base {}", crate::hooks::sh_quote(base))
+            } else {
+                String::new()
+            },
+        }
+    }
+
+    /// `djmig resolve` (with `--base` when it was given).
+    pub fn resolve(&self) -> String {
+        format!("djmig resolve{}", self.base_flag)
+    }
+}
+
+/// A menu item for a strategy.
+pub fn menu_item(s: &Situation, st: Strategy) -> String {
+    let label = match st {
+        Strategy::Regenerate => "regenerate: delete yours, run makemigrations again",
+        Strategy::Reparent => "reparent: rename yours to follow upstream's leaf",
+        Strategy::Merge => "merge: add a merge migration",
+    };
+    if st == s.recommended {
+        format!("{label}  (recommended)")
+    } else if let Some(why) = s.refused.get(&st) {
+        format!("{label}  (not possible: {why})")
+    } else if st == Strategy::Merge {
+        format!("{label}  (last resort)")
+    } else {
+        label.to_string()
+    }
+}
+
+pub fn situation(w: &mut dyn Write, s: &Situation, upstream: &str) {
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "{}: two leaf migrations after {}",
+        s.app,
+        s.common_ancestor.as_deref().unwrap_or("the start")
+    );
+    let list = |w: &mut dyn Write, title: &str, ms: &[MigInfo]| {
+        let _ = writeln!(w, "  {title}");
+        for m in ms {
+            let mut flags = Vec::new();
+            match m.applied {
+                Some(true) => flags.push("applied locally"),
+                Some(false) => flags.push("not applied"),
+                None => {}
+            }
+            if m.published {
+                flags.push("published");
+            }
+            if m.hand_written.is_some() {
+                flags.push("hand-written");
+            }
+            let flags = if flags.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", flags.join(", "))
+            };
+            let _ = writeln!(w, "    {}{flags}", m.name);
+            for op in &m.operations {
+                let _ = writeln!(w, "        {op}");
+            }
+        }
+    };
+    list(w, &format!("upstream ({upstream}):"), &s.theirs);
+    list(w, "yours (not upstream):", &s.ours);
+    if !s.dependents.is_empty() {
+        list(
+            w,
+            "other apps' migrations that depend on yours:",
+            &s.dependents,
+        );
+    }
+    for d in &s.data_at_risk {
+        let _ = writeln!(w, "  local data: {}", d.describe());
+    }
+    for o in &s.overlaps {
+        let _ = writeln!(
+            w,
+            "  warning: both sides touch {o}; read both before going on"
+        );
+    }
+    let _ = writeln!(w, "  recommended: {} ({})", s.recommended.name(), s.reason);
+}
+
+pub fn plan(w: &mut dyn Write, plans: &[Plan], steps: &[Step], db: &Db) {
+    let names: Vec<String> = plans
+        .iter()
+        .map(|p| format!("{} ({})", p.app, p.name()))
+        .collect();
+    let _ = writeln!(w);
+    let _ = writeln!(w, "Plan for {}:", names.join(", "));
+    for (i, step) in steps.iter().enumerate() {
+        let n = i + 1;
+        let _ = match step {
+            Step::Rebase { onto, upstream } => writeln!(
+                w,
+                "  {n}. git rebase {onto}: take in {upstream} first (your own git; it may stop on text conflicts)"
+            ),
+            Step::SetAside { files } => writeln!(
+                w,
+                "  {n}. set aside {} (into the journal) so Django sees one leaf while the database is migrated",
+                files.join(", ")
+            ),
+            Step::PutBack { files } => writeln!(w, "  {n}. put back {}", files.join(", ")),
+            Step::Migrate {
+                app,
+                target,
+                unapplies,
+                applies,
+                data_at_risk,
+            } => {
+                let mut what = Vec::new();
+                if !unapplies.is_empty() {
+                    what.push(format!("unapplies {}", unapplies.join(", ")));
+                }
+                if !applies.is_empty() {
+                    what.push(format!("applies {}", applies.join(", ")));
+                }
+                let r = writeln!(
+                    w,
+                    "  {n}. manage.py migrate {app} {target}{}",
+                    if what.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", what.join("; "))
+                    }
+                );
+                for d in data_at_risk {
+                    let _ = writeln!(w, "       local data: {}", d.describe());
+                }
+                if !data_at_risk.is_empty() {
+                    let _ = writeln!(
+                        w,
+                        "       {}",
+                        match db.info.as_ref().and_then(|i| i.sqlite.as_ref()) {
+                            Some(_) => "the SQLite database is copied into the journal first: `djmig undo` gives it back byte for byte",
+                            None => "these values are lost from the local database (`--strategy reparent` keeps them)",
+                        }
+                    );
+                }
+                r
+            }
+            Step::MigrateAll => writeln!(
+                w,
+                "  {n}. manage.py migrate: apply upstream's and the new migrations to the local database"
+            ),
+            Step::RenameApplied { renames } => writeln!(
+                w,
+                "  {n}. rename in django_migrations (they stay applied, their data stays): {}",
+                renames
+                    .iter()
+                    .map(|r| format!("{}.{} -> {}", r.app, r.from, r.to))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Step::Delete { file } => writeln!(w, "  {n}. delete {file} (backed up)"),
+            Step::Write {
+                file,
+                replaces: Some(old),
+                diff,
+                ..
+            } => writeln!(
+                w,
+                "  {n}. rename {old} -> {file}, rewriting its references:\n{}",
+                indent(diff)
+            ),
+            Step::Write {
+                file,
+                replaces: None,
+                diff,
+                ..
+            } => writeln!(w, "  {n}. write {file}:\n{}", indent(diff)),
+            Step::Makemigrations { apps } => {
+                writeln!(w, "  {n}. manage.py makemigrations {}", apps.join(" "))
+            }
+            Step::MakemigrationsMerge { app } => {
+                writeln!(w, "  {n}. manage.py makemigrations --merge --noinput {app}")
+            }
+            Step::WriteMaxMigration { file, leaf, .. } => writeln!(
+                w,
+                "  {n}. write {file}: {}",
+                leaf.as_deref().unwrap_or("the app's new leaf")
+            ),
+            Step::Check => writeln!(w, "  {n}. manage.py check: the project's system checks pass"),
+            Step::Verify => writeln!(w, "  {n}. check: one leaf per app"),
+        };
+    }
+    for p in plans {
+        for h in &p.hints {
+            let _ = writeln!(w, "  review: {h}");
+        }
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("       {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The last words, and the exit code of an outcome other than a failure.
+pub fn outcome(
+    w: &mut dyn Write,
+    outcome: &Outcome,
+    suggest: &Suggest,
+    state: &RepoState,
+    _json: bool,
+) -> Exit {
+    match outcome {
+        Outcome::Done => {
+            let _ = writeln!(w, "Done: one leaf per app.");
+            let next = match &state.in_progress {
+                Some(InProgress::Merge { .. }) => {
+                    "Review the changes (git diff), then conclude the merge: `git add -A` and `git commit`."
+                }
+                Some(InProgress::Rebase(_)) => {
+                    "Review the changes (git diff), then `git add -A` and `git rebase --continue`."
+                }
+                Some(InProgress::CherryPick { .. }) => {
+                    "Review the changes (git diff), then `git add -A` and `git cherry-pick --continue`."
+                }
+                _ => "Review the changes (git diff, git status), then commit.",
+            };
+            let _ = writeln!(w, "{next}");
+            let _ = writeln!(
+                w,
+                "`djmig undo` puts back every file and the local database as they were, if needed."
+            );
+            Exit::Ok
+        }
+        Outcome::WouldDo => {
+            let _ = writeln!(w, "Dry run: nothing was changed.");
+            Exit::Conflicts
+        }
+        Outcome::Declined => {
+            let _ = writeln!(
+                w,
+                "Nothing was changed. To see the plan again: `{} --dry-run`",
+                suggest.resolve()
+            );
+            Exit::Conflicts
+        }
+        Outcome::Failed { .. } => Exit::Failed,
+    }
+}

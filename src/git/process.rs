@@ -1,0 +1,41 @@
+//! The user's own `git` program, for what libgit2 does not do the way git
+//! does (a rebase, with the user's configuration and hooks). Always an
+//! argument vector, never a shell; revisions are passed as commit ids so
+//! nothing can be read as an option.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+
+/// What a finished git command printed.
+#[derive(Debug, Clone)]
+pub struct GitOutput {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run `git ARGS` in `dir`, stdin closed, output captured.
+pub fn run_git(dir: &Path, args: &[&str]) -> Result<GitOutput> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::failed(format!("cannot run `git {}`", args.join(" ")))
+                .cause(e)
+                .hint("djmig runs your own git for this step: is git on PATH?")
+        })?;
+    Ok(GitOutput {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// `git rebase <commit>`: the commit as a full id.
+pub fn rebase_onto(dir: &Path, onto: git2::Oid) -> Result<GitOutput> {
+    run_git(dir, &["rebase", &onto.to_string()])
+}
