@@ -1524,6 +1524,43 @@ fn github_annotations_on_both_leaves() {
     }
 }
 
+/// Each side is linear; only the merge would have two leaves. The
+/// annotation says so, names each leaf's side as the text does, and its fix
+/// keeps `--base` (without it, `resolve` would find nothing to fix here).
+#[test]
+fn github_annotation_of_a_predicted_conflict_says_the_merge_would_leave_it_and_keeps_base() {
+    let r = diverged(false);
+    let run = r.dj(&["check", "--base", "main", "--format", "github"]);
+    run.expect_code(1);
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error file=blog/migrations/"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    for line in lines {
+        for needle in [
+            "would leave blog with 2 leaf migrations after 0003_post_published",
+            "0004_post_a (yours, only in the work tree)",
+            "0004_post_b (upstream, from main)",
+            "Fix: djmig resolve blog --base main",
+            "title=Migrations in blog would conflict after merging main",
+        ] {
+            assert!(line.contains(needle), "{needle:?} not in {line}");
+        }
+        assert!(!line.contains("blog has 2 leaf"), "{line}");
+        assert!(!line.ends_with("djmig resolve blog"), "{line}");
+    }
+    // The text says the same.
+    let text = r.dj(&["check", "--base", "main"]);
+    let line = text.line_with("blog:");
+    assert!(line.contains("0004_post_b (upstream, from main)"), "{line}");
+    assert!(
+        line.ends_with("Fix: djmig resolve blog --base main"),
+        "{line}"
+    );
+}
+
 /// With the project in a subdirectory, the annotations' paths are from the
 /// repository top, as GitHub wants them.
 #[test]
