@@ -163,7 +163,7 @@ pub struct HookInstallArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "post-merge,post-rewrite,post-checkout"
+        default_value = "post-merge,post-rewrite,post-checkout,post-commit"
     )]
     pub hooks: Vec<String>,
 }

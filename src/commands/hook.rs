@@ -1,10 +1,16 @@
 //! `djmig hook install|uninstall|run`: djmig's git hooks.
 //!
-//! `install` adds a marked block to `post-merge`, `post-rewrite` and
-//! `post-checkout` (see [`crate::hooks`]); the block runs `djmig hook run
-//! NAME ARGS…`, which is quiet when all is well, prints a short warning on
-//! stderr when not, and always exits 0: a hook must never get in the way of
-//! the git operation that ran it.
+//! `install` adds a marked block to `post-merge`, `post-rewrite`,
+//! `post-checkout` and `post-commit` (see [`crate::hooks`]); the block runs
+//! `djmig hook run NAME ARGS…`, which is quiet when all is well, prints a
+//! short warning on stderr when not, and always exits 0: a hook must never
+//! get in the way of the git operation that ran it.
+//!
+//! `post-commit` is there for the merges git concludes without post-merge:
+//! one that stopped on a text conflict (`models.py`, or
+//! `max_migration.txt` in django-linear-migrations projects, every time)
+//! and ends with `git commit`, and cherry-picks. A plain commit returns
+//! after reading HEAD's last reflog entry.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -139,11 +145,23 @@ fn in_rebase(root: &Path) -> bool {
     })
 }
 
-fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
-    if std::env::var(SKIP_ENV).is_ok_and(|v| !v.is_empty() && v != "0") {
-        return Ok(());
-    }
-    let checkout = match a.hook.as_str() {
+/// What a hook run is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Event {
+    /// After `git merge`/`git pull` (post-merge) or a rewrite (post-rewrite).
+    Merged,
+    /// A branch switch (post-checkout with flag 1, to another commit).
+    Switched { prev: String, new: String },
+    /// A commit (post-commit): only one that concludes a merge or a
+    /// cherry-pick speaks.
+    Committed,
+    /// Nothing to check the graph for: a file checkout, or a checkout of
+    /// the commit already there.
+    Other,
+}
+
+fn event(a: &HookRunArgs) -> Result<Event> {
+    Ok(match a.hook.as_str() {
         "post-checkout" => {
             // prev-head new-head flag; flag 1 is a branch checkout, 0 a
             // file checkout.
@@ -152,22 +170,91 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
                 _ => return Err(Error::usage("post-checkout expects three arguments")),
             };
             if flag != "1" || prev == new {
-                return Ok(());
+                Event::Other
+            } else {
+                Event::Switched {
+                    prev: prev.clone(),
+                    new: new.clone(),
+                }
             }
-            Some((prev.clone(), new.clone()))
         }
-        "post-merge" | "post-rewrite" => None,
+        "post-merge" | "post-rewrite" => Event::Merged,
+        "post-commit" => Event::Committed,
         other => {
             return Err(Error::usage(format!(
                 "djmig has no {other:?} hook (it has {})",
                 hooks::HOOKS.join(", ")
             )))
         }
+    })
+}
+
+/// Whether the commit just made brings in another line of work: it
+/// concludes a merge that stopped (on a text conflict, or `--no-commit`),
+/// or it is a cherry-pick, the last of its sequence. git runs no
+/// post-merge for those. Read from HEAD's last reflog entry (`commit
+/// (merge)`, `commit (cherry-pick)`, `cherry-pick: …`); without a reflog,
+/// a merge commit at HEAD. An amend is left to post-rewrite.
+pub fn commit_brings_in_work(
+    reflog_message: Option<&str>,
+    head_is_merge: bool,
+    picks_left: usize,
+) -> bool {
+    let Some(msg) = reflog_message else {
+        return head_is_merge;
     };
-    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
-    if checkout.is_some() && in_rebase(&ws.root) {
+    if msg.starts_with("commit (merge)") {
+        return true;
+    }
+    let picked = msg.starts_with("commit (cherry-pick)") || msg.starts_with("cherry-pick");
+    // The sequencer's todo still lists the commit just made: more than one
+    // line means more picks follow, and the last one speaks.
+    picked && picks_left <= 1
+}
+
+/// [`commit_brings_in_work`] for the repository around `root`.
+fn commit_concludes(root: &Path) -> bool {
+    let Ok(repo) = git2::Repository::discover(root) else {
+        return false;
+    };
+    let head_is_merge = repo
+        .head()
+        .and_then(|h| h.peel_to_commit())
+        .is_ok_and(|c| c.parent_count() >= 2);
+    let message = repo
+        .reflog("HEAD")
+        .ok()
+        .and_then(|log| Some(log.get(0)?.message().ok()??.to_string()));
+    let todo = std::fs::read_to_string(repo.path().join("sequencer/todo")).unwrap_or_default();
+    let picks_left = todo
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .count();
+    commit_brings_in_work(message.as_deref(), head_is_merge, picks_left)
+}
+
+fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
+    if std::env::var(SKIP_ENV).is_ok_and(|v| !v.is_empty() && v != "0") {
         return Ok(());
     }
+    let event = event(a)?;
+    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
+    // A rebase checks out and commits as it goes; post-rewrite speaks at
+    // the end.
+    if event != Event::Merged && in_rebase(&ws.root) {
+        return Ok(());
+    }
+    let p = io.style.err;
+    let djmig = match &cli.dir {
+        Some(d) => format!("djmig -C {}", hooks::sh_quote(&d.display().to_string())),
+        None => "djmig".to_string(),
+    };
+    let checkout = match event {
+        Event::Other => return Ok(()),
+        Event::Committed if !commit_concludes(&ws.root) => return Ok(()),
+        Event::Switched { prev, new } => Some((prev, new)),
+        Event::Merged | Event::Committed => None,
+    };
     let an = analyze_worktree(&ws);
     let mut report = GraphReport::new(
         &an.project,
@@ -176,12 +263,7 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
         &BTreeSet::new(),
     );
     dlm::annotate(&mut report, &FsTree::new(&ws.root));
-    let p = io.style.err;
     let warn = p.warning("warning:");
-    let djmig = match &cli.dir {
-        Some(d) => format!("djmig -C {}", hooks::sh_quote(&d.display().to_string())),
-        None => "djmig".to_string(),
-    };
     if let Some(first) = report.errors.first() {
         let more = match report.errors.len() {
             1 => String::new(),
@@ -457,4 +539,25 @@ fn database_check(ws: &Workspace, an: &Analysis, prev: &str, new: &str, io: &mut
         p.command(&steps.join(" && "))
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::commit_brings_in_work as brings;
+
+    #[test]
+    fn which_commits_speak() {
+        assert!(brings(Some("commit (merge): Merge branch 'a'"), true, 0));
+        assert!(brings(Some("commit (cherry-pick): add field"), false, 0));
+        assert!(brings(Some("cherry-pick: add field"), false, 1));
+        // More picks follow: the last one speaks.
+        assert!(!brings(Some("cherry-pick: add field"), false, 2));
+        assert!(!brings(Some("commit: add field"), false, 0));
+        // An amended merge commit: post-rewrite speaks.
+        assert!(!brings(Some("commit (amend): Merge branch 'a'"), true, 0));
+        assert!(!brings(Some("commit (initial): first"), false, 0));
+        // No reflog: a merge commit at HEAD.
+        assert!(brings(None, true, 0));
+        assert!(!brings(None, false, 0));
+    }
 }

@@ -130,6 +130,46 @@ impl Repo {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// A branch off `main` that adds a field to blog's `Post` (the same
+    /// line of models.py on every such branch: merging two of them stops
+    /// on a text conflict) and the migration for it.
+    fn branch_with_field(&self, branch: &str, field: &str) {
+        self.git(&["checkout", "-q", "-b", branch, "main"]);
+        let models = read(&self.path().join("blog/models.py"));
+        self.write(
+            "blog/models.py",
+            &format!("{models}    {field} = models.IntegerField(default=0)\n"),
+        );
+        self.write(
+            &format!("blog/migrations/0004_post_{field}.py"),
+            &migration("0003_post_published"),
+        );
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", field]);
+        self.git(&["checkout", "-q", "main"]);
+    }
+
+    /// Resolve models.py's text conflict by keeping both fields.
+    fn resolve_models_by_hand(&self, fields: &[&str]) {
+        let models = read(&self.path().join("blog/models.py"));
+        assert!(
+            models.contains("<<<<<<<"),
+            "no conflict in models.py:\n{models}"
+        );
+        let kept: String = models
+            .lines()
+            .filter(|l| {
+                !l.starts_with("<<<<<<<") && !l.starts_with("=======") && !l.starts_with(">>>>>>>")
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for f in fields {
+            assert!(kept.contains(f), "{kept}");
+        }
+        self.write("blog/models.py", &kept);
+        self.git(&["add", "blog/models.py"]);
+    }
+
     /// A branch off `main` adding one migration to blog.
     fn branch_with_migration(&self, branch: &str, name: &str) {
         self.git(&["checkout", "-q", "-b", branch, "main"]);
@@ -142,6 +182,9 @@ impl Repo {
         self.git(&["checkout", "-q", "main"]);
     }
 }
+
+/// Every hook `djmig hook install` installs by default.
+const ALL_HOOKS: [&str; 4] = ["post-merge", "post-rewrite", "post-checkout", "post-commit"];
 
 fn migration(parent: &str) -> String {
     format!(
@@ -172,7 +215,7 @@ fn read(p: &Path) -> String {
 fn install_creates_executable_scripts_once_and_uninstall_deletes_them() {
     let repo = Repo::new("linear");
     let out = repo.install(&[]);
-    for h in ["post-merge", "post-rewrite", "post-checkout"] {
+    for h in ALL_HOOKS {
         assert!(out.contains(&format!("{h}: created")), "{out}");
         let text = read(&repo.hook(h));
         assert!(text.starts_with("#!/bin/sh\n# >>> djmig >>>"), "{text}");
@@ -197,7 +240,7 @@ fn install_creates_executable_scripts_once_and_uninstall_deletes_them() {
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("post-merge: deleted"), "{stdout}");
-    for h in ["post-merge", "post-rewrite", "post-checkout"] {
+    for h in ALL_HOOKS {
         assert!(!repo.hook(h).exists(), "{h} should be gone");
     }
     let out = repo.djmig().args(["hook", "uninstall"]).output().unwrap();
@@ -264,9 +307,8 @@ fn unknown_hook_names_are_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("post-merge, post-rewrite, post-checkout")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("post-merge, post-rewrite, post-checkout, post-commit"));
 }
 
 #[test]
@@ -416,6 +458,160 @@ fn a_real_rebase_warns_once_after_rewriting() {
     assert!(stderr.contains("djmig resolve blog"), "{stderr}");
 }
 
+/// `git merge` stops on the text conflict in models.py, so git runs no
+/// post-merge; the `git commit` that concludes the merge runs post-commit.
+#[test]
+fn a_merge_stopped_on_a_models_conflict_warns_when_git_commit_concludes_it() {
+    let repo = Repo::new("linear");
+    repo.branch_with_field("a", "a");
+    repo.branch_with_field("b", "b");
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "a"]);
+    let out = repo.git_output(&["merge", "--no-edit", "b"]);
+    assert!(!out.status.success(), "the merge should stop on models.py");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("djmig"), "no hook runs yet: {stderr}");
+
+    repo.resolve_models_by_hand(&["a = ", "b = "]);
+    let stderr = repo.git(&["commit", "-q", "--no-edit"]);
+    assert!(
+        stderr.contains("djmig: warning: blog has 2 leaf migrations (0004_post_a, 0004_post_b)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("djmig: fix it with: djmig resolve blog"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("blog has 2 leaf").count(), 1, "{stderr}");
+
+    // A plain commit on top says nothing, though the conflict is still there.
+    repo.write("README.txt", "notes\n");
+    repo.git(&["add", "README.txt"]);
+    let stderr = repo.git(&["commit", "-q", "-m", "readme"]);
+    assert!(!stderr.contains("djmig"), "{stderr}");
+    // Nor does amending it in post-commit; post-rewrite speaks, once.
+    let stderr = repo.git(&["commit", "-q", "--amend", "--no-edit"]);
+    assert_eq!(stderr.matches("blog has 2 leaf").count(), 1, "{stderr}");
+}
+
+/// `git merge --continue` is `git commit`: the same warning.
+#[test]
+fn merge_continue_warns_too() {
+    let repo = Repo::new("linear");
+    repo.branch_with_field("a", "a");
+    repo.branch_with_field("b", "b");
+    repo.install(&["--hooks", "post-commit"]);
+    repo.git(&["checkout", "-q", "a"]);
+    assert!(!repo
+        .git_output(&["merge", "--no-edit", "b"])
+        .status
+        .success());
+    repo.resolve_models_by_hand(&["a = ", "b = "]);
+    let stderr = repo.git(&["merge", "--continue"]);
+    assert!(stderr.contains("blog has 2 leaf migrations"), "{stderr}");
+    assert!(stderr.contains("djmig resolve blog"), "{stderr}");
+}
+
+#[test]
+fn cherry_pick_continue_after_a_models_conflict_warns() {
+    let repo = Repo::new("linear");
+    repo.branch_with_field("a", "a");
+    repo.branch_with_field("b", "b");
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "a"]);
+    let out = repo.git_output(&["cherry-pick", "b"]);
+    assert!(
+        !out.status.success(),
+        "the cherry-pick should stop on models.py"
+    );
+    repo.resolve_models_by_hand(&["a = ", "b = "]);
+    let stderr = repo.git(&["cherry-pick", "--continue"]);
+    assert!(
+        stderr.contains("djmig: warning: blog has 2 leaf migrations (0004_post_a, 0004_post_b)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("djmig resolve blog"), "{stderr}");
+}
+
+/// A rebase commits as it goes (post-commit, silent); post-rewrite speaks
+/// once at the end, also when the rebase stopped on a text conflict and
+/// `git rebase --continue` finished it.
+#[test]
+fn rebase_continue_after_a_models_conflict_warns_once_through_post_rewrite() {
+    let repo = Repo::new("linear");
+    repo.branch_with_field("a", "a");
+    repo.branch_with_field("b", "b");
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "b"]);
+    let out = repo.git_output(&["rebase", "a"]);
+    assert!(!out.status.success(), "the rebase should stop on models.py");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("djmig"));
+    repo.resolve_models_by_hand(&["a = ", "b = "]);
+    let stderr = repo.git(&["rebase", "--continue"]);
+    assert_eq!(
+        stderr.matches("blog has 2 leaf migrations").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("djmig resolve blog"), "{stderr}");
+}
+
+/// With django-linear-migrations, both sides change max_migration.txt: a
+/// merge stops on it every time.
+#[test]
+fn a_merge_stopped_on_max_migration_txt_warns_when_concluded() {
+    let repo = Repo::new("linear");
+    repo.write("blog/migrations/max_migration.txt", "0003_post_published\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "dlm"]);
+    for name in ["a", "b"] {
+        repo.git(&["checkout", "-q", "-b", name, "main"]);
+        repo.write(
+            &format!("blog/migrations/0004_post_{name}.py"),
+            &migration("0003_post_published"),
+        );
+        repo.write(
+            "blog/migrations/max_migration.txt",
+            &format!("0004_post_{name}\n"),
+        );
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", name]);
+    }
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "a"]);
+    let out = repo.git_output(&["merge", "--no-edit", "b"]);
+    assert!(
+        !out.status.success(),
+        "the merge should stop on max_migration.txt"
+    );
+    // Resolved the way people do: keep one side's name.
+    repo.write("blog/migrations/max_migration.txt", "0004_post_b\n");
+    repo.git(&["add", "-A"]);
+    let stderr = repo.git(&["commit", "-q", "--no-edit"]);
+    assert!(stderr.contains("blog has 2 leaf migrations"), "{stderr}");
+    assert!(stderr.contains("djmig resolve blog"), "{stderr}");
+}
+
+#[test]
+fn a_users_post_commit_hook_still_runs_and_is_restored_byte_for_byte() {
+    let repo = Repo::new("linear");
+    let user = "#!/bin/sh\necho committed >> .commits\n";
+    let path = repo.hook("post-commit");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, user).unwrap();
+    #[cfg(unix)]
+    set_mode(&path, 0o755);
+    let out = repo.install(&[]);
+    assert!(out.contains("post-commit: added djmig's block"), "{out}");
+    repo.write("README.txt", "one\n");
+    repo.git(&["add", "README.txt"]);
+    repo.git(&["commit", "-q", "-m", "one"]);
+    assert_eq!(read(&repo.path().join(".commits")), "committed\n");
+    let out = repo.djmig().args(["hook", "uninstall"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(fs::read(&path).unwrap(), user.as_bytes());
+}
+
 #[test]
 fn the_hook_never_fails_the_git_operation() {
     let repo = Repo::new("linear");
@@ -481,6 +677,8 @@ fn hook_run_is_quiet_and_exits_0() {
         &migration("0003_post_published"),
     );
     assert!(run(&["post-merge", "0"]).contains("blog has 2 leaf migrations"));
+    // A plain commit (HEAD's reflog: `commit (initial)`) says nothing.
+    assert_eq!(run(&["post-commit"]), "");
     // A file checkout, or the same commit: nothing to say.
     assert_eq!(run(&["post-checkout", "aaaa", "bbbb", "0"]), "");
     assert_eq!(run(&["post-checkout", "aaaa", "aaaa", "1"]), "");
