@@ -19,10 +19,24 @@ use crate::core::report::StoredReport;
 use crate::results::{Recorder, Recording, ResultCache};
 
 use super::{
-    analyze_recorded, analyze_worktree, compare, print_diags, result_key, selected_apps, Io,
+    analyze_recorded, analyze_worktree, compare, print_diags, result_key, selected_apps,
+    unfinished_resolution, Io,
 };
 
 pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
+    // Before any stored answer: one from before the interruption would say
+    // "no conflicts" about files that are half-changed. With --head both
+    // sides are commits, and the work tree does not matter.
+    if args.head.is_none() {
+        if let Some(j) = unfinished_resolution(ws) {
+            return Err(Error::failed(format!(
+                "the last resolution did not finish: {} (started {}); files it changed are half-way",
+                j.description, j.started
+            ))
+            .cause(format!("its journal is {}", j.dir.display()))
+            .hint("run `djmig undo` to put back every file it touched, then `djmig check` again"));
+        }
+    }
     if args.base.is_some() {
         return run_compare(ws, args, io);
     }

@@ -249,6 +249,23 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
         Some(d) => format!("djmig -C {}", hooks::sh_quote(&d.display().to_string())),
         None => "djmig".to_string(),
     };
+    // Half-changed files: nothing else is worth saying, and committing
+    // them would lose what the resolution set aside.
+    if let Some(j) = super::unfinished_resolution(&ws) {
+        let _ = writeln!(
+            io.err,
+            "djmig: {} the last resolution did not finish: {} (started {}); files it changed are half-way",
+            p.warning("warning:"),
+            j.description,
+            j.started
+        );
+        let _ = writeln!(
+            io.err,
+            "djmig: run {} to put back every file it touched (before committing them)",
+            p.command(&format!("{djmig} undo"))
+        );
+        return Ok(());
+    }
     let checkout = match event {
         Event::Other => return Ok(()),
         Event::Committed if !commit_concludes(&ws.root) => return Ok(()),

@@ -155,6 +155,17 @@ pub fn result_key(ws: &Workspace, what: &str) -> String {
     )
 }
 
+/// The last resolution, when it did not finish (`djmig resolve` failed or
+/// was killed half-way): its files are half-changed, so what the work tree
+/// says now would mislead. A journal that cannot be read counts as none;
+/// `undo` and `resolve` report it.
+pub fn unfinished_resolution(ws: &Workspace) -> Option<crate::journal::JournalInfo> {
+    crate::journal::last(&ws.root)
+        .ok()
+        .flatten()
+        .filter(|j| j.state == crate::journal::State::InProgress)
+}
+
 /// Check that the named apps exist.
 pub fn selected_apps(project: &Project, apps: &[String]) -> Result<BTreeSet<String>> {
     let mut out = BTreeSet::new();

@@ -2047,6 +2047,54 @@ fn check_base_sees_a_changed_work_tree() {
 }
 
 // ---------------------------------------------------------------------------
+// djmig check after an interrupted resolution
+
+/// What `djmig resolve` killed half-way leaves: a journal still in
+/// progress, and upstream's migration set aside (deleted from the work
+/// tree).
+fn interrupt_a_resolution(r: &Repo, set_aside: &str) {
+    let file = r.path.join(set_aside);
+    let journal =
+        djmig::journal::Journal::begin(&r.path, "resolve blog", std::slice::from_ref(&file))
+            .expect("begin a journal");
+    fs::remove_file(&file).expect("set the file aside");
+    drop(journal); // never finished
+}
+
+#[test]
+fn check_after_an_interrupted_resolution_exits_5_and_says_to_undo() {
+    let r = diverged(false);
+    r.git(&["merge", "-q", "--no-edit", "main"]);
+    // An answer stored before: it must not be taken.
+    settle();
+    r.dj(&["check"]).expect_code(1);
+    r.dj(&["check", "--base", "main"]).expect_code(1);
+
+    interrupt_a_resolution(&r, &blog("0004_post_b"));
+    for args in [
+        &["check"][..],
+        &["check", "--format", "json"],
+        &["check", "--base", "main"],
+        &["check", "--base", "main", "--format", "github"],
+    ] {
+        let run = r.dj(args);
+        run.expect_code(5);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        run.stderr_has("error: the last resolution did not finish: resolve blog (started ")
+            .stderr_has("hint: run `djmig undo`");
+    }
+    // Two commits: the work tree is not read, the answer stands.
+    r.dj(&["check", "--head", "HEAD", "--base", "main"])
+        .expect_code(1);
+
+    // undo changes the work tree: run it without dj's "nothing changed".
+    Run::of(r.djmig_command(&r.path, &["undo"])).expect_code(0);
+    r.dj(&["check"])
+        .expect_code(1)
+        .stdout_has("2 leaf migrations");
+}
+
+// ---------------------------------------------------------------------------
 // djmig scan
 
 /// On `main` (linear): branches `feature/a` and `feature/b` each add a blog

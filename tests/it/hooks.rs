@@ -612,6 +612,51 @@ fn a_users_post_commit_hook_still_runs_and_is_restored_byte_for_byte() {
     assert_eq!(fs::read(&path).unwrap(), user.as_bytes());
 }
 
+/// `djmig resolve` killed half-way: upstream's migration is set aside, the
+/// work tree looks linear, and a commit would record the deletion. Every
+/// hook says to undo first; git goes on.
+#[test]
+fn hooks_warn_about_an_interrupted_resolution() {
+    let repo = Repo::new("linear");
+    repo.branch_with_migration("a", "0004_post_a");
+    repo.branch_with_migration("b", "0004_post_b");
+    repo.git(&["checkout", "-q", "a"]);
+    repo.git(&["merge", "-q", "--no-edit", "b"]);
+    repo.install(&[]);
+    let file = repo.path().join("blog/migrations/0004_post_b.py");
+    let journal =
+        djmig::journal::Journal::begin(repo.path(), "resolve blog", std::slice::from_ref(&file))
+            .expect("begin a journal");
+    fs::remove_file(&file).unwrap();
+    drop(journal);
+
+    let says = |stderr: &str| {
+        assert!(
+            stderr.contains("djmig: warning: the last resolution did not finish: resolve blog"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("djmig: run djmig undo"), "{stderr}");
+    };
+    // A plain commit, which would record the deletion.
+    repo.git(&["add", "-A"]);
+    let out = repo.git_output(&["commit", "-q", "-m", "oops"]);
+    assert!(out.status.success());
+    says(&String::from_utf8_lossy(&out.stderr));
+    let out = repo.git_output(&["checkout", "-q", "main"]);
+    assert!(out.status.success());
+    says(&String::from_utf8_lossy(&out.stderr));
+    for hook in [&["post-merge", "0"][..], &["post-rewrite", "amend"]] {
+        let out = repo
+            .djmig()
+            .args(["hook", "run"])
+            .args(hook)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        says(&String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 #[test]
 fn the_hook_never_fails_the_git_operation() {
     let repo = Repo::new("linear");
