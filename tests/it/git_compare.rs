@@ -2186,6 +2186,67 @@ fn scan_without_collisions_exits_zero_and_unknown_globs_are_usage_errors() {
     r.dj(&["scan", "--base", "nope"]).expect_code(4);
 }
 
+/// `feature/x` adds 0004_post_x after 0003; since it forked, `main` added
+/// 0004_post_y after 0003: the branch conflicts with the base itself, with
+/// no other branch in sight. Branches forked after 0004_post_y, or already
+/// merged into main, do not.
+#[test]
+fn scan_reports_a_branch_that_already_conflicts_with_the_base() {
+    let r = Repo::linear_with_notes();
+    r.git(&["checkout", "-q", "-b", "merged", "main"]);
+    r.write(
+        "notes/migrations/0002_note_x.py",
+        &migration(&[("notes", "0001_initial")], &add_field("note", "x")),
+    );
+    r.commit("merged: notes 0002");
+    r.git(&["checkout", "-q", "-b", "feature/x", "main"]);
+    r.write(
+        &blog("0004_post_x"),
+        &blog_migration("0003_post_published", "x"),
+    );
+    r.commit("feature/x");
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["merge", "-q", "--no-edit", "merged"]);
+    r.write(
+        &blog("0004_post_y"),
+        &blog_migration("0003_post_published", "y"),
+    );
+    r.commit("main: 0004_post_y");
+    r.git(&["checkout", "-q", "-b", "feature/later", "main"]);
+    r.write(
+        &blog("0005_post_later"),
+        &blog_migration("0004_post_y", "later"),
+    );
+    r.commit("feature/later");
+    r.git(&["checkout", "-q", "main"]);
+
+    let text = r.dj(&["scan"]);
+    text.expect_code(1);
+    text.line_with(
+        "feature/x and main both add blog migrations after 0003_post_published (0004_post_x / 0004_post_y)",
+    );
+    text.stdout_has("djmig resolve --base main");
+    assert_eq!(text.lines_with(" both add ").len(), 1, "{}", text.stdout);
+
+    let run = r.dj(&["scan", "--base", "main", "--format", "json"]);
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(
+        j["collisions"],
+        json!([{
+            "app": "blog",
+            "after": "0003_post_published",
+            "branches": ["feature/x", "main"],
+            "adds": [["0004_post_x"], ["0004_post_y"]],
+            "with_base": true,
+        }])
+    );
+    // Only the branches that do not conflict: nothing to say.
+    let run = r.dj(&["scan", "--base", "main", "feature/later", "merged"]);
+    run.expect_code(0);
+    run.line_with("No collisions");
+}
+
 /// Checked out on the base itself, with nothing in progress, both leaves are
 /// the base's: no side is named.
 #[test]
