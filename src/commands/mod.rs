@@ -8,6 +8,7 @@ mod graph;
 mod hook;
 mod resolve;
 mod scan;
+mod stranded;
 mod undo;
 
 use std::collections::BTreeSet;
