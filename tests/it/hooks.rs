@@ -78,6 +78,14 @@ impl Repo {
         cmd.args(args).output().expect("run git")
     }
 
+    /// Run git and require success; its stdout, trimmed.
+    #[track_caller]
+    fn git_stdout(&self, args: &[&str]) -> String {
+        let out = self.git_output(args);
+        assert!(out.status.success(), "git {args:?} failed");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// Run git and require success; its stderr.
     #[track_caller]
     fn git(&self, args: &[&str]) -> String {
@@ -771,8 +779,9 @@ fn hooks_config_errors_have_line_numbers() {
 
 // ------------------------------------------------------ the database check
 
-#[test]
-fn checkout_warns_about_migrations_only_the_previous_branch_has() {
+/// A repository whose `.djmig.yml` turns the database check on, with the
+/// test Django as the project's Python, and the hooks installed.
+fn database_checked_repo() -> Repo {
     let python = support::django_python();
     let repo = Repo::new("linear");
     repo.write(
@@ -784,22 +793,30 @@ fn checkout_warns_about_migrations_only_the_previous_branch_has() {
     );
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-q", "-m", "config"]);
+    repo
+}
+
+/// `manage.py migrate` on what is checked out.
+#[track_caller]
+fn migrate(repo: &Repo) {
+    let mut cmd = Command::new(support::django_python());
+    cmd.args(["manage.py", "migrate", "--noinput"])
+        .current_dir(repo.path());
+    repo.hermetic(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn checkout_warns_about_migrations_only_the_previous_branch_has() {
+    let repo = database_checked_repo();
     repo.branch_with_migration("feature", "0004_post_feature");
     repo.install(&[]);
     repo.git(&["checkout", "-q", "feature"]);
-
-    let migrate = |repo: &Repo| {
-        let mut cmd = Command::new(&python);
-        cmd.args(["manage.py", "migrate", "--noinput"])
-            .current_dir(repo.path());
-        repo.hermetic(&mut cmd);
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
     migrate(&repo);
 
     let stderr = repo.git(&["checkout", "-q", "main"]);
@@ -817,4 +834,72 @@ fn checkout_warns_about_migrations_only_the_previous_branch_has() {
     // Back on the branch that has it: nothing to say.
     let stderr = repo.git(&["checkout", "-q", "feature"]);
     assert!(!stderr.contains("djmig"), "{stderr}");
+}
+
+/// The migration was applied on a third branch: the branch you came from
+/// does not have its file either, so migrating back there cannot work.
+/// The advice names a local branch that has it; without one, a commit
+/// checked out before; without that, how to find the commit that added it.
+#[test]
+fn checkout_names_a_checkout_that_has_the_stranded_migrations_file() {
+    let repo = database_checked_repo();
+    repo.branch_with_migration("third", "0004_post_third");
+    repo.git(&["checkout", "-q", "-b", "other", "main"]);
+    repo.write("README.txt", "other\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "other"]);
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "third"]);
+    migrate(&repo);
+    let third = repo.git_stdout(&["rev-parse", "--short=7", "third"]);
+
+    // From third: the branch you came from has it, as before.
+    let stderr = repo.git(&["checkout", "-q", "other"]);
+    assert!(
+        stderr.contains("git checkout third && python manage.py migrate blog 0003_post_published && git checkout other"),
+        "{stderr}"
+    );
+    // From other, which does not have it: third does.
+    let stderr = repo.git(&["checkout", "-q", "main"]);
+    assert!(stderr.contains("blog: 0004_post_third"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "other, the branch you came from, does not have blog/migrations/0004_post_third.py"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("git checkout third && python manage.py migrate blog 0003_post_published && git checkout main"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("git checkout other &&"), "{stderr}");
+
+    // No branch has it any more: the commit checked out before does.
+    repo.git(&["branch", "-q", "-D", "third"]);
+    let stderr = repo.git(&["checkout", "-q", "other"]);
+    assert!(
+        stderr.contains("no local branch has blog/migrations/0004_post_third.py"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "git checkout {third} && python manage.py migrate blog 0003_post_published && git checkout other"
+        )),
+        "{stderr}"
+    );
+
+    // Nor does any commit in HEAD's reflog: say how to find it, and what
+    // --fake would do.
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    let stderr = repo.git(&["checkout", "-q", "main"]);
+    assert!(
+        stderr.contains("git log --all --diff-filter=A -- blog/migrations/0004_post_third.py"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("python manage.py migrate blog 0003_post_published --fake"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("git checkout other &&"), "{stderr}");
+    assert!(!stderr.contains("git checkout third &&"), "{stderr}");
 }
