@@ -31,7 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'djmig' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Print the migration graph of the work tree or of a git revision')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions')
-            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find pairs of branches that both add migrations to an app on top of the same base migration')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)')
             [CompletionResult]::new('undo', 'undo', [CompletionResultType]::ParameterValue, 'Restore every file the last resolution changed, byte for byte')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Install, remove or run djmig''s git hooks')
@@ -208,7 +208,7 @@ Register-ArgumentCompleter -Native -CommandName 'djmig' -ScriptBlock {
         'djmig;help' {
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Print the migration graph of the work tree or of a git revision')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions')
-            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find pairs of branches that both add migrations to an app on top of the same base migration')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)')
             [CompletionResult]::new('undo', 'undo', [CompletionResultType]::ParameterValue, 'Restore every file the last resolution changed, byte for byte')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Install, remove or run djmig''s git hooks')

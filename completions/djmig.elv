@@ -28,7 +28,7 @@ set edit:completion:arg-completer[djmig] = {|@words|
             cand --version 'Print version'
             cand graph 'Print the migration graph of the work tree or of a git revision'
             cand check 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
-            cand scan 'Find pairs of branches that both add migrations to an app on top of the same base migration'
+            cand scan 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
             cand resolve 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
             cand undo 'Restore every file the last resolution changed, byte for byte'
             cand hook 'Install, remove or run djmig''s git hooks'
@@ -188,7 +188,7 @@ set edit:completion:arg-completer[djmig] = {|@words|
         &'djmig;help'= {
             cand graph 'Print the migration graph of the work tree or of a git revision'
             cand check 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
-            cand scan 'Find pairs of branches that both add migrations to an app on top of the same base migration'
+            cand scan 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
             cand resolve 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
             cand undo 'Restore every file the last resolution changed, byte for byte'
             cand hook 'Install, remove or run djmig''s git hooks'

@@ -43,7 +43,8 @@ pub enum Command {
     /// with --base, predict the conflicts of merging two revisions.
     Check(CheckArgs),
     /// Find pairs of branches that both add migrations to an app on top of
-    /// the same base migration.
+    /// the same base migration, and branches the base has already added to
+    /// in the same place.
     Scan(ScanArgs),
     /// Fix conflicted apps: regenerate, re-parent, or merge (last resort).
     Resolve(ResolveArgs),
@@ -177,7 +178,7 @@ pub struct HookInstallArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "post-merge,post-rewrite,post-checkout"
+        default_value = "post-merge,post-rewrite,post-checkout,post-commit"
     )]
     pub hooks: Vec<String>,
 }

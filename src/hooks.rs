@@ -25,7 +25,7 @@ use std::process::Command;
 use crate::error::{Error, Result};
 
 /// The hooks djmig knows how to run.
-pub const HOOKS: [&str; 3] = ["post-merge", "post-rewrite", "post-checkout"];
+pub const HOOKS: [&str; 4] = ["post-merge", "post-rewrite", "post-checkout", "post-commit"];
 
 /// The first line of djmig's block (followed by flag words).
 pub const BEGIN: &str = "# >>> djmig >>>";

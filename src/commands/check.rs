@@ -19,10 +19,24 @@ use crate::core::report::StoredReport;
 use crate::results::{Recorder, Recording, ResultCache};
 
 use super::{
-    analyze_recorded, analyze_worktree, compare, print_diags, result_key, selected_apps, Io,
+    analyze_recorded, analyze_worktree, compare, print_diags, result_key, selected_apps,
+    unfinished_resolution, Io,
 };
 
 pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
+    // Before any stored answer: one from before the interruption would say
+    // "no conflicts" about files that are half-changed. With --head both
+    // sides are commits, and the work tree does not matter.
+    if args.head.is_none() {
+        if let Some(j) = unfinished_resolution(ws) {
+            return Err(Error::failed(format!(
+                "the last resolution did not finish: {} (started {}); files it changed are half-way",
+                j.description, j.started
+            ))
+            .cause(format!("its journal is {}", j.dir.display()))
+            .hint("run `djmig undo` to put back every file it touched, then `djmig check` again"));
+        }
+    }
     if args.base.is_some() {
         return run_compare(ws, args, io);
     }
@@ -39,7 +53,7 @@ pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
             };
             write_text(io.out, io.style.out, &report, &sides)
         }
-        CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix),
+        CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix, None),
     };
     finish(written, &report)
 }
@@ -145,7 +159,15 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
             print_diags(io, &report);
             write_compare_text(io.out, &report, &revs, &divergence)
         }
-        CheckFormat::Github => write_github(io.out, &report, &ws.repo_prefix),
+        CheckFormat::Github => write_github(
+            io.out,
+            &report,
+            &ws.repo_prefix,
+            Some(Compared {
+                revs: &revs,
+                divergence: &divergence,
+            }),
+        ),
     };
     finish(written, &report)
 }
@@ -251,29 +273,62 @@ fn write_compare_text(
         )?;
         return Ok(());
     }
-    let base = &revs.base.rev;
+    let cmp = Compared { revs, divergence };
     for (app, leaves) in &report.conflicts {
-        let d = divergence.get(app);
+        let p = cmp.predict(app, leaves);
+        writeln!(
+            w,
+            "{app}: merging would leave {} leaves{}: {}. Fix: {}",
+            leaves.len(),
+            p.after,
+            p.leaves,
+            p.fix
+        )?;
+    }
+    Ok(())
+}
+
+/// What a comparison knows to word a predicted conflict.
+#[derive(Clone, Copy)]
+pub struct Compared<'a> {
+    pub revs: &'a compare::Revisions,
+    pub divergence: &'a BTreeMap<String, AppDivergence>,
+}
+
+/// One app's predicted conflict in words.
+struct Prediction {
+    /// ` after 0042_x`, or empty when the app is new since the merge base.
+    after: String,
+    /// Each leaf with the side it comes from, joined with "and".
+    leaves: String,
+    /// The command that fixes it, with the flags that show the same view.
+    fix: String,
+}
+
+impl Compared<'_> {
+    fn predict(&self, app: &str, leaves: &[String]) -> Prediction {
+        let d = self.divergence.get(app);
+        let base = &self.revs.base.rev;
         let described: Vec<String> = leaves
             .iter()
             .map(|l| match d.map(|d| d.side_of(l)) {
-                Some(LeafSide::Ours) => format!("{l} (yours, only in {})", revs.head_name()),
+                Some(LeafSide::Ours) => format!("{l} (yours, only in {})", self.revs.head_name()),
                 Some(LeafSide::Theirs) => format!("{l} (upstream, from {base})"),
                 _ => format!("{l} (on both sides)"),
             })
             .collect();
-        let after = d
-            .and_then(|d| d.merge_base_leaf.clone())
-            .map(|l| format!(" after {l}"))
-            .unwrap_or_default();
-        writeln!(
-            w,
-            "{app}: merging would leave {} leaves{after}: {}. Fix: djmig resolve {app} --base {base}",
-            leaves.len(),
-            described.join(" and ")
-        )?;
+        Prediction {
+            after: d
+                .and_then(|d| d.merge_base_leaf.clone())
+                .map(|l| format!(" after {l}"))
+                .unwrap_or_default(),
+            leaves: described.join(" and "),
+            fix: format!(
+                "djmig resolve {app} --base {}",
+                crate::hooks::sh_quote(base)
+            ),
+        }
     }
-    Ok(())
 }
 
 /// Which side each leaf of a conflicted app came from, when git can tell:
@@ -331,8 +386,15 @@ pub fn check_format(asked: Option<CheckFormat>) -> CheckFormat {
 
 /// GitHub Actions workflow commands: an `::error` on each leaf migration of
 /// a conflicted app, and on each file with an error. Paths are relative to
-/// the repository top, as GitHub wants them.
-pub fn write_github(w: &mut dyn Write, report: &GraphReport, prefix: &str) -> io::Result<()> {
+/// the repository top, as GitHub wants them. With `compared`, a conflict is
+/// a prediction: the leaves are those the merge would leave, and the fix
+/// carries the same `--base`.
+pub fn write_github(
+    w: &mut dyn Write,
+    report: &GraphReport,
+    prefix: &str,
+    compared: Option<Compared>,
+) -> io::Result<()> {
     let path = |p: &str| {
         if prefix.is_empty() || p.starts_with('/') {
             p.to_string()
@@ -352,22 +414,44 @@ pub fn write_github(w: &mut dyn Write, report: &GraphReport, prefix: &str) -> io
     }
     for (app, leaves) in &report.conflicts {
         let info = &report.apps[app];
+        let (title, message) = match &compared {
+            Some(c) => {
+                let p = c.predict(app, leaves);
+                (
+                    format!("Migrations in {app} would conflict after merging {}", c.revs.base.rev),
+                    format!(
+                        "Merging {} would leave {app} with {} leaf migrations{}: {}. Django's migrate would stop with \"Conflicting migrations detected\". Fix: {}",
+                        c.revs.base.describe(),
+                        leaves.len(),
+                        p.after,
+                        p.leaves,
+                        p.fix
+                    ),
+                )
+            }
+            None => (format!("Conflicting migrations in {app}"), String::new()),
+        };
         for leaf in leaves {
-            let others: Vec<&str> = leaves
-                .iter()
-                .filter(|l| *l != leaf)
-                .map(String::as_str)
-                .collect();
+            let message = if compared.is_some() {
+                message.clone()
+            } else {
+                let others: Vec<&str> = leaves
+                    .iter()
+                    .filter(|l| *l != leaf)
+                    .map(String::as_str)
+                    .collect();
+                format!(
+                    "{app} has {} leaf migrations: {leaf} and {}. Django's migrate will stop with \"Conflicting migrations detected\". Fix: djmig resolve {app}",
+                    leaves.len(),
+                    others.join(", ")
+                )
+            };
             writeln!(
                 w,
                 "::error file={},line=1,title={}::{}",
                 gh_prop(&path(&format!("{}/{leaf}.py", info.path))),
-                gh_prop(&format!("Conflicting migrations in {app}")),
-                gh_data(&format!(
-                    "{app} has {} leaf migrations: {leaf} and {}. Django's migrate will stop with \"Conflicting migrations detected\". Fix: djmig resolve {app}",
-                    leaves.len(),
-                    others.join(", ")
-                ))
+                gh_prop(&title),
+                gh_data(&message)
             )?;
         }
     }

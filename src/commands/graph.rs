@@ -1,8 +1,12 @@
 //! `djmig graph`: the migration graph as text, JSON or Graphviz dot.
+//!
+//! `graph` only shows: a conflict is drawn, not reported, so it exits 0 and
+//! `djmig graph --format dot | dot -Tsvg` works under `set -o pipefail`. A
+//! graph that cannot be built is still exit 3.
 
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::core::report::GraphReport;
-use crate::error::{Exit, Result};
+use crate::error::{is_broken_pipe, Error, Exit, Result};
 use crate::workspace::Workspace;
 
 use super::{analyze_worktree, print_diags, selected_apps, Io};
@@ -36,5 +40,14 @@ pub fn run(ws: &Workspace, args: &GraphArgs, io: &mut Io) -> Result<Exit> {
     // The process ends right after: freeing the project one allocation at
     // a time would only add to the wait.
     std::mem::forget(a);
-    super::check::finish(written, &report)
+    if let Err(e) = written {
+        if !is_broken_pipe(&e) {
+            return Err(Error::failed("cannot write the output").cause(e));
+        }
+    }
+    Ok(if report.errors.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Graph
+    })
 }

@@ -1,31 +1,29 @@
 //! `djmig hook install|uninstall|run`: djmig's git hooks.
 //!
-//! `install` adds a marked block to `post-merge`, `post-rewrite` and
-//! `post-checkout` (see [`crate::hooks`]); the block runs `djmig hook run
-//! NAME ARGS…`, which is quiet when all is well, prints a short warning on
-//! stderr when not, and always exits 0: a hook must never get in the way of
-//! the git operation that ran it.
+//! `install` adds a marked block to `post-merge`, `post-rewrite`,
+//! `post-checkout` and `post-commit` (see [`crate::hooks`]); the block runs
+//! `djmig hook run NAME ARGS…`, which is quiet when all is well, prints a
+//! short warning on stderr when not, and always exits 0: a hook must never
+//! get in the way of the git operation that ran it.
+//!
+//! `post-commit` is there for the merges git concludes without post-merge:
+//! one that stopped on a text conflict (`models.py`, or
+//! `max_migration.txt` in django-linear-migrations projects, every time)
+//! and ends with `git commit`, and cherry-picks. A plain commit returns
+//! after reading HEAD's last reflog entry.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::cli::{Cli, HookCommand, HookInstallArgs, HookRunArgs};
 use crate::core::dlm;
-use crate::core::keys::MigrationKey;
 use crate::core::report::GraphReport;
-use crate::django::Django;
 use crate::error::{Error, Exit, Result};
 use crate::fs_tree::FsTree;
 use crate::hooks::{self, BlockSpec, Outcome};
 use crate::workspace::Workspace;
 
-use super::{analyze_with, analyze_worktree, compare, Analysis, Io};
-
-/// How long the database check may take before it is stopped.
-const DATABASE_TIMEOUT: Duration = Duration::from_secs(30);
+use super::{analyze_worktree, Io};
 
 /// Set to anything but `0` or empty, `djmig hook run` does nothing.
 pub const SKIP_ENV: &str = "DJMIG_SKIP_HOOKS";
@@ -139,11 +137,23 @@ fn in_rebase(root: &Path) -> bool {
     })
 }
 
-fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
-    if std::env::var(SKIP_ENV).is_ok_and(|v| !v.is_empty() && v != "0") {
-        return Ok(());
-    }
-    let checkout = match a.hook.as_str() {
+/// What a hook run is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Event {
+    /// After `git merge`/`git pull` (post-merge) or a rewrite (post-rewrite).
+    Merged,
+    /// A branch switch (post-checkout with flag 1, to another commit).
+    Switched { prev: String, new: String },
+    /// A commit (post-commit): only one that concludes a merge or a
+    /// cherry-pick speaks.
+    Committed,
+    /// Nothing to check the graph for: a file checkout, or a checkout of
+    /// the commit already there.
+    Other,
+}
+
+fn event(a: &HookRunArgs) -> Result<Event> {
+    Ok(match a.hook.as_str() {
         "post-checkout" => {
             // prev-head new-head flag; flag 1 is a branch checkout, 0 a
             // file checkout.
@@ -152,22 +162,108 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
                 _ => return Err(Error::usage("post-checkout expects three arguments")),
             };
             if flag != "1" || prev == new {
-                return Ok(());
+                Event::Other
+            } else {
+                Event::Switched {
+                    prev: prev.clone(),
+                    new: new.clone(),
+                }
             }
-            Some((prev.clone(), new.clone()))
         }
-        "post-merge" | "post-rewrite" => None,
+        "post-merge" | "post-rewrite" => Event::Merged,
+        "post-commit" => Event::Committed,
         other => {
             return Err(Error::usage(format!(
                 "djmig has no {other:?} hook (it has {})",
                 hooks::HOOKS.join(", ")
             )))
         }
+    })
+}
+
+/// Whether the commit just made brings in another line of work: it
+/// concludes a merge that stopped (on a text conflict, or `--no-commit`),
+/// or it is a cherry-pick, the last of its sequence. git runs no
+/// post-merge for those. Read from HEAD's last reflog entry (`commit
+/// (merge)`, `commit (cherry-pick)`, `cherry-pick: …`); without a reflog,
+/// a merge commit at HEAD. An amend is left to post-rewrite.
+pub fn commit_brings_in_work(
+    reflog_message: Option<&str>,
+    head_is_merge: bool,
+    picks_left: usize,
+) -> bool {
+    let Some(msg) = reflog_message else {
+        return head_is_merge;
     };
-    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
-    if checkout.is_some() && in_rebase(&ws.root) {
+    if msg.starts_with("commit (merge)") {
+        return true;
+    }
+    let picked = msg.starts_with("commit (cherry-pick)") || msg.starts_with("cherry-pick");
+    // The sequencer's todo still lists the commit just made: more than one
+    // line means more picks follow, and the last one speaks.
+    picked && picks_left <= 1
+}
+
+/// [`commit_brings_in_work`] for the repository around `root`.
+fn commit_concludes(root: &Path) -> bool {
+    let Ok(repo) = git2::Repository::discover(root) else {
+        return false;
+    };
+    let head_is_merge = repo
+        .head()
+        .and_then(|h| h.peel_to_commit())
+        .is_ok_and(|c| c.parent_count() >= 2);
+    let message = repo
+        .reflog("HEAD")
+        .ok()
+        .and_then(|log| Some(log.get(0)?.message().ok()??.to_string()));
+    let todo = std::fs::read_to_string(repo.path().join("sequencer/todo")).unwrap_or_default();
+    let picks_left = todo
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .count();
+    commit_brings_in_work(message.as_deref(), head_is_merge, picks_left)
+}
+
+fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
+    if std::env::var(SKIP_ENV).is_ok_and(|v| !v.is_empty() && v != "0") {
         return Ok(());
     }
+    let event = event(a)?;
+    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
+    // A rebase checks out and commits as it goes; post-rewrite speaks at
+    // the end.
+    if event != Event::Merged && in_rebase(&ws.root) {
+        return Ok(());
+    }
+    let p = io.style.err;
+    let djmig = match &cli.dir {
+        Some(d) => format!("djmig -C {}", hooks::sh_quote(&d.display().to_string())),
+        None => "djmig".to_string(),
+    };
+    // Half-changed files: nothing else is worth saying, and committing
+    // them would lose what the resolution set aside.
+    if let Some(j) = super::unfinished_resolution(&ws) {
+        let _ = writeln!(
+            io.err,
+            "djmig: {} the last resolution did not finish: {} (started {}); files it changed are half-way",
+            p.warning("warning:"),
+            j.description,
+            j.started
+        );
+        let _ = writeln!(
+            io.err,
+            "djmig: run {} to put back every file it touched (before committing them)",
+            p.command(&format!("{djmig} undo"))
+        );
+        return Ok(());
+    }
+    let checkout = match event {
+        Event::Other => return Ok(()),
+        Event::Committed if !commit_concludes(&ws.root) => return Ok(()),
+        Event::Switched { prev, new } => Some((prev, new)),
+        Event::Merged | Event::Committed => None,
+    };
     let an = analyze_worktree(&ws);
     let mut report = GraphReport::new(
         &an.project,
@@ -176,12 +272,7 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
         &BTreeSet::new(),
     );
     dlm::annotate(&mut report, &FsTree::new(&ws.root));
-    let p = io.style.err;
     let warn = p.warning("warning:");
-    let djmig = match &cli.dir {
-        Some(d) => format!("djmig -C {}", hooks::sh_quote(&d.display().to_string())),
-        None => "djmig".to_string(),
-    };
     if let Some(first) = report.errors.first() {
         let more = match report.errors.len() {
             1 => String::new(),
@@ -226,235 +317,29 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
     }
     if let Some((prev, new)) = checkout {
         if ws.config.hooks.database_check {
-            database_check(&ws, &an, &prev, &new, io)?;
+            super::stranded::database_check(&ws, &an, &prev, &new, io)?;
         }
     }
     Ok(())
 }
 
-/// The Python run by `manage.py shell -c`: the migrations recorded as
-/// applied in the default database, as `DJMIG-APPLIED [[app, name], …]`.
-/// One expression, no local names: older Djangos run `-c` code where a
-/// comprehension cannot see the code's own variables.
-const APPLIED_PY: &str = "print('DJMIG-APPLIED ' + __import__('json').dumps(sorted(map(list, \
-    __import__('django.db.migrations.recorder', fromlist=['MigrationRecorder']).MigrationRecorder(\
-    __import__('django.db', fromlist=['connections']).connections['default']).applied_migrations()))))";
+#[cfg(test)]
+mod tests {
+    use super::commit_brings_in_work as brings;
 
-/// The migrations recorded as applied in the project's database.
-///
-/// Not `showmigrations`: it lists the migrations of the files checked out,
-/// and the ones this check looks for are exactly those that are not.
-pub fn applied_migrations(dj: &Django) -> Result<Vec<MigrationKey>> {
-    let argv = dj.manage_argv(&["shell", "--verbosity", "0", "--command", APPLIED_PY]);
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..])
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(dir) = dj.manage_py.parent().filter(|d| !d.as_os_str().is_empty()) {
-        cmd.current_dir(dir);
+    #[test]
+    fn which_commits_speak() {
+        assert!(brings(Some("commit (merge): Merge branch 'a'"), true, 0));
+        assert!(brings(Some("commit (cherry-pick): add field"), false, 0));
+        assert!(brings(Some("cherry-pick: add field"), false, 1));
+        // More picks follow: the last one speaks.
+        assert!(!brings(Some("cherry-pick: add field"), false, 2));
+        assert!(!brings(Some("commit: add field"), false, 0));
+        // An amended merge commit: post-rewrite speaks.
+        assert!(!brings(Some("commit (amend): Merge branch 'a'"), true, 0));
+        assert!(!brings(Some("commit (initial): first"), false, 0));
+        // No reflog: a merge commit at HEAD.
+        assert!(brings(None, true, 0));
+        assert!(!brings(None, false, 0));
     }
-    let (ok, stdout, stderr) = run_with_timeout(cmd, DATABASE_TIMEOUT)
-        .map_err(|e| Error::failed(format!("cannot run {}", dj.python.display())).cause(e))?;
-    let Some(ok) = ok else {
-        return Err(Error::failed(format!(
-            "the database check took over {} s and was stopped",
-            DATABASE_TIMEOUT.as_secs()
-        )));
-    };
-    if let Some(line) = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("DJMIG-APPLIED "))
-    {
-        let pairs: Vec<(String, String)> = serde_json::from_str(line.trim())
-            .map_err(|e| Error::failed("cannot read the applied migrations").cause(e))?;
-        return Ok(pairs
-            .into_iter()
-            .map(|(a, n)| MigrationKey::new(a, n))
-            .collect());
-    }
-    let last = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(if ok { "no output" } else { "it failed" })
-        .trim()
-        .to_string();
-    Err(Error::failed(format!(
-        "cannot read the applied migrations with manage.py shell: {last}"
-    )))
-}
-
-/// Run a command, killing it after `limit`: `(Some(success) | None on
-/// timeout, stdout, stderr)`.
-fn run_with_timeout(
-    mut cmd: Command,
-    limit: Duration,
-) -> std::io::Result<(Option<bool>, String, String)> {
-    let mut child = cmd.spawn()?;
-    let pipe = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = pipe(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err = pipe(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break Some(s.success());
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = out.join().unwrap_or_default();
-    let err = err.join().unwrap_or_default();
-    Ok((status, out, err))
-}
-
-/// Migrations applied to the database that a project does not have, by
-/// app: applied names of the candidate apps that are neither a migration of
-/// the project nor replaced by one of its squashes.
-pub fn stranded(
-    an: &Analysis,
-    candidate_apps: &BTreeSet<String>,
-    applied: &[MigrationKey],
-) -> BTreeMap<String, Vec<String>> {
-    let mut known: BTreeSet<&MigrationKey> = an.project.migrations.keys().collect();
-    for m in an.project.migrations.values() {
-        known.extend(m.replaces.iter());
-    }
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for k in applied {
-        if candidate_apps.contains(&k.app) && !known.contains(k) {
-            out.entry(k.app.clone()).or_default().push(k.name.clone());
-        }
-    }
-    out
-}
-
-/// Where to migrate an app back to on the previous branch: its latest
-/// migration that is applied and that this branch has too, or `zero`.
-pub fn last_common(an: &Analysis, app: &str, applied: &BTreeSet<&MigrationKey>) -> String {
-    let g = &an.built.graph;
-    let here: Vec<MigrationKey> = g
-        .app_nodes(app)
-        .into_iter()
-        .filter(|k| applied.contains(k))
-        .collect();
-    let below: BTreeSet<MigrationKey> = here.iter().flat_map(|k| g.ancestors(k)).collect();
-    here.into_iter()
-        .filter(|k| !below.contains(k))
-        .map(|k| k.name)
-        .max()
-        .unwrap_or_else(|| "zero".into())
-}
-
-fn short(oid: &str) -> String {
-    oid.chars().take(7).collect()
-}
-
-/// The names to show for the previous and the current checkout.
-fn branch_names(root: &Path, prev: &str, new: &str) -> (String, String) {
-    let Ok(repo) = git2::Repository::discover(root) else {
-        return (short(prev), short(new));
-    };
-    let prev_name = repo
-        .revparse_ext("@{-1}")
-        .ok()
-        .and_then(|(obj, r)| {
-            let name = r.and_then(|r| r.shorthand().ok().map(str::to_string));
-            (obj.id().to_string() == prev).then_some(name).flatten()
-        })
-        .unwrap_or_else(|| short(prev));
-    let new_name = repo
-        .head()
-        .ok()
-        .filter(|h| h.is_branch())
-        .and_then(|h| h.shorthand().ok().map(str::to_string))
-        .unwrap_or_else(|| short(new));
-    (prev_name, new_name)
-}
-
-/// The project apps at the previous checkout (an app added on that branch
-/// is not in this one at all).
-fn previous_apps(ws: &Workspace, prev: &str) -> BTreeSet<String> {
-    let read = || -> Option<BTreeSet<String>> {
-        let repo = crate::git::Repo::discover(&ws.root).ok()?;
-        let oid = crate::git::Oid::from_str(prev).ok()?;
-        let tree = repo.tree(oid).ok()?;
-        let reader = compare::open_cache(&repo);
-        let an = analyze_with(ws, &tree, &reader);
-        let _ = reader.save();
-        Some(an.project.project_apps().map(|a| a.label.clone()).collect())
-    };
-    read().unwrap_or_default()
-}
-
-fn database_check(ws: &Workspace, an: &Analysis, prev: &str, new: &str, io: &mut Io) -> Result<()> {
-    let dj = Django::locate(ws)?;
-    let applied = applied_migrations(&dj)?;
-    let mut apps: BTreeSet<String> = an.project.project_apps().map(|a| a.label.clone()).collect();
-    apps.extend(previous_apps(ws, prev));
-    let lost = stranded(an, &apps, &applied);
-    if lost.is_empty() {
-        return Ok(());
-    }
-    let applied_set: BTreeSet<&MigrationKey> = applied.iter().collect();
-    let (prev_name, new_name) = branch_names(&ws.root, prev, new);
-    let manage = dj
-        .manage_py
-        .strip_prefix(&ws.root)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| dj.manage_py.display().to_string());
-    let manage = if ws.repo_prefix.is_empty() {
-        manage
-    } else {
-        format!("{}/{manage}", ws.repo_prefix)
-    };
-    let p = io.style.err;
-    let n: usize = lost.values().map(Vec::len).sum();
-    let _ = writeln!(
-        io.err,
-        "djmig: {} the database has {n} migration(s) applied that {new_name} does not have:",
-        p.warning("warning:")
-    );
-    for (app, names) in &lost {
-        let names: Vec<String> = names.iter().map(|n| p.leaf(n).to_string()).collect();
-        let _ = writeln!(io.err, "djmig:   {}: {}", p.app(app), names.join(", "));
-    }
-    let mut steps = vec![format!("git checkout {}", hooks::sh_quote(&prev_name))];
-    for app in lost.keys() {
-        steps.push(format!(
-            "python {} migrate {app} {}",
-            hooks::sh_quote(&manage),
-            last_common(an, app, &applied_set)
-        ));
-    }
-    steps.push(format!("git checkout {}", hooks::sh_quote(&new_name)));
-    let _ = writeln!(
-        io.err,
-        "djmig: to unapply them, migrate back on the branch that has them:\ndjmig:   {}",
-        p.command(&steps.join(" && "))
-    );
-    Ok(())
 }

@@ -8,6 +8,7 @@ mod graph;
 mod hook;
 mod resolve;
 mod scan;
+mod stranded;
 mod undo;
 
 use std::collections::BTreeSet;
@@ -153,6 +154,17 @@ pub fn result_key(ws: &Workspace, what: &str) -> String {
         ws.strict,
         site_packages(ws),
     )
+}
+
+/// The last resolution, when it did not finish (`djmig resolve` failed or
+/// was killed half-way): its files are half-changed, so what the work tree
+/// says now would mislead. A journal that cannot be read counts as none;
+/// `undo` and `resolve` report it.
+pub fn unfinished_resolution(ws: &Workspace) -> Option<crate::journal::JournalInfo> {
+    crate::journal::last(&ws.root)
+        .ok()
+        .flatten()
+        .filter(|j| j.state == crate::journal::State::InProgress)
 }
 
 /// Check that the named apps exist.

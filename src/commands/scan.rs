@@ -1,6 +1,7 @@
 //! `djmig scan`: which open branches are about to collide — pairs that each
-//! add migrations to the same app on top of the same base migration —
-//! without merging anything.
+//! add migrations to the same app on top of the same base migration, or a
+//! branch and the base itself, when the base added migrations on top of the
+//! one the branch builds on since they forked — without merging anything.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -11,6 +12,7 @@ use serde::Serialize;
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::core::keys::MigrationKey;
 use crate::core::load::MigrationReader;
+use crate::core::tree::SourceTree;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
 use crate::git::Oid;
 use crate::workspace::Workspace;
@@ -30,9 +32,81 @@ pub struct Collision {
     pub app: String,
     /// The base migration both build on.
     pub after: String,
+    /// Two branches; with `with_base`, a branch and the base (as named).
     pub branches: [String; 2],
-    /// What each branch adds, in the order of `branches`.
+    /// What each branch adds, in the order of `branches` (for the base:
+    /// what it added since it and the branch forked).
     pub adds: [Vec<String>; 2],
+    /// The second side is the base itself: the branch conflicts already.
+    pub with_base: bool,
+}
+
+/// Per side and app: the migrations added, and the base migrations they
+/// follow.
+type Added = BTreeMap<(usize, String), (BTreeSet<String>, BTreeSet<String>)>;
+
+/// A migration file among changed paths: `(side, app, name, path)`.
+type Job = (usize, String, String, String);
+
+/// The changed paths that are migration modules of a known app (as
+/// `pkgutil.iter_modules` lists them).
+fn migration_jobs(
+    side: usize,
+    paths: &[String],
+    app_of_dir: &BTreeMap<&str, &str>,
+    out: &mut Vec<Job>,
+) {
+    for path in paths {
+        let (dir, file) = crate::core::tree::split_parent(path);
+        let Some(app) = app_of_dir.get(dir) else {
+            continue;
+        };
+        let Some(name) = file.strip_suffix(".py") else {
+            continue;
+        };
+        if name.is_empty() || name.starts_with(['_', '~']) || name.contains('.') {
+            continue;
+        }
+        out.push((side, app.to_string(), name.to_string(), path.clone()));
+    }
+}
+
+/// What each side adds, from the parsed files: a file that defines no
+/// `Migration` is not one; `follows` says which parents count as the base
+/// migrations the side builds on. Files that cannot be read are warnings
+/// named by `side_name`.
+fn fold_added(
+    jobs: &[Job],
+    parsed: &[std::io::Result<std::sync::Arc<crate::core::pyparse::ParsedMigration>>],
+    follows: impl Fn(usize, &MigrationKey) -> bool,
+    side_name: impl Fn(usize) -> String,
+    warnings: &mut Vec<String>,
+) -> Added {
+    let mut added = Added::new();
+    for ((i, app, name, path), p) in jobs.iter().zip(parsed) {
+        let p = match p {
+            Ok(p) if p.has_migration_class => p,
+            Ok(_) => continue,
+            Err(e) => {
+                warnings.push(format!("{}: cannot read {path}: {e}", side_name(*i)));
+                continue;
+            }
+        };
+        let entry = added.entry((*i, app.clone())).or_default();
+        entry.0.insert(name.clone());
+        for d in &p.dependencies {
+            if let crate::core::pyparse::DepEntry::Key {
+                app: a, name: n, ..
+            } = d
+            {
+                let parent = MigrationKey::new(a.value.clone(), n.value.clone());
+                if parent.app == *app && follows(*i, &parent) {
+                    entry.1.insert(parent.name);
+                }
+            }
+        }
+    }
+    added
 }
 
 #[derive(Debug, Serialize)]
@@ -74,22 +148,19 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
 
     // A branch differs from base in a few files: read only those. Git's
     // tree diff skips every directory that is the same on both sides.
-    let mut jobs: Vec<(usize, String, String, String)> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
     for (i, b) in branches.iter().enumerate() {
-        for path in repo.added_or_modified(base.oid, b.oid)? {
-            let (dir, file) = crate::core::tree::split_parent(&path);
-            let Some(app) = app_of_dir.get(dir) else {
-                continue;
-            };
-            let Some(name) = file.strip_suffix(".py") else {
-                continue;
-            };
-            if name.is_empty() || name.starts_with(['_', '~']) || name.contains('.') {
-                continue;
-            }
-            jobs.push((i, app.to_string(), name.to_string(), path.clone()));
-        }
+        migration_jobs(
+            i,
+            &repo.added_or_modified(base.oid, b.oid)?,
+            &app_of_dir,
+            &mut jobs,
+        );
     }
+    // A migration the branch has and base has too is changed, not added.
+    jobs.retain(|(_, app, name, _)| {
+        !base_nodes.contains(&MigrationKey::new(app.clone(), name.clone()))
+    });
     let mut trees = Vec::with_capacity(branches.len());
     for b in &branches {
         trees.push(repo.tree(b.oid)?);
@@ -98,41 +169,82 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
         .par_iter()
         .map(|(i, _, _, path)| reader.parse(&trees[*i], path))
         .collect();
+
+    // What base itself added since each branch forked from it: a branch
+    // adding on top of a migration that base has added to since conflicts
+    // with base already. Branches forked at one commit share the reading.
+    let mut warnings = Vec::new();
+    let mut fork_of: BTreeMap<Oid, usize> = BTreeMap::new();
+    let mut fork_index: BTreeMap<Oid, usize> = BTreeMap::new();
+    let mut forks: Vec<Oid> = Vec::new();
+    for b in &branches {
+        let fork = match repo.merge_base(b.oid, base.oid) {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            Err(e) => {
+                warnings.push(format!(
+                    "{}: not compared with {}: {}",
+                    b.name, base.rev, e.message
+                ));
+                continue;
+            }
+        };
+        // Base has nothing of its own since (or the branch is in base
+        // already: merging it again changes nothing).
+        if fork == base.oid || fork == b.oid {
+            continue;
+        }
+        let k = *fork_index.entry(fork).or_insert_with(|| {
+            forks.push(fork);
+            forks.len() - 1
+        });
+        fork_of.insert(b.oid, k);
+    }
+    let mut base_jobs: Vec<Job> = Vec::new();
+    for (k, fork) in forks.iter().enumerate() {
+        let fork_tree = repo.tree(*fork)?;
+        let mut js = Vec::new();
+        migration_jobs(
+            k,
+            &repo.added_or_modified(*fork, base.oid)?,
+            &app_of_dir,
+            &mut js,
+        );
+        base_jobs.extend(
+            js.into_iter()
+                .filter(|(_, _, _, path)| !fork_tree.is_file(path)),
+        );
+    }
+    let base_parsed: Vec<_> = base_jobs
+        .par_iter()
+        .map(|(_, _, _, path)| reader.parse(&base_tree, path))
+        .collect();
     progress.set(branches.len() as u64 + 1);
     progress.finish();
     let _ = reader.save();
 
-    let mut warnings = Vec::new();
-    // Per branch and app: the new migrations and the base ones they follow.
-    let mut added: BTreeMap<(usize, String), (BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
-    for ((i, app, name, path), p) in jobs.iter().zip(&parsed) {
-        let key = MigrationKey::new(app.clone(), name.clone());
-        if base_nodes.contains(&key) {
-            continue; // changed, not added
-        }
-        let p = match p {
-            Ok(p) if p.has_migration_class => p,
-            Ok(_) => continue,
-            Err(e) => {
-                warnings.push(format!("{}: cannot read {path}: {e}", branches[*i].name));
-                continue;
-            }
-        };
-        let entry = added.entry((*i, app.clone())).or_default();
-        entry.0.insert(name.clone());
-        for d in &p.dependencies {
-            if let crate::core::pyparse::DepEntry::Key {
-                app: a, name: n, ..
-            } = d
-            {
-                let parent = MigrationKey::new(a.value.clone(), n.value.clone());
-                if parent.app == *app && base_nodes.contains(&parent) {
-                    entry.1.insert(parent.name);
-                }
-            }
-        }
-    }
+    let added = fold_added(
+        &jobs,
+        &parsed,
+        |_, parent| base_nodes.contains(parent),
+        |i| branches[i].name.clone(),
+        &mut warnings,
+    );
+    let base_new: BTreeSet<(usize, &str, &str)> = base_jobs
+        .iter()
+        .map(|(k, app, name, _)| (*k, app.as_str(), name.as_str()))
+        .collect();
+    let base_added = fold_added(
+        &base_jobs,
+        &base_parsed,
+        |k, parent| {
+            base_nodes.contains(parent)
+                && !base_new.contains(&(k, parent.app.as_str(), parent.name.as_str()))
+        },
+        |_| base.rev.clone(),
+        &mut warnings,
+    );
+
     // (app, base migration followed) → branches adding on top of it.
     let mut by_attach: BTreeMap<(String, String), Vec<Addition>> = BTreeMap::new();
     for ((i, app), (names, parents)) in added {
@@ -165,8 +277,27 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
                     after: after.clone(),
                     branches: [x.branch.clone(), y.branch.clone()],
                     adds: [x.names.clone(), y.names.clone()],
+                    with_base: false,
                 });
             }
+        }
+        for x in adds {
+            let Some(k) = fork_of.get(&x.oid) else {
+                continue;
+            };
+            let Some((names, parents)) = base_added.get(&(*k, app.clone())) else {
+                continue;
+            };
+            if !parents.contains(after) {
+                continue;
+            }
+            collisions.push(Collision {
+                app: app.clone(),
+                after: after.clone(),
+                branches: [x.branch.clone(), base.rev.clone()],
+                adds: [x.names.clone(), names.iter().cloned().collect()],
+                with_base: true,
+            });
         }
     }
     collisions.sort();
@@ -193,6 +324,7 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
                 branches.len(),
                 &base.describe(),
                 &base_how,
+                &base.rev,
             )
         }
     };
@@ -219,12 +351,13 @@ fn write_text(
     n: usize,
     base: &str,
     how: &str,
+    base_rev: &str,
 ) -> io::Result<()> {
     writeln!(w, "Scanned {n} branch(es) against {base} ({how}).")?;
     if collisions.is_empty() {
         writeln!(
             w,
-            "No collisions: no two branches add migrations to an app on top of the same migration."
+            "No collisions: no two branches, nor a branch and {base_rev}, add migrations to an app on top of the same migration."
         )?;
         return Ok(());
     }
@@ -241,9 +374,18 @@ fn write_text(
         )?;
     }
     writeln!(w)?;
-    writeln!(
-        w,
-        "Whichever merges second will need `djmig resolve`; agree on an order now."
-    )?;
+    if collisions.iter().any(|c| !c.with_base) {
+        writeln!(
+            w,
+            "Whichever merges second will need `djmig resolve`; agree on an order now."
+        )?;
+    }
+    if collisions.iter().any(|c| c.with_base) {
+        writeln!(
+            w,
+            "A branch that collides with {base_rev} conflicts already: on it, run `djmig resolve --base {}`.",
+            crate::hooks::sh_quote(base_rev)
+        )?;
+    }
     Ok(())
 }

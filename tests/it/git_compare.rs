@@ -1524,6 +1524,43 @@ fn github_annotations_on_both_leaves() {
     }
 }
 
+/// Each side is linear; only the merge would have two leaves. The
+/// annotation says so, names each leaf's side as the text does, and its fix
+/// keeps `--base` (without it, `resolve` would find nothing to fix here).
+#[test]
+fn github_annotation_of_a_predicted_conflict_says_the_merge_would_leave_it_and_keeps_base() {
+    let r = diverged(false);
+    let run = r.dj(&["check", "--base", "main", "--format", "github"]);
+    run.expect_code(1);
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error file=blog/migrations/"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    for line in lines {
+        for needle in [
+            "would leave blog with 2 leaf migrations after 0003_post_published",
+            "0004_post_a (yours, only in the work tree)",
+            "0004_post_b (upstream, from main)",
+            "Fix: djmig resolve blog --base main",
+            "title=Migrations in blog would conflict after merging main",
+        ] {
+            assert!(line.contains(needle), "{needle:?} not in {line}");
+        }
+        assert!(!line.contains("blog has 2 leaf"), "{line}");
+        assert!(!line.ends_with("djmig resolve blog"), "{line}");
+    }
+    // The text says the same.
+    let text = r.dj(&["check", "--base", "main"]);
+    let line = text.line_with("blog:");
+    assert!(line.contains("0004_post_b (upstream, from main)"), "{line}");
+    assert!(
+        line.ends_with("Fix: djmig resolve blog --base main"),
+        "{line}"
+    );
+}
+
 /// With the project in a subdirectory, the annotations' paths are from the
 /// repository top, as GitHub wants them.
 #[test]
@@ -2010,6 +2047,54 @@ fn check_base_sees_a_changed_work_tree() {
 }
 
 // ---------------------------------------------------------------------------
+// djmig check after an interrupted resolution
+
+/// What `djmig resolve` killed half-way leaves: a journal still in
+/// progress, and upstream's migration set aside (deleted from the work
+/// tree).
+fn interrupt_a_resolution(r: &Repo, set_aside: &str) {
+    let file = r.path.join(set_aside);
+    let journal =
+        djmig::journal::Journal::begin(&r.path, "resolve blog", std::slice::from_ref(&file))
+            .expect("begin a journal");
+    fs::remove_file(&file).expect("set the file aside");
+    drop(journal); // never finished
+}
+
+#[test]
+fn check_after_an_interrupted_resolution_exits_5_and_says_to_undo() {
+    let r = diverged(false);
+    r.git(&["merge", "-q", "--no-edit", "main"]);
+    // An answer stored before: it must not be taken.
+    settle();
+    r.dj(&["check"]).expect_code(1);
+    r.dj(&["check", "--base", "main"]).expect_code(1);
+
+    interrupt_a_resolution(&r, &blog("0004_post_b"));
+    for args in [
+        &["check"][..],
+        &["check", "--format", "json"],
+        &["check", "--base", "main"],
+        &["check", "--base", "main", "--format", "github"],
+    ] {
+        let run = r.dj(args);
+        run.expect_code(5);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        run.stderr_has("error: the last resolution did not finish: resolve blog (started ")
+            .stderr_has("hint: run `djmig undo`");
+    }
+    // Two commits: the work tree is not read, the answer stands.
+    r.dj(&["check", "--head", "HEAD", "--base", "main"])
+        .expect_code(1);
+
+    // undo changes the work tree: run it without dj's "nothing changed".
+    Run::of(r.djmig_command(&r.path, &["undo"])).expect_code(0);
+    r.dj(&["check"])
+        .expect_code(1)
+        .stdout_has("2 leaf migrations");
+}
+
+// ---------------------------------------------------------------------------
 // djmig scan
 
 /// On `main` (linear): branches `feature/a` and `feature/b` each add a blog
@@ -2099,6 +2184,67 @@ fn scan_without_collisions_exits_zero_and_unknown_globs_are_usage_errors() {
     r.dj(&["scan", "--base", "main", "nothing/*"])
         .expect_code(2);
     r.dj(&["scan", "--base", "nope"]).expect_code(4);
+}
+
+/// `feature/x` adds 0004_post_x after 0003; since it forked, `main` added
+/// 0004_post_y after 0003: the branch conflicts with the base itself, with
+/// no other branch in sight. Branches forked after 0004_post_y, or already
+/// merged into main, do not.
+#[test]
+fn scan_reports_a_branch_that_already_conflicts_with_the_base() {
+    let r = Repo::linear_with_notes();
+    r.git(&["checkout", "-q", "-b", "merged", "main"]);
+    r.write(
+        "notes/migrations/0002_note_x.py",
+        &migration(&[("notes", "0001_initial")], &add_field("note", "x")),
+    );
+    r.commit("merged: notes 0002");
+    r.git(&["checkout", "-q", "-b", "feature/x", "main"]);
+    r.write(
+        &blog("0004_post_x"),
+        &blog_migration("0003_post_published", "x"),
+    );
+    r.commit("feature/x");
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["merge", "-q", "--no-edit", "merged"]);
+    r.write(
+        &blog("0004_post_y"),
+        &blog_migration("0003_post_published", "y"),
+    );
+    r.commit("main: 0004_post_y");
+    r.git(&["checkout", "-q", "-b", "feature/later", "main"]);
+    r.write(
+        &blog("0005_post_later"),
+        &blog_migration("0004_post_y", "later"),
+    );
+    r.commit("feature/later");
+    r.git(&["checkout", "-q", "main"]);
+
+    let text = r.dj(&["scan"]);
+    text.expect_code(1);
+    text.line_with(
+        "feature/x and main both add blog migrations after 0003_post_published (0004_post_x / 0004_post_y)",
+    );
+    text.stdout_has("djmig resolve --base main");
+    assert_eq!(text.lines_with(" both add ").len(), 1, "{}", text.stdout);
+
+    let run = r.dj(&["scan", "--base", "main", "--format", "json"]);
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(
+        j["collisions"],
+        json!([{
+            "app": "blog",
+            "after": "0003_post_published",
+            "branches": ["feature/x", "main"],
+            "adds": [["0004_post_x"], ["0004_post_y"]],
+            "with_base": true,
+        }])
+    );
+    // Only the branches that do not conflict: nothing to say.
+    let run = r.dj(&["scan", "--base", "main", "feature/later", "merged"]);
+    run.expect_code(0);
+    run.line_with("No collisions");
 }
 
 /// Checked out on the base itself, with nothing in progress, both leaves are

@@ -78,6 +78,14 @@ impl Repo {
         cmd.args(args).output().expect("run git")
     }
 
+    /// Run git and require success; its stdout, trimmed.
+    #[track_caller]
+    fn git_stdout(&self, args: &[&str]) -> String {
+        let out = self.git_output(args);
+        assert!(out.status.success(), "git {args:?} failed");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// Run git and require success; its stderr.
     #[track_caller]
     fn git(&self, args: &[&str]) -> String {
@@ -130,6 +138,46 @@ impl Repo {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// A branch off `main` that adds a field to blog's `Post` (the same
+    /// line of models.py on every such branch: merging two of them stops
+    /// on a text conflict) and the migration for it.
+    fn branch_with_field(&self, branch: &str, field: &str) {
+        self.git(&["checkout", "-q", "-b", branch, "main"]);
+        let models = read(&self.path().join("blog/models.py"));
+        self.write(
+            "blog/models.py",
+            &format!("{models}    {field} = models.IntegerField(default=0)\n"),
+        );
+        self.write(
+            &format!("blog/migrations/0004_post_{field}.py"),
+            &migration("0003_post_published"),
+        );
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", field]);
+        self.git(&["checkout", "-q", "main"]);
+    }
+
+    /// Resolve models.py's text conflict by keeping both fields.
+    fn resolve_models_by_hand(&self, fields: &[&str]) {
+        let models = read(&self.path().join("blog/models.py"));
+        assert!(
+            models.contains("<<<<<<<"),
+            "no conflict in models.py:\n{models}"
+        );
+        let kept: String = models
+            .lines()
+            .filter(|l| {
+                !l.starts_with("<<<<<<<") && !l.starts_with("=======") && !l.starts_with(">>>>>>>")
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for f in fields {
+            assert!(kept.contains(f), "{kept}");
+        }
+        self.write("blog/models.py", &kept);
+        self.git(&["add", "blog/models.py"]);
+    }
+
     /// A branch off `main` adding one migration to blog.
     fn branch_with_migration(&self, branch: &str, name: &str) {
         self.git(&["checkout", "-q", "-b", branch, "main"]);
@@ -142,6 +190,9 @@ impl Repo {
         self.git(&["checkout", "-q", "main"]);
     }
 }
+
+/// Every hook `djmig hook install` installs by default.
+const ALL_HOOKS: [&str; 4] = ["post-merge", "post-rewrite", "post-checkout", "post-commit"];
 
 fn migration(parent: &str) -> String {
     format!(
@@ -172,7 +223,7 @@ fn read(p: &Path) -> String {
 fn install_creates_executable_scripts_once_and_uninstall_deletes_them() {
     let repo = Repo::new("linear");
     let out = repo.install(&[]);
-    for h in ["post-merge", "post-rewrite", "post-checkout"] {
+    for h in ALL_HOOKS {
         assert!(out.contains(&format!("{h}: created")), "{out}");
         let text = read(&repo.hook(h));
         assert!(text.starts_with("#!/bin/sh\n# >>> djmig >>>"), "{text}");
@@ -197,7 +248,7 @@ fn install_creates_executable_scripts_once_and_uninstall_deletes_them() {
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("post-merge: deleted"), "{stdout}");
-    for h in ["post-merge", "post-rewrite", "post-checkout"] {
+    for h in ALL_HOOKS {
         assert!(!repo.hook(h).exists(), "{h} should be gone");
     }
     let out = repo.djmig().args(["hook", "uninstall"]).output().unwrap();
@@ -264,9 +315,8 @@ fn unknown_hook_names_are_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("post-merge, post-rewrite, post-checkout")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("post-merge, post-rewrite, post-checkout, post-commit"));
 }
 
 #[test]
@@ -416,6 +466,205 @@ fn a_real_rebase_warns_once_after_rewriting() {
     assert!(stderr.contains("djmig resolve blog"), "{stderr}");
 }
 
+/// `git merge` stops on the text conflict in models.py, so git runs no
+/// post-merge; the `git commit` that concludes the merge runs post-commit.
+#[test]
+fn a_merge_stopped_on_a_models_conflict_warns_when_git_commit_concludes_it() {
+    let repo = Repo::new("linear");
+    repo.branch_with_field("a", "a");
+    repo.branch_with_field("b", "b");
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "a"]);
+    let out = repo.git_output(&["merge", "--no-edit", "b"]);
+    assert!(!out.status.success(), "the merge should stop on models.py");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("djmig"), "no hook runs yet: {stderr}");
+
+    repo.resolve_models_by_hand(&["a = ", "b = "]);
+    let stderr = repo.git(&["commit", "-q", "--no-edit"]);
+    assert!(
+        stderr.contains("djmig: warning: blog has 2 leaf migrations (0004_post_a, 0004_post_b)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("djmig: fix it with: djmig resolve blog"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("blog has 2 leaf").count(), 1, "{stderr}");
+
+    // A plain commit on top says nothing, though the conflict is still there.
+    repo.write("README.txt", "notes\n");
+    repo.git(&["add", "README.txt"]);
+    let stderr = repo.git(&["commit", "-q", "-m", "readme"]);
+    assert!(!stderr.contains("djmig"), "{stderr}");
+    // Nor does amending it in post-commit; post-rewrite speaks, once.
+    let stderr = repo.git(&["commit", "-q", "--amend", "--no-edit"]);
+    assert_eq!(stderr.matches("blog has 2 leaf").count(), 1, "{stderr}");
+}
+
+/// `git merge --continue` is `git commit`: the same warning.
+#[test]
+fn merge_continue_warns_too() {
+    let repo = Repo::new("linear");
+    repo.branch_with_field("a", "a");
+    repo.branch_with_field("b", "b");
+    repo.install(&["--hooks", "post-commit"]);
+    repo.git(&["checkout", "-q", "a"]);
+    assert!(!repo
+        .git_output(&["merge", "--no-edit", "b"])
+        .status
+        .success());
+    repo.resolve_models_by_hand(&["a = ", "b = "]);
+    let stderr = repo.git(&["merge", "--continue"]);
+    assert!(stderr.contains("blog has 2 leaf migrations"), "{stderr}");
+    assert!(stderr.contains("djmig resolve blog"), "{stderr}");
+}
+
+#[test]
+fn cherry_pick_continue_after_a_models_conflict_warns() {
+    let repo = Repo::new("linear");
+    repo.branch_with_field("a", "a");
+    repo.branch_with_field("b", "b");
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "a"]);
+    let out = repo.git_output(&["cherry-pick", "b"]);
+    assert!(
+        !out.status.success(),
+        "the cherry-pick should stop on models.py"
+    );
+    repo.resolve_models_by_hand(&["a = ", "b = "]);
+    let stderr = repo.git(&["cherry-pick", "--continue"]);
+    assert!(
+        stderr.contains("djmig: warning: blog has 2 leaf migrations (0004_post_a, 0004_post_b)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("djmig resolve blog"), "{stderr}");
+}
+
+/// A rebase commits as it goes (post-commit, silent); post-rewrite speaks
+/// once at the end, also when the rebase stopped on a text conflict and
+/// `git rebase --continue` finished it.
+#[test]
+fn rebase_continue_after_a_models_conflict_warns_once_through_post_rewrite() {
+    let repo = Repo::new("linear");
+    repo.branch_with_field("a", "a");
+    repo.branch_with_field("b", "b");
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "b"]);
+    let out = repo.git_output(&["rebase", "a"]);
+    assert!(!out.status.success(), "the rebase should stop on models.py");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("djmig"));
+    repo.resolve_models_by_hand(&["a = ", "b = "]);
+    let stderr = repo.git(&["rebase", "--continue"]);
+    assert_eq!(
+        stderr.matches("blog has 2 leaf migrations").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("djmig resolve blog"), "{stderr}");
+}
+
+/// With django-linear-migrations, both sides change max_migration.txt: a
+/// merge stops on it every time.
+#[test]
+fn a_merge_stopped_on_max_migration_txt_warns_when_concluded() {
+    let repo = Repo::new("linear");
+    repo.write("blog/migrations/max_migration.txt", "0003_post_published\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "dlm"]);
+    for name in ["a", "b"] {
+        repo.git(&["checkout", "-q", "-b", name, "main"]);
+        repo.write(
+            &format!("blog/migrations/0004_post_{name}.py"),
+            &migration("0003_post_published"),
+        );
+        repo.write(
+            "blog/migrations/max_migration.txt",
+            &format!("0004_post_{name}\n"),
+        );
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", name]);
+    }
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "a"]);
+    let out = repo.git_output(&["merge", "--no-edit", "b"]);
+    assert!(
+        !out.status.success(),
+        "the merge should stop on max_migration.txt"
+    );
+    // Resolved the way people do: keep one side's name.
+    repo.write("blog/migrations/max_migration.txt", "0004_post_b\n");
+    repo.git(&["add", "-A"]);
+    let stderr = repo.git(&["commit", "-q", "--no-edit"]);
+    assert!(stderr.contains("blog has 2 leaf migrations"), "{stderr}");
+    assert!(stderr.contains("djmig resolve blog"), "{stderr}");
+}
+
+#[test]
+fn a_users_post_commit_hook_still_runs_and_is_restored_byte_for_byte() {
+    let repo = Repo::new("linear");
+    let user = "#!/bin/sh\necho committed >> .commits\n";
+    let path = repo.hook("post-commit");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, user).unwrap();
+    #[cfg(unix)]
+    set_mode(&path, 0o755);
+    let out = repo.install(&[]);
+    assert!(out.contains("post-commit: added djmig's block"), "{out}");
+    repo.write("README.txt", "one\n");
+    repo.git(&["add", "README.txt"]);
+    repo.git(&["commit", "-q", "-m", "one"]);
+    assert_eq!(read(&repo.path().join(".commits")), "committed\n");
+    let out = repo.djmig().args(["hook", "uninstall"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(fs::read(&path).unwrap(), user.as_bytes());
+}
+
+/// `djmig resolve` killed half-way: upstream's migration is set aside, the
+/// work tree looks linear, and a commit would record the deletion. Every
+/// hook says to undo first; git goes on.
+#[test]
+fn hooks_warn_about_an_interrupted_resolution() {
+    let repo = Repo::new("linear");
+    repo.branch_with_migration("a", "0004_post_a");
+    repo.branch_with_migration("b", "0004_post_b");
+    repo.git(&["checkout", "-q", "a"]);
+    repo.git(&["merge", "-q", "--no-edit", "b"]);
+    repo.install(&[]);
+    let file = repo.path().join("blog/migrations/0004_post_b.py");
+    let journal =
+        djmig::journal::Journal::begin(repo.path(), "resolve blog", std::slice::from_ref(&file))
+            .expect("begin a journal");
+    fs::remove_file(&file).unwrap();
+    drop(journal);
+
+    let says = |stderr: &str| {
+        assert!(
+            stderr.contains("djmig: warning: the last resolution did not finish: resolve blog"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("djmig: run djmig undo"), "{stderr}");
+    };
+    // A plain commit, which would record the deletion.
+    repo.git(&["add", "-A"]);
+    let out = repo.git_output(&["commit", "-q", "-m", "oops"]);
+    assert!(out.status.success());
+    says(&String::from_utf8_lossy(&out.stderr));
+    let out = repo.git_output(&["checkout", "-q", "main"]);
+    assert!(out.status.success());
+    says(&String::from_utf8_lossy(&out.stderr));
+    for hook in [&["post-merge", "0"][..], &["post-rewrite", "amend"]] {
+        let out = repo
+            .djmig()
+            .args(["hook", "run"])
+            .args(hook)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        says(&String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 #[test]
 fn the_hook_never_fails_the_git_operation() {
     let repo = Repo::new("linear");
@@ -481,6 +730,8 @@ fn hook_run_is_quiet_and_exits_0() {
         &migration("0003_post_published"),
     );
     assert!(run(&["post-merge", "0"]).contains("blog has 2 leaf migrations"));
+    // A plain commit (HEAD's reflog: `commit (initial)`) says nothing.
+    assert_eq!(run(&["post-commit"]), "");
     // A file checkout, or the same commit: nothing to say.
     assert_eq!(run(&["post-checkout", "aaaa", "bbbb", "0"]), "");
     assert_eq!(run(&["post-checkout", "aaaa", "aaaa", "1"]), "");
@@ -528,8 +779,9 @@ fn hooks_config_errors_have_line_numbers() {
 
 // ------------------------------------------------------ the database check
 
-#[test]
-fn checkout_warns_about_migrations_only_the_previous_branch_has() {
+/// A repository whose `.djmig.yml` turns the database check on, with the
+/// test Django as the project's Python, and the hooks installed.
+fn database_checked_repo() -> Repo {
     let python = support::django_python();
     let repo = Repo::new("linear");
     repo.write(
@@ -541,22 +793,30 @@ fn checkout_warns_about_migrations_only_the_previous_branch_has() {
     );
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-q", "-m", "config"]);
+    repo
+}
+
+/// `manage.py migrate` on what is checked out.
+#[track_caller]
+fn migrate(repo: &Repo) {
+    let mut cmd = Command::new(support::django_python());
+    cmd.args(["manage.py", "migrate", "--noinput"])
+        .current_dir(repo.path());
+    repo.hermetic(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn checkout_warns_about_migrations_only_the_previous_branch_has() {
+    let repo = database_checked_repo();
     repo.branch_with_migration("feature", "0004_post_feature");
     repo.install(&[]);
     repo.git(&["checkout", "-q", "feature"]);
-
-    let migrate = |repo: &Repo| {
-        let mut cmd = Command::new(&python);
-        cmd.args(["manage.py", "migrate", "--noinput"])
-            .current_dir(repo.path());
-        repo.hermetic(&mut cmd);
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
     migrate(&repo);
 
     let stderr = repo.git(&["checkout", "-q", "main"]);
@@ -574,4 +834,72 @@ fn checkout_warns_about_migrations_only_the_previous_branch_has() {
     // Back on the branch that has it: nothing to say.
     let stderr = repo.git(&["checkout", "-q", "feature"]);
     assert!(!stderr.contains("djmig"), "{stderr}");
+}
+
+/// The migration was applied on a third branch: the branch you came from
+/// does not have its file either, so migrating back there cannot work.
+/// The advice names a local branch that has it; without one, a commit
+/// checked out before; without that, how to find the commit that added it.
+#[test]
+fn checkout_names_a_checkout_that_has_the_stranded_migrations_file() {
+    let repo = database_checked_repo();
+    repo.branch_with_migration("third", "0004_post_third");
+    repo.git(&["checkout", "-q", "-b", "other", "main"]);
+    repo.write("README.txt", "other\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "other"]);
+    repo.install(&[]);
+    repo.git(&["checkout", "-q", "third"]);
+    migrate(&repo);
+    let third = repo.git_stdout(&["rev-parse", "--short=7", "third"]);
+
+    // From third: the branch you came from has it, as before.
+    let stderr = repo.git(&["checkout", "-q", "other"]);
+    assert!(
+        stderr.contains("git checkout third && python manage.py migrate blog 0003_post_published && git checkout other"),
+        "{stderr}"
+    );
+    // From other, which does not have it: third does.
+    let stderr = repo.git(&["checkout", "-q", "main"]);
+    assert!(stderr.contains("blog: 0004_post_third"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "other, the branch you came from, does not have blog/migrations/0004_post_third.py"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("git checkout third && python manage.py migrate blog 0003_post_published && git checkout main"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("git checkout other &&"), "{stderr}");
+
+    // No branch has it any more: the commit checked out before does.
+    repo.git(&["branch", "-q", "-D", "third"]);
+    let stderr = repo.git(&["checkout", "-q", "other"]);
+    assert!(
+        stderr.contains("no local branch has blog/migrations/0004_post_third.py"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "git checkout {third} && python manage.py migrate blog 0003_post_published && git checkout other"
+        )),
+        "{stderr}"
+    );
+
+    // Nor does any commit in HEAD's reflog: say how to find it, and what
+    // --fake would do.
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    let stderr = repo.git(&["checkout", "-q", "main"]);
+    assert!(
+        stderr.contains("git log --all --diff-filter=A -- blog/migrations/0004_post_third.py"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("python manage.py migrate blog 0003_post_published --fake"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("git checkout other &&"), "{stderr}");
+    assert!(!stderr.contains("git checkout third &&"), "{stderr}");
 }

@@ -1,0 +1,594 @@
+//! The database check after a branch switch (`hooks: {database_check:
+//! true}`): migrations applied to the local database that the new checkout
+//! does not have, and how to unapply them — on a checkout that has their
+//! files, since Django cannot reverse a migration whose file is gone.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::core::keys::MigrationKey;
+use crate::core::tree::SourceTree;
+use crate::django::Django;
+use crate::error::{Error, Result};
+use crate::hooks;
+use crate::workspace::Workspace;
+
+use super::{analyze_with, compare, Analysis, Io};
+
+/// How long the database check may take before it is stopped.
+const DATABASE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Python run by `manage.py shell -c`: the migrations recorded as
+/// applied in the default database, as `DJMIG-APPLIED [[app, name], …]`.
+/// One expression, no local names: older Djangos run `-c` code where a
+/// comprehension cannot see the code's own variables.
+const APPLIED_PY: &str = "print('DJMIG-APPLIED ' + __import__('json').dumps(sorted(map(list, \
+    __import__('django.db.migrations.recorder', fromlist=['MigrationRecorder']).MigrationRecorder(\
+    __import__('django.db', fromlist=['connections']).connections['default']).applied_migrations()))))";
+
+/// The migrations recorded as applied in the project's database.
+///
+/// Not `showmigrations`: it lists the migrations of the files checked out,
+/// and the ones this check looks for are exactly those that are not.
+pub fn applied_migrations(dj: &Django) -> Result<Vec<MigrationKey>> {
+    let argv = dj.manage_argv(&["shell", "--verbosity", "0", "--command", APPLIED_PY]);
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = dj.manage_py.parent().filter(|d| !d.as_os_str().is_empty()) {
+        cmd.current_dir(dir);
+    }
+    let (ok, stdout, stderr) = run_with_timeout(cmd, DATABASE_TIMEOUT)
+        .map_err(|e| Error::failed(format!("cannot run {}", dj.python.display())).cause(e))?;
+    let Some(ok) = ok else {
+        return Err(Error::failed(format!(
+            "the database check took over {} s and was stopped",
+            DATABASE_TIMEOUT.as_secs()
+        )));
+    };
+    if let Some(line) = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("DJMIG-APPLIED "))
+    {
+        let pairs: Vec<(String, String)> = serde_json::from_str(line.trim())
+            .map_err(|e| Error::failed("cannot read the applied migrations").cause(e))?;
+        return Ok(pairs
+            .into_iter()
+            .map(|(a, n)| MigrationKey::new(a, n))
+            .collect());
+    }
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(if ok { "no output" } else { "it failed" })
+        .trim()
+        .to_string();
+    Err(Error::failed(format!(
+        "cannot read the applied migrations with manage.py shell: {last}"
+    )))
+}
+
+/// Run a command, killing it after `limit`: `(Some(success) | None on
+/// timeout, stdout, stderr)`.
+fn run_with_timeout(
+    mut cmd: Command,
+    limit: Duration,
+) -> std::io::Result<(Option<bool>, String, String)> {
+    let mut child = cmd.spawn()?;
+    let pipe = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = pipe(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = pipe(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break Some(s.success());
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = out.join().unwrap_or_default();
+    let err = err.join().unwrap_or_default();
+    Ok((status, out, err))
+}
+
+/// Migrations applied to the database that a project does not have, by
+/// app: applied names of the candidate apps that are neither a migration of
+/// the project nor replaced by one of its squashes.
+pub fn stranded(
+    an: &Analysis,
+    candidate_apps: &BTreeSet<String>,
+    applied: &[MigrationKey],
+) -> BTreeMap<String, Vec<String>> {
+    let mut known: BTreeSet<&MigrationKey> = an.project.migrations.keys().collect();
+    for m in an.project.migrations.values() {
+        known.extend(m.replaces.iter());
+    }
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for k in applied {
+        if candidate_apps.contains(&k.app) && !known.contains(k) {
+            out.entry(k.app.clone()).or_default().push(k.name.clone());
+        }
+    }
+    out
+}
+
+/// Where to migrate an app back to on the previous branch: its latest
+/// migration that is applied and that this branch has too, or `zero`.
+pub fn last_common(an: &Analysis, app: &str, applied: &BTreeSet<&MigrationKey>) -> String {
+    let g = &an.built.graph;
+    let here: Vec<MigrationKey> = g
+        .app_nodes(app)
+        .into_iter()
+        .filter(|k| applied.contains(k))
+        .collect();
+    let below: BTreeSet<MigrationKey> = here.iter().flat_map(|k| g.ancestors(k)).collect();
+    here.into_iter()
+        .filter(|k| !below.contains(k))
+        .map(|k| k.name)
+        .max()
+        .unwrap_or_else(|| "zero".into())
+}
+
+fn short(oid: &str) -> String {
+    oid.chars().take(7).collect()
+}
+
+/// The names to show for the previous and the current checkout.
+fn branch_names(root: &Path, prev: &str, new: &str) -> (String, String) {
+    let Ok(repo) = git2::Repository::discover(root) else {
+        return (short(prev), short(new));
+    };
+    let prev_name = repo
+        .revparse_ext("@{-1}")
+        .ok()
+        .and_then(|(obj, r)| {
+            let name = r.and_then(|r| r.shorthand().ok().map(str::to_string));
+            (obj.id().to_string() == prev).then_some(name).flatten()
+        })
+        .unwrap_or_else(|| short(prev));
+    let new_name = repo
+        .head()
+        .ok()
+        .filter(|h| h.is_branch())
+        .and_then(|h| h.shorthand().ok().map(str::to_string))
+        .unwrap_or_else(|| short(new));
+    (prev_name, new_name)
+}
+
+/// The migrations directory of each project app at the previous checkout
+/// (an app added on that branch is not in this one at all).
+fn previous_apps(ws: &Workspace, prev: &str) -> BTreeMap<String, String> {
+    let read = || -> Option<BTreeMap<String, String>> {
+        let repo = crate::git::Repo::discover(&ws.root).ok()?;
+        let oid = crate::git::Oid::from_str(prev).ok()?;
+        let tree = repo.tree(oid).ok()?;
+        let reader = compare::open_cache(&repo);
+        let an = analyze_with(ws, &tree, &reader);
+        let _ = reader.save();
+        Some(
+            an.project
+                .project_apps()
+                .map(|a| (a.label.clone(), a.path.clone()))
+                .collect(),
+        )
+    };
+    read().unwrap_or_default()
+}
+
+/// How a checkout that may have the stranded files was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// The checkout before this branch switch.
+    Previous,
+    /// A local branch's tip.
+    Branch,
+    /// A commit HEAD was at before (HEAD's reflog).
+    Seen,
+}
+
+/// A checkout to unapply stranded migrations on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// What to give `git checkout`.
+    pub name: String,
+    pub oid: crate::git::Oid,
+    pub found: Found,
+}
+
+/// Where to unapply each app's stranded migrations: the first candidate
+/// that has every one of the app's files, apps grouped by it in the
+/// candidates' order; then the apps no candidate has.
+pub fn plan<'c>(
+    files: &BTreeMap<String, Vec<String>>,
+    candidates: &'c [Candidate],
+    has: impl Fn(&Candidate, &str) -> bool,
+) -> (Vec<(&'c Candidate, Vec<String>)>, Vec<String>) {
+    let mut groups: Vec<(&Candidate, Vec<String>)> = Vec::new();
+    let mut nowhere = Vec::new();
+    for (app, app_files) in files {
+        match candidates
+            .iter()
+            .find(|c| app_files.iter().all(|f| has(c, f)))
+        {
+            Some(c) => match groups.iter_mut().find(|(g, _)| g.oid == c.oid) {
+                Some((_, apps)) => apps.push(app.clone()),
+                None => groups.push((c, vec![app.clone()])),
+            },
+            None => nowhere.push(app.clone()),
+        }
+    }
+    groups.sort_by_key(|(c, _)| candidates.iter().position(|x| x.oid == c.oid));
+    (groups, nowhere)
+}
+
+/// How many commits of HEAD's reflog are looked at for a stranded file.
+const REFLOG_LIMIT: usize = 500;
+
+/// The checkouts that may have the stranded files, best first: the
+/// previous one, the local branches (but the one checked out now), then
+/// the commits HEAD's reflog says were checked out, newest first.
+fn candidates(repo: &crate::git::Repo, prev: &str, prev_name: &str) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    if let Ok(oid) = crate::git::Oid::from_str(prev) {
+        seen.insert(oid);
+        out.push(Candidate {
+            name: prev_name.to_string(),
+            oid,
+            found: Found::Previous,
+        });
+    }
+    let current = repo.head().ok().and_then(|h| h.branch);
+    for b in repo.list_branches(&[]).unwrap_or_default() {
+        if b.remote || Some(&b.name) == current.as_ref() || !seen.insert(b.oid) {
+            continue;
+        }
+        out.push(Candidate {
+            name: b.name,
+            oid: b.oid,
+            found: Found::Branch,
+        });
+    }
+    if let Ok(log) = repo.raw().reflog("HEAD") {
+        for e in log.iter().take(REFLOG_LIMIT) {
+            let oid = e.id_new();
+            if oid.is_zero() || !seen.insert(oid) {
+                continue;
+            }
+            out.push(Candidate {
+                name: short(&oid.to_string()),
+                oid,
+                found: Found::Seen,
+            });
+        }
+    }
+    out
+}
+
+/// One line of the advice: words, or a command to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Text(String),
+    Command(String),
+}
+
+/// What to say about stranded migrations: for each checkout that has them,
+/// the commands that migrate back there and return; for files no checkout
+/// has, how to find them and what `--fake` would do.
+pub struct Advice<'a> {
+    /// `python manage.py` as the user runs it from the work-tree top.
+    pub manage: &'a str,
+    /// Where each app goes back to.
+    pub targets: &'a BTreeMap<String, String>,
+    /// The previous and the new checkout, as `git checkout` takes them.
+    pub prev_name: &'a str,
+    pub new_name: &'a str,
+}
+
+impl Advice<'_> {
+    /// `files`: each app's stranded files, from the work-tree top;
+    /// `missing_on_prev`: those the previous checkout does not have.
+    pub fn lines(
+        &self,
+        groups: &[(&Candidate, Vec<String>)],
+        nowhere: &[String],
+        files: &BTreeMap<String, Vec<String>>,
+        missing_on_prev: &BTreeSet<String>,
+    ) -> Vec<Line> {
+        let q = hooks::sh_quote;
+        let several = groups.len() + nowhere.len() > 1;
+        let them = |apps: &[String]| {
+            if several {
+                format!("the {} ones", apps.join(", "))
+            } else {
+                "them".to_string()
+            }
+        };
+        let migrate = |app: &str| {
+            format!(
+                "python {} migrate {app} {}",
+                q(self.manage),
+                self.targets.get(app).map(String::as_str).unwrap_or("zero")
+            )
+        };
+        let files_of = |apps: &[String]| -> Vec<String> {
+            apps.iter()
+                .flat_map(|a| files.get(a).into_iter().flatten())
+                .cloned()
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (c, apps) in groups {
+            let mine = files_of(apps);
+            let mut lacking: Vec<String> = mine
+                .iter()
+                .filter(|f| missing_on_prev.contains(*f))
+                .cloned()
+                .collect();
+            if lacking.is_empty() {
+                lacking = mine.clone();
+            }
+            out.push(Line::Text(match c.found {
+                Found::Previous => format!(
+                    "to unapply {}, migrate back on the branch that has them:",
+                    them(apps)
+                ),
+                Found::Branch => format!(
+                    "{}, the branch you came from, does not have {}; {} does. To unapply {}, migrate back there:",
+                    self.prev_name,
+                    lacking.join(", "),
+                    c.name,
+                    them(apps)
+                ),
+                Found::Seen => format!(
+                    "no local branch has {}; commit {}, checked out before, does. To unapply {}, migrate back there:",
+                    mine.join(", "),
+                    c.name,
+                    them(apps)
+                ),
+            }));
+            let mut steps = vec![format!("git checkout {}", q(&c.name))];
+            steps.extend(apps.iter().map(|a| migrate(a)));
+            steps.push(format!("git checkout {}", q(self.new_name)));
+            out.push(Line::Command(steps.join(" && ")));
+        }
+        for app in nowhere {
+            let files: Vec<String> = files_of(std::slice::from_ref(app))
+                .iter()
+                .map(|f| q(f))
+                .collect();
+            out.push(Line::Text(format!(
+                "no local branch, nor any commit checked out lately, has {}: Django cannot unapply a migration without its file. Find the commit that added it:",
+                files.join(", ")
+            )));
+            out.push(Line::Command(format!(
+                "git log --all --diff-filter=A -- {}",
+                files.join(" ")
+            )));
+            out.push(Line::Text(format!(
+                "check it out, run `{}` there, and come back with `git checkout {}`.",
+                migrate(app),
+                q(self.new_name)
+            )));
+            out.push(Line::Text(format!(
+                "Only if its changes are gone from the database already, `{} --fake` on that checkout forgets it without touching any table; on changes still there, --fake leaves the database out of step with the migrations.",
+                migrate(app)
+            )));
+        }
+        out
+    }
+}
+
+/// After a branch switch from `prev` to `new`: warn about migrations the
+/// database has applied that this checkout does not have, and say on which
+/// checkout to migrate them back ([`plan`], [`Advice`]).
+pub fn database_check(
+    ws: &Workspace,
+    an: &Analysis,
+    prev: &str,
+    new: &str,
+    io: &mut Io,
+) -> Result<()> {
+    let dj = Django::locate(ws)?;
+    let applied = applied_migrations(&dj)?;
+    let mut dirs = previous_apps(ws, prev);
+    dirs.extend(
+        an.project
+            .project_apps()
+            .map(|a| (a.label.clone(), a.path.clone())),
+    );
+    let apps: BTreeSet<String> = dirs.keys().cloned().collect();
+    let lost = stranded(an, &apps, &applied);
+    if lost.is_empty() {
+        return Ok(());
+    }
+    let applied_set: BTreeSet<&MigrationKey> = applied.iter().collect();
+    let (prev_name, new_name) = branch_names(&ws.root, prev, new);
+    let in_repo = |p: String| {
+        if ws.repo_prefix.is_empty() {
+            p
+        } else {
+            format!("{}/{p}", ws.repo_prefix)
+        }
+    };
+    let manage = in_repo(
+        dj.manage_py
+            .strip_prefix(&ws.root)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| dj.manage_py.display().to_string()),
+    );
+    let p = io.style.err;
+    let n: usize = lost.values().map(Vec::len).sum();
+    let _ = writeln!(
+        io.err,
+        "djmig: {} the database has {n} migration(s) applied that {new_name} does not have:",
+        p.warning("warning:")
+    );
+    for (app, names) in &lost {
+        let names: Vec<String> = names.iter().map(|n| p.leaf(n).to_string()).collect();
+        let _ = writeln!(io.err, "djmig:   {}: {}", p.app(app), names.join(", "));
+    }
+    // Each stranded migration's file, from the project root.
+    let files: BTreeMap<String, Vec<String>> = lost
+        .iter()
+        .map(|(app, names)| {
+            let dir = dirs.get(app).map(String::as_str).unwrap_or_default();
+            (
+                app.clone(),
+                names.iter().map(|n| format!("{dir}/{n}.py")).collect(),
+            )
+        })
+        .collect();
+    let repo = crate::git::Repo::discover(&ws.root)?;
+    let cands = candidates(&repo, prev, &prev_name);
+    let has = |c: &Candidate, file: &str| repo.tree(c.oid).is_ok_and(|t| t.is_file(file));
+    let (groups, nowhere) = plan(&files, &cands, has);
+    let missing_on_prev: BTreeSet<String> = match cands.first() {
+        Some(prev) if prev.found == Found::Previous => files
+            .values()
+            .flatten()
+            .filter(|f| !has(prev, f))
+            .map(|f| in_repo(f.clone()))
+            .collect(),
+        _ => BTreeSet::new(),
+    };
+    let shown: BTreeMap<String, Vec<String>> = files
+        .iter()
+        .map(|(app, fs)| (app.clone(), fs.iter().cloned().map(&in_repo).collect()))
+        .collect();
+    let targets: BTreeMap<String, String> = lost
+        .keys()
+        .map(|app| (app.clone(), last_common(an, app, &applied_set)))
+        .collect();
+    let advice = Advice {
+        manage: &manage,
+        targets: &targets,
+        prev_name: &prev_name,
+        new_name: &new_name,
+    };
+    for line in advice.lines(&groups, &nowhere, &shown, &missing_on_prev) {
+        let _ = match line {
+            Line::Text(t) => writeln!(io.err, "djmig: {t}"),
+            Line::Command(c) => writeln!(io.err, "djmig:   {}", p.command(&c)),
+        };
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(name: &str, n: u8, found: Found) -> Candidate {
+        Candidate {
+            name: name.into(),
+            oid: crate::git::Oid::from_bytes(&[n; 20]).unwrap(),
+            found,
+        }
+    }
+
+    fn files(list: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        list.iter()
+            .map(|(a, fs)| (a.to_string(), fs.iter().map(|f| f.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn the_first_checkout_with_every_file_of_an_app_is_chosen() {
+        let cands = [
+            cand("feature", 1, Found::Previous),
+            cand("other", 2, Found::Branch),
+            cand("abc1234", 3, Found::Seen),
+        ];
+        let f = files(&[
+            ("blog", &["blog/m/0004_a.py", "blog/m/0005_b.py"]),
+            ("shop", &["shop/m/0002_c.py"]),
+            ("lost", &["lost/m/0009_x.py"]),
+        ]);
+        // feature has only blog's 0004; other has both of blog's; the
+        // reflog commit has shop's.
+        let has = |c: &Candidate, file: &str| match c.name.as_str() {
+            "feature" => file == "blog/m/0004_a.py",
+            "other" => file.starts_with("blog/"),
+            "abc1234" => file.starts_with("shop/"),
+            _ => false,
+        };
+        let (groups, nowhere) = plan(&f, &cands, has);
+        let named: Vec<(&str, Vec<String>)> = groups
+            .iter()
+            .map(|(c, apps)| (c.name.as_str(), apps.clone()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("other", vec!["blog".to_string()]),
+                ("abc1234", vec!["shop".to_string()])
+            ]
+        );
+        assert_eq!(nowhere, ["lost"]);
+
+        let targets: BTreeMap<String, String> = [
+            ("blog".to_string(), "0003_x".to_string()),
+            ("lost".to_string(), "zero".to_string()),
+        ]
+        .into();
+        let advice = Advice {
+            manage: "manage.py",
+            targets: &targets,
+            prev_name: "feature",
+            new_name: "main",
+        };
+        let missing: BTreeSet<String> = ["blog/m/0005_b.py".to_string()].into();
+        let lines = advice.lines(&groups, &nowhere, &f, &missing);
+        assert_eq!(
+            lines[0],
+            Line::Text(
+                "feature, the branch you came from, does not have blog/m/0005_b.py; other does. \
+                 To unapply the blog ones, migrate back there:"
+                    .into()
+            )
+        );
+        assert_eq!(
+            lines[1],
+            Line::Command(
+                "git checkout other && python manage.py migrate blog 0003_x && git checkout main"
+                    .into()
+            )
+        );
+        assert!(
+            matches!(&lines[2], Line::Text(t) if t.contains("commit abc1234, checked out before"))
+        );
+        assert!(lines.contains(&Line::Command(
+            "git log --all --diff-filter=A -- lost/m/0009_x.py".into()
+        )));
+    }
+}
