@@ -12,3 +12,5 @@ mod dlm;
 mod git_compare;
 mod hooks;
 mod resolve;
+mod scenario;
+mod stands;

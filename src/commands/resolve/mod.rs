@@ -121,6 +121,7 @@ fn run_with(
     if let Some(s) = compare::where_you_are(&repo.state()?) {
         let _ = writeln!(talk, "{s}");
     }
+    refuse_conflict_markers(ws, repo)?;
     let (wt, a) = read_worktree(ws, repo, reader)?;
     let conflicted = conflicted_apps(&a, &args.apps)?;
     let upstream_tree = repo.tree(upstream.oid)?;
@@ -317,7 +318,7 @@ fn run_with(
 
     // Before anything runs: the tree must be safe to change.
     let state = repo.state()?;
-    preconditions(ws, repo, &plans, &state, args.allow_dirty)?;
+    preconditions(repo, &plans, &state, args.allow_dirty)?;
     if steps.iter().any(Step::runs_django) && django.is_none() {
         let why = located
             .as_ref()
@@ -518,36 +519,14 @@ fn confirm_merge(
     Ok(())
 }
 
-/// Refuse before anything runs: files with the user's own uncommitted
-/// edits, and text conflicts not resolved yet.
-fn preconditions(
-    ws: &Workspace,
-    repo: &Repo,
-    plans: &[Plan],
-    state: &crate::git::RepoState,
-    allow_dirty: bool,
-) -> Result<()> {
-    let files: Vec<String> = plans
-        .iter()
-        .flat_map(|p| p.files.iter().cloned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let stopped = state.in_progress.is_some();
-    // Conflict markers left in files git lists as unmerged (models.py):
-    // makemigrations would read them. max_migration.txt is djmig's to
-    // settle.
-    let settled: BTreeSet<&str> = plans
-        .iter()
-        .flat_map(|p| p.file_steps.iter())
-        .filter_map(|s| match s {
-            Step::WriteMaxMigration { file, .. } => Some(file.as_str()),
-            _ => None,
-        })
-        .collect();
+/// Text conflicts git left unresolved (models.py with its conflict
+/// markers) stop everything before the project's Django is even asked:
+/// it could not import the models. `max_migration.txt` is djmig's to
+/// settle.
+fn refuse_conflict_markers(ws: &Workspace, repo: &Repo) -> Result<()> {
     let mut marked = Vec::new();
     for p in repo.unmerged_paths()? {
-        if settled.contains(p.as_str()) {
+        if p.rsplit('/').next() == Some(crate::core::dlm::FILE_NAME) {
             continue;
         }
         let text = std::fs::read(ws.root.join(&p)).unwrap_or_default();
@@ -564,6 +543,24 @@ fn preconditions(
             "resolve the text conflicts and `git add` the files, then run `djmig resolve` again",
         ));
     }
+    Ok(())
+}
+
+/// Refuse before anything runs: files with the user's own uncommitted
+/// edits.
+fn preconditions(
+    repo: &Repo,
+    plans: &[Plan],
+    state: &crate::git::RepoState,
+    allow_dirty: bool,
+) -> Result<()> {
+    let files: Vec<String> = plans
+        .iter()
+        .flat_map(|p| p.files.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let stopped = state.in_progress.is_some();
     if !allow_dirty {
         let dirty = repo.user_changes(&files, stopped);
         if !dirty.is_empty() {
