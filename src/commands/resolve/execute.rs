@@ -534,3 +534,67 @@ fn tail(text: &str) -> String {
     let start = lines.len().saturating_sub(12);
     lines[start..].join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VIEWS_OLD: &str = "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    dependencies = [('blog', '0003_post_published')]\n    operations = [\n        migrations.AddField(model_name='post', name='views', field=models.IntegerField(default=0)),\n    ]\n";
+    const VIEWS_NEW: &str = "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    dependencies = [('blog', '0004_post_rating')]\n    operations = [\n        migrations.AddField(model_name='post', name='views', field=models.IntegerField(default=0)),\n    ]\n";
+    const SCORE: &str = "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    dependencies = [('blog', '0005_post_views')]\n    operations = [\n        migrations.AddField(model_name='note', name='score', field=models.IntegerField(db_index=True, default=0)),\n    ]\n";
+
+    /// A cross-app regenerate: each app's new files are shown against its
+    /// own deleted ones, and review hints name the file's own app.
+    #[test]
+    fn new_files_are_shown_per_app_with_their_own_app_in_hints() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        for dir in ["blog/migrations", "notes/migrations"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        let blog_new = root.join("blog/migrations/0005_post_views.py");
+        let notes_new = root.join("notes/migrations/0002_note_score.py");
+        std::fs::write(&blog_new, VIEWS_NEW).unwrap();
+        std::fs::write(&notes_new, SCORE).unwrap();
+        let deleted = vec![
+            (
+                "notes/migrations/0002_note_score.py".to_string(),
+                SCORE
+                    .replace("0005_post_views", "0004_post_views")
+                    .into_bytes(),
+            ),
+            (
+                "blog/migrations/0004_post_views.py".to_string(),
+                VIEWS_OLD.as_bytes().to_vec(),
+            ),
+        ];
+        let created = vec![
+            ("notes".to_string(), notes_new),
+            ("blog".to_string(), blog_new),
+        ];
+        let mut out = Vec::new();
+        show_new(&mut out, root, &deleted, &created);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("0002_note_score:7: AddField notes.note.score builds an index"),
+            "{text}"
+        );
+        assert!(!text.contains("blog.note"), "{text}");
+        // blog's diff: its one changed line, nothing of notes'.
+        let blog = text
+            .split("--- blog/migrations/0004_post_views.py")
+            .nth(1)
+            .and_then(|t| t.split("new: ").next())
+            .expect("a diff for blog");
+        assert!(
+            blog.contains("-    dependencies = [('blog', '0003_post_published')]"),
+            "{text}"
+        );
+        assert!(
+            blog.contains("+    dependencies = [('blog', '0004_post_rating')]"),
+            "{text}"
+        );
+        assert!(!blog.contains("score"), "{text}");
+        assert!(!blog.contains("-        migrations.AddField"), "{text}");
+    }
+}

@@ -579,3 +579,133 @@ fn check_free(project: &Project, renames: &[Rename]) -> Result<(), PlanError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::MigInfo;
+    use super::*;
+
+    fn mig(name: &str, file: &str, applied: bool) -> MigInfo {
+        MigInfo {
+            name: name.into(),
+            file: file.into(),
+            operations: Vec::new(),
+            applied: Some(applied),
+            hand_written: None,
+            published: false,
+        }
+    }
+
+    fn situation(app: &str, applied: bool) -> Situation {
+        Situation {
+            app: app.into(),
+            common_ancestor: Some("0001_initial".into()),
+            theirs: vec![mig(
+                "0002_theirs",
+                &format!("{app}/m/0002_theirs.py"),
+                false,
+            )],
+            theirs_dependents: Vec::new(),
+            ours: vec![mig("0002_ours", &format!("{app}/m/0002_ours.py"), applied)],
+            dependents: Vec::new(),
+            overlaps: Vec::new(),
+            data_at_risk: Vec::new(),
+            reparent_keeps_rows: applied,
+            recommended: Strategy::Regenerate,
+            reason: String::new(),
+            refused: BTreeMap::new(),
+        }
+    }
+
+    fn plan_with(s: &Situation, strategy: Strategy, db: &Database) -> Result<Plan, PlanError> {
+        let project = Project::default();
+        let ctx = PlanContext {
+            project: &project,
+            sources: &|_| None,
+            full: &|_| None,
+            merge_file: None,
+            database: db,
+            max_migration: &|_| None,
+        };
+        plan(s, strategy, &ctx)
+    }
+
+    fn kinds(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| {
+                serde_json::to_value(s).unwrap()["step"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// Two conflicted apps, one applied: while the database is migrated,
+    /// both apps have one leaf (the other app's upstream file set aside
+    /// too), and every file step comes after every database step before
+    /// files.
+    #[test]
+    fn two_apps_are_migrated_in_one_linear_context() {
+        let db = Database::Known(Default::default());
+        let blog = plan_with(&situation("blog", true), Strategy::Regenerate, &db).unwrap();
+        let shop = plan_with(&situation("shop", false), Strategy::Regenerate, &db).unwrap();
+        let steps = assemble(&[blog, shop], None);
+        assert_eq!(
+            kinds(&steps),
+            [
+                "set_aside",
+                "migrate",
+                "put_back",
+                "delete",
+                "makemigrations",
+                "delete",
+                "makemigrations",
+                "migrate_all",
+                "verify"
+            ]
+        );
+        let Step::SetAside { files } = &steps[0] else {
+            unreachable!()
+        };
+        assert_eq!(files, &["blog/m/0002_theirs.py", "shop/m/0002_theirs.py"]);
+    }
+
+    #[test]
+    fn an_unknown_database_refuses_what_deletes_or_renames() {
+        let db = Database::Unknown("no Django".into());
+        let s = situation("blog", false);
+        for st in [Strategy::Regenerate, Strategy::Reparent] {
+            let e = plan_with(&s, st, &db).unwrap_err();
+            assert!(matches!(e, PlanError::DatabaseUnknown { .. }), "{e:?}");
+            assert!(e.to_string().contains("no Django"), "{e}");
+        }
+        // A merge migration deletes and renames nothing.
+        let p = plan_with(&s, Strategy::Merge, &db).unwrap();
+        assert!(!p.migrate_all);
+        assert_eq!(
+            kinds(&assemble(&[p], None)),
+            ["makemigrations_merge", "verify"]
+        );
+    }
+
+    #[test]
+    fn a_rebase_comes_first_and_nothing_applied_means_no_database_step() {
+        let db = Database::Ignored;
+        let p = plan_with(&situation("blog", true), Strategy::Regenerate, &db).unwrap();
+        let rebase = Step::Rebase {
+            onto: "a".repeat(40),
+            upstream: "main".into(),
+        };
+        // Ignored: `applied` is unknown, so no database step is planned.
+        let mut s = situation("blog", true);
+        s.ours[0].applied = None;
+        let q = plan_with(&s, Strategy::Regenerate, &db).unwrap();
+        assert_eq!(
+            kinds(&assemble(&[q], Some(rebase))),
+            ["rebase", "delete", "makemigrations", "verify"]
+        );
+        assert!(p.migrate_all, "applied per the situation");
+    }
+}
