@@ -356,3 +356,23 @@ fn a_stale_max_migration_txt_is_settled() {
     s.dj(&["check"]).expect_code(0);
     s.manage_ok(&["check"]);
 }
+
+/// `feature` tracks its own remote copy (`git push -u origin feature`):
+/// that copy is neither upstream nor a publication; `main` is upstream and
+/// regenerating is possible.
+#[test]
+fn a_branch_tracking_its_own_remote_copy() {
+    let s = Scenario::init();
+    s.feature_views();
+    s.git(&["push", "-q", "-u", "origin", "feature"]);
+    s.main_rating();
+    s.merge_main();
+    s.assert_conflicted();
+    let run = resolve_keeps_upstream(&s);
+    assert!(!run.stdout.contains(", published]"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("Upstream is origin/feature"),
+        "{}",
+        run.stdout
+    );
+}

@@ -112,8 +112,7 @@ impl<'a> Executor<'a> {
             Err(e) => return Outcome::Failed { step: 1, error: e },
         };
         if steps.iter().any(Step::changes_database) {
-            if let (Some(applied), Some(d)) = (self.db.applied(), self.django) {
-                let _ = d;
+            if let Some(applied) = self.db.applied() {
                 let (display, sqlite) = match &self.db.info {
                     Some(i) => (i.display.clone(), i.sqlite.clone()),
                     None => ("the local database".to_string(), None),

@@ -111,7 +111,7 @@ fn run_with(
     json_out: Option<&mut dyn std::io::Write>,
 ) -> Result<Exit> {
     let json = json_out.is_some();
-    let suggest = render::Suggest::new(ws, args, how, &upstream);
+    let suggest = render::Suggest::new(args, how, &upstream);
     let _ = writeln!(
         talk,
         "Upstream is {} ({}).",
@@ -349,7 +349,7 @@ fn run_with(
         ex.run(&steps)
     };
     let state_after = repo.state()?;
-    let exit = render::outcome(talk, &outcome, &suggest, &state_after, json);
+    let exit = render::outcome(talk, &outcome, &suggest, &state_after);
     if let Some(out) = json_out {
         let j = ResolveJson {
             schema_version: 1,

@@ -8,7 +8,6 @@ use crate::core::resolve::{MigInfo, Plan, Situation, Step, Strategy};
 use crate::core::standpoint::How;
 use crate::error::Exit;
 use crate::git::{InProgress, RepoState, Resolved};
-use crate::workspace::Workspace;
 
 use super::database::Db;
 use super::execute::Outcome;
@@ -19,7 +18,7 @@ pub struct Suggest {
 }
 
 impl Suggest {
-    pub fn new(_ws: &Workspace, args: &ResolveArgs, how: How, upstream: &Resolved) -> Suggest {
+    pub fn new(args: &ResolveArgs, how: How, upstream: &Resolved) -> Suggest {
         let base = args.base.as_deref().unwrap_or(&upstream.rev);
         Suggest {
             base_flag: if how.needs_base_flag() {
@@ -227,13 +226,7 @@ fn indent(s: &str) -> String {
 }
 
 /// The last words, and the exit code of an outcome other than a failure.
-pub fn outcome(
-    w: &mut dyn Write,
-    outcome: &Outcome,
-    suggest: &Suggest,
-    state: &RepoState,
-    _json: bool,
-) -> Exit {
+pub fn outcome(w: &mut dyn Write, outcome: &Outcome, suggest: &Suggest, state: &RepoState) -> Exit {
     match outcome {
         Outcome::Done => {
             let _ = writeln!(w, "Done: one leaf per app.");
