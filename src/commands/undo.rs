@@ -389,7 +389,9 @@ fn run_step(
             journal::mark_effect_undone(&ws.root, *effect)?;
         }
         UndoStep::ResetBranch { effect, to, .. } => {
-            let o = crate::git::process::run_git(&ws.root, &["reset", "--keep", to])?;
+            let oid = crate::git::Oid::from_str(to)
+                .map_err(|_| Error::failed(format!("the journal names {to:?}, not a commit id")))?;
+            let o = crate::git::process::reset_keep(&ws.root, oid)?;
             if !o.ok {
                 return Err(Error::failed(format!("`git reset --keep {to}` failed"))
                     .cause(o.stderr.trim().to_string())

@@ -35,7 +35,17 @@ pub fn run_git(dir: &Path, args: &[&str]) -> Result<GitOutput> {
     })
 }
 
-/// `git rebase <commit>`: the commit as a full id.
+/// `git rebase <commit>`: the commit as a full id, after
+/// `--end-of-options`.
 pub fn rebase_onto(dir: &Path, onto: git2::Oid) -> Result<GitOutput> {
-    run_git(dir, &["rebase", &onto.to_string()])
+    run_git(dir, &["rebase", "--end-of-options", &onto.to_string()])
+}
+
+/// `git reset --keep <commit>`: the branch back to a commit id, keeping
+/// local changes (git refuses if they would be lost).
+pub fn reset_keep(dir: &Path, to: git2::Oid) -> Result<GitOutput> {
+    run_git(
+        dir,
+        &["reset", "--keep", "--end-of-options", &to.to_string()],
+    )
 }

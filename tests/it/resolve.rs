@@ -20,7 +20,10 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::scenario::*;
+use crate::support::Run;
 
 // ---------------------------------------------------------------- 1. regenerate
 
@@ -276,45 +279,35 @@ fn dry_run_changes_nothing_and_describes_the_situation() {
     let head = s.git(&["rev-parse", "HEAD"]);
     let status = s.git(&["status", "--porcelain"]);
 
+    // A dry run runs no project code: the database is not asked, and the
+    // plan says so.
     let text = s.dj(&["resolve", "--dry-run"]);
     text.expect_code(1)
         .stdout_has("blog: two leaf migrations after 0003_post_published")
-        .stdout_has("0004_post_views  [applied locally]")
-        .stdout_has("0004_post_rating  [not applied]")
+        .stdout_has("    0004_post_views\n")
         .stdout_has("Plan for blog (regenerate)")
         .stdout_has("delete blog/migrations/0004_post_views.py")
+        .stdout_has("the local database was not asked")
         .stdout_has("Dry run: nothing was changed.");
+    assert!(!text.stdout.contains("applied locally"), "{}", text.stdout);
 
     let json = s.dj(&["resolve", "--dry-run", "--format", "json"]);
     let j = json.expect_code(1).json();
     assert_eq!(j["dry_run"], true);
+    assert_eq!(j["database"]["state"], "not_asked", "{j:#}");
     let sit = &j["situations"][0];
     assert_eq!(sit["app"], "blog", "{j:#}");
     assert_eq!(sit["ours"][0]["name"], "0004_post_views", "{j:#}");
-    assert_eq!(sit["ours"][0]["applied"], true, "{j:#}");
+    assert_eq!(sit["ours"][0]["applied"], Value::Null, "{j:#}");
     assert_eq!(sit["ours"][0]["published"], false, "{j:#}");
     assert_eq!(sit["theirs"][0]["name"], "0004_post_rating", "{j:#}");
-    assert_eq!(sit["theirs"][0]["applied"], false, "{j:#}");
     assert_eq!(sit["common_ancestor"], "0003_post_published", "{j:#}");
     assert_eq!(sit["recommended"], "regenerate", "{j:#}");
     assert_eq!(j["plans"][0]["strategy"], "regenerate", "{j:#}");
     assert_eq!(
         step_kinds(&j),
-        [
-            "set_aside",
-            "migrate",
-            "put_back",
-            "delete",
-            "makemigrations",
-            "migrate_all",
-            "verify"
-        ],
+        ["delete", "makemigrations", "verify"],
         "{j:#}"
-    );
-    assert_eq!(j["steps"][1]["target"], "0003_post_published");
-    assert_eq!(
-        j["steps"][0]["files"][0],
-        "blog/migrations/0004_post_rating.py"
     );
 
     // The other strategies' plans, also without changing anything.
@@ -329,28 +322,8 @@ fn dry_run_changes_nothing_and_describes_the_situation() {
         ])
         .expect_code(1)
         .json();
-    // Applied, and both sides change blog_post: SQLite rebuilds a table to
-    // add a column, which would drop yours while upstream's is applied
-    // beneath it, so reparent unapplies first here.
-    assert_eq!(
-        step_kinds(&j),
-        [
-            "set_aside",
-            "migrate",
-            "put_back",
-            "write",
-            "migrate_all",
-            "verify"
-        ],
-        "{j:#}"
-    );
-    assert_eq!(j["situations"][0]["reparent_keeps_rows"], false, "{j:#}");
-    assert_eq!(
-        j["steps"][0]["files"][0],
-        "blog/migrations/0004_post_rating.py"
-    );
-    assert_eq!(j["steps"][1]["target"], "0003_post_published");
-    assert_eq!(j["steps"][3]["file"], "blog/migrations/0005_post_views.py");
+    assert_eq!(step_kinds(&j), ["write", "verify"], "{j:#}");
+    assert_eq!(j["steps"][0]["file"], "blog/migrations/0005_post_views.py");
     let j = s
         .dj(&[
             "resolve",
@@ -362,12 +335,16 @@ fn dry_run_changes_nothing_and_describes_the_situation() {
         ])
         .expect_code(1)
         .json();
-    assert_eq!(
-        step_kinds(&j),
-        ["makemigrations_merge", "migrate_all", "verify"],
-        "{j:#}"
-    );
+    assert_eq!(step_kinds(&j), ["makemigrations_merge", "verify"], "{j:#}");
 
+    // With the database asked (a real run, declined), the plan has the
+    // database steps: regenerate unapplies yours first.
+    let asked = s.dj(&["resolve", "--strategy", "regenerate"]);
+    asked
+        .expect_code(2)
+        .stdout_has("0004_post_views  [applied locally]")
+        .stdout_has("manage.py migrate blog 0003_post_published: unapplies blog.0004_post_views")
+        .stderr_has("--yes");
     assert_same_files(&files, &s.files(), "dry run");
     assert_eq!(s.showmigrations(), db, "dry run changed the database");
     assert_eq!(
@@ -819,4 +796,88 @@ fn a_rebase_that_stops_stops_resolve_with_instructions() {
     );
     s.git(&["rebase", "--abort"]);
     assert_eq!(s.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "feature");
+}
+
+// ------------------------------------------------ nothing runs project code
+
+/// `resolve --dry-run`, `check`, `graph`, `scan`, `undo --dry-run` and the
+/// hooks start no process: the project's configured Python, a `.venv`
+/// committed in the repository and the `python3`/`python`/`git` on `PATH`
+/// all leave a marker when run. No database file is created either.
+#[test]
+fn read_only_commands_and_dry_runs_run_no_project_code() {
+    let s = Scenario::basic();
+    std::fs::remove_file(s.path("db.sqlite3")).expect("remove db.sqlite3");
+    let marker = s.home.join("ran");
+    let script = |path: &std::path::Path| {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(
+            path,
+            format!(
+                "#!/bin/sh\necho \"$0 $*\" >> '{}'\nexit 1\n",
+                marker.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let bin = s.home.join("marker-bin");
+    for name in ["python3", "python", "git"] {
+        script(&bin.join(name));
+    }
+    script(&s.path(".venv/bin/python"));
+    let configured = s.home.join("configured-python");
+    script(&configured);
+    s.write(".djmig.yml", &format!("python: {}\n", configured.display()));
+    let files = s.files();
+    let head = s.git(&["rev-parse", "HEAD"]);
+
+    let run = |args: &[&str]| {
+        let mut cmd = s.djmig_std();
+        cmd.env("PATH", &bin).arg("-C").arg(&s.root).args(args);
+        Run::from_output(cmd.output().expect("run djmig"))
+    };
+    run(&["resolve", "--dry-run"]).expect_code(1);
+    run(&["resolve", "--dry-run", "--format", "json"]).expect_code(1);
+    run(&["resolve", "--dry-run", "--strategy", "merge"]).expect_code(1);
+    run(&["check"]).expect_code(1);
+    run(&["check", "--base", "main"]).expect_code(1);
+    run(&["graph", "--format", "json"]).expect_code(0);
+    run(&["scan"]);
+    run(&["undo", "--dry-run"]).expect_code(2);
+    run(&["hook", "run", "post-merge"]).expect_code(0);
+    run(&["hook", "run", "post-commit"]).expect_code(0);
+    run(&["hook", "run", "post-checkout", &head, &head, "1"]).expect_code(0);
+
+    let ran = fs::read_to_string(&marker).unwrap_or_default();
+    assert!(ran.is_empty(), "processes were started:\n{ran}");
+    assert!(!s.exists("db.sqlite3"), "a database file was created");
+    assert_same_files(&files, &s.files(), "read-only commands");
+}
+
+/// A base named like an option (a tag fetched by clone, or `base:` in a
+/// committed `.djmig.yml`) cannot make djmig's `git rebase` run a command:
+/// the rebase is given the commit id, and goes onto that commit.
+#[test]
+fn a_base_named_like_an_option_injects_nothing() {
+    let s = Scenario::init();
+    s.feature_views();
+    s.main_rating();
+    let main = s.git(&["rev-parse", "main"]);
+    s.git(&["update-ref", "refs/tags/--exec=touch${IFS}PWNT", &main]);
+    s.write(
+        ".djmig.yml",
+        &format!(
+            "python: {}\nbase: \"--exec=touch${{IFS}}PWNT\"\n",
+            s.python.display()
+        ),
+    );
+    s.commit("base: a tag");
+    let run = s.dj(&["resolve", "--yes"]);
+    run.expect_code(5).stderr_has("stopped");
+    assert!(!s.exists("PWNT"), "a command ran");
+    let onto = fs::read_to_string(s.path(".git/rebase-merge/onto")).expect("a rebase stopped");
+    assert_eq!(onto.trim(), main, "the rebase went onto another commit");
+    s.git(&["rebase", "--abort"]);
 }

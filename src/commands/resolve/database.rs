@@ -59,6 +59,7 @@ impl Db {
             Database::Known(_) => ("known", None),
             Database::Unknown(r) => ("unknown", Some(r.clone())),
             Database::Ignored => ("ignored", None),
+            Database::NotAsked => ("not_asked", None),
         };
         DatabaseJson {
             state,
@@ -74,6 +75,20 @@ impl Db {
             Database::Known(s) => Some(s),
             _ => None,
         }
+    }
+}
+
+/// A dry run: the database is not asked (that would run project code).
+pub fn not_asked(no_database: bool) -> Db {
+    Db {
+        state: if no_database {
+            Database::Ignored
+        } else {
+            Database::NotAsked
+        },
+        warnings: Vec::new(),
+        notes: RefCell::new(Vec::new()),
+        info: None,
     }
 }
 

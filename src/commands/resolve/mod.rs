@@ -217,13 +217,25 @@ fn run_with(
         .map(|m| m.file.clone())
         .collect();
     let published: BTreeSet<String> = repo.published_paths(&candidates)?.into_keys().collect();
+    // A dry run starts no process: it does not ask the project's Python
+    // whether it can import Django, nor the database what is applied (that
+    // would run the project's code, and SQLite would create its file).
     let located = Django::locate(ws);
-    let django = located
-        .as_ref()
-        .ok()
-        .filter(|d| d.can_run_django())
-        .cloned();
-    let db = database::ask(args.no_database, &located, django.as_ref());
+    let django = if args.dry_run {
+        None
+    } else {
+        located
+            .as_ref()
+            .ok()
+            .filter(|d| d.can_run_django())
+            .cloned()
+    };
+    let django_runs = django.is_some() || (args.dry_run && located.is_ok());
+    let db = if args.dry_run {
+        database::not_asked(args.no_database)
+    } else {
+        database::ask(args.no_database, &located, django.as_ref())
+    };
     for w in &db.warnings {
         let _ = writeln!(talk, "warning: {w}");
     }
@@ -255,7 +267,7 @@ fn run_with(
         published: &is_published,
         database: &db.state,
         full: &full,
-        django_runs: django.is_some(),
+        django_runs,
         data_at_risk: &data_at_risk,
         rebuilds_tables: db
             .info
@@ -293,7 +305,7 @@ fn run_with(
             }
         };
         let merge_file =
-            (strategy == Strategy::Merge && django.is_none()).then(|| own_merge_file(ws, an, app));
+            (strategy == Strategy::Merge && !django_runs).then(|| own_merge_file(ws, an, app));
         let sources = |f: &str| wt.read(f).ok();
         let ctx = resolve::PlanContext {
             project: &an.project,
@@ -319,7 +331,7 @@ fn run_with(
     // Before anything runs: the tree must be safe to change.
     let state = repo.state()?;
     preconditions(repo, &plans, &state, args.allow_dirty)?;
-    if steps.iter().any(Step::runs_django) && django.is_none() {
+    if steps.iter().any(Step::runs_django) && !django_runs {
         let why = located
             .as_ref()
             .err()

@@ -216,6 +216,13 @@ pub fn plan(w: &mut dyn Write, plans: &[Plan], steps: &[Step], db: &Db) {
             let _ = writeln!(w, "  review: {h}");
         }
     }
+    if db.state == crate::core::resolve::Database::NotAsked {
+        let _ = writeln!(
+            w,
+            "  note: the local database was not asked (a dry run runs no project code): a real run asks it first, \
+             and adds the steps that unapply and apply again whatever of yours is applied"
+        );
+    }
 }
 
 fn indent(s: &str) -> String {

@@ -57,6 +57,9 @@ pub enum Database {
     Unknown(String),
     /// The user said it does not matter (`--no-database`).
     Ignored,
+    /// Not asked: a dry run runs no project code. A real run asks first
+    /// and adds the steps its applied migrations need.
+    NotAsked,
 }
 
 impl Database {
