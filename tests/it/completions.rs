@@ -9,11 +9,10 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use clap::CommandFactory;
 
-use crate::support::{copy_fixture, djmig, fixture, repo_root, target_tmp};
+use crate::support::{copy_fixture, djmig, fixture, repo_root};
 
 /// `(shell, file in completions/)`.
 const SCRIPTS: [(&str, &str); 5] = [
@@ -176,84 +175,4 @@ fn strip_ansi(s: &str) -> String {
         }
     }
     out
-}
-
-// ------------------------------------------------------------- pip install
-
-/// `pip install .` builds djmig with maturin (from PyPI) and cargo, like a
-/// user installing from a checkout; minutes, so only with DJMIG_TEST_PIP=1.
-#[test]
-fn pip_install_builds_a_working_binary() {
-    if std::env::var_os("DJMIG_TEST_PIP").is_none_or(|v| v != "1") {
-        eprintln!("skipped: set DJMIG_TEST_PIP=1 to pip-install djmig into a virtualenv");
-        return;
-    }
-    let venv = tempfile::tempdir().unwrap();
-    let run = |cmd: &mut Command| {
-        let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "{cmd:?} failed\n--- stdout\n{}\n--- stderr\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
-    run(Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(venv.path()));
-    // A copy of the sources: the build must not touch the checkout's target/.
-    let src = tempfile::tempdir().unwrap();
-    for entry in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "pyproject.toml",
-        "README.md",
-        "src",
-    ] {
-        copy(&repo_root().join(entry), &src.path().join(entry));
-    }
-    for dir in ["examples", "completions"] {
-        if repo_root().join(dir).exists() {
-            copy(&repo_root().join(dir), &src.path().join(dir));
-        }
-    }
-    run(Command::new(venv.path().join("bin/pip"))
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--quiet",
-        ])
-        .arg(src.path())
-        // Kept between runs (target/tmp), so only the first build is slow.
-        .env("CARGO_TARGET_DIR", target_tmp().join("pip-target")));
-    let bin = venv.path().join("bin/djmig");
-    let out = run(Command::new(&bin).arg("--version"));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("djmig "));
-    let out = Command::new(&bin)
-        .arg("-C")
-        .arg(fixture("linear"))
-        .arg("check")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        fs::create_dir_all(to).unwrap();
-        for e in fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            copy(&e.path(), &to.join(e.file_name()));
-        }
-    } else {
-        fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
-    }
 }

@@ -13,4 +13,5 @@ mod git_compare;
 mod hooks;
 mod resolve;
 mod scenario;
+mod ship;
 mod stands;
