@@ -13,7 +13,7 @@ use crate::core::keys::MigrationKey;
 use crate::core::tree::SourceTree;
 use crate::django::Django;
 use crate::error::{Error, Result};
-use crate::hooks;
+use crate::escape::{shell_line, shell_word, term};
 use crate::workspace::Workspace;
 
 use super::{analyze_with, compare, Analysis, Io};
@@ -324,7 +324,7 @@ impl Advice<'_> {
         files: &BTreeMap<String, Vec<String>>,
         missing_on_prev: &BTreeSet<String>,
     ) -> Vec<Line> {
-        let q = hooks::sh_quote;
+        let q = |w: &str| shell_word(w);
         let several = groups.len() + nowhere.len() > 1;
         let them = |apps: &[String]| {
             if several {
@@ -334,11 +334,8 @@ impl Advice<'_> {
             }
         };
         let migrate = |app: &str| {
-            format!(
-                "python {} migrate {app} {}",
-                q(self.manage),
-                self.targets.get(app).map(String::as_str).unwrap_or("zero")
-            )
+            let target = self.targets.get(app).map(String::as_str).unwrap_or("zero");
+            shell_line(&["python", self.manage, "migrate", app, target])
         };
         let files_of = |apps: &[String]| -> Vec<String> {
             apps.iter()
@@ -450,8 +447,9 @@ pub fn database_check(
     let n: usize = lost.values().map(Vec::len).sum();
     let _ = writeln!(
         io.err,
-        "djmig: {} the database has {n} migration(s) applied that {new_name} does not have:",
-        p.warning("warning:")
+        "djmig: {} the database has {n} migration(s) applied that {} does not have:",
+        p.warning("warning:"),
+        term(&new_name)
     );
     for (app, names) in &lost {
         let names: Vec<String> = names.iter().map(|n| p.leaf(n).to_string()).collect();
@@ -497,7 +495,7 @@ pub fn database_check(
     };
     for line in advice.lines(&groups, &nowhere, &shown, &missing_on_prev) {
         let _ = match line {
-            Line::Text(t) => writeln!(io.err, "djmig: {t}"),
+            Line::Text(t) => writeln!(io.err, "djmig: {}", term(&t)),
             Line::Command(c) => writeln!(io.err, "djmig:   {}", p.command(&c)),
         };
     }
