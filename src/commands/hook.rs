@@ -101,9 +101,6 @@ fn install(cli: &Cli, a: &HookInstallArgs, io: &mut Io, add: bool) -> Result<Exi
             }
         };
         let _ = writeln!(io.out, "{}", term(&format!("{}: {line}", r.hook)));
-        if let Some(note) = &r.note {
-            let _ = writeln!(io.err, "{} {}", p.warning("warning:"), term(note));
-        }
     }
     if skipped > 0 {
         return Err(Error::failed(format!(

@@ -903,3 +903,157 @@ fn checkout_names_a_checkout_that_has_the_stranded_migrations_file() {
     assert!(!stderr.contains("git checkout other &&"), "{stderr}");
     assert!(!stderr.contains("git checkout third &&"), "{stderr}");
 }
+
+// ------------------------------------------- what install must not touch
+
+/// How long `djmig hook install|uninstall` may take (well under a second).
+const INSTALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `djmig hook ARGS…` with a time limit: its exit code and stderr.
+#[track_caller]
+fn hook_cmd(repo: &Repo, args: &[&str]) -> (i32, String, String) {
+    let start = std::time::Instant::now();
+    let out = repo
+        .djmig()
+        .arg("hook")
+        .args(args)
+        .timeout(INSTALL_LIMIT)
+        .output()
+        .unwrap();
+    assert!(
+        start.elapsed() < INSTALL_LIMIT,
+        "hook {args:?} took too long"
+    );
+    (
+        out.status.code().expect("exited"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn install_and_uninstall_refuse_to_drop_the_users_lines_inside_djmigs_block() {
+    let repo = Repo::new("linear");
+    repo.install(&["--hooks", "post-merge"]);
+    let path = repo.hook("post-merge");
+    // The user wrote a line of their own between djmig's markers.
+    let mine = read(&path).replace(
+        "fi\n# <<< djmig <<<\n",
+        "fi\necho mine >> .mine\n# <<< djmig <<<\n",
+    );
+    assert!(mine.contains("echo mine"));
+    fs::write(&path, &mine).unwrap();
+    for verb in ["install", "uninstall"] {
+        let (code, _, stderr) = hook_cmd(&repo, &[verb, "--hooks", "post-merge"]);
+        assert_eq!(code, 5, "{verb}: {stderr}");
+        assert!(
+            stderr.contains("post-merge: left")
+                && stderr.contains("lines djmig did not write")
+                && stderr.contains("echo mine >> .mine"),
+            "{verb}: {stderr}"
+        );
+        assert!(
+            stderr.contains("move them above `# >>> djmig >>>` or below `# <<< djmig <<<`"),
+            "{stderr}"
+        );
+        assert_eq!(read(&path), mine, "{verb} kept the file as it was");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hook_git_would_not_run_is_not_reported_installed() {
+    let repo = Repo::new("linear");
+    let path = repo.hook("post-merge");
+    let user = "#!/bin/sh\necho disabled on purpose\n";
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, user).unwrap();
+    set_mode(&path, 0o644);
+    let (code, stdout, stderr) = hook_cmd(&repo, &["install"]);
+    assert_eq!(code, 5, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("post-merge: left")
+            && stderr.contains("is not executable, so git does not run it")
+            && stderr.contains("chmod +x"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("post-merge:"), "{stdout}");
+    assert_eq!(read(&path), user);
+    assert_eq!(mode(&path), 0o644);
+    // The others are installed.
+    assert!(stdout.contains("post-checkout: created"), "{stdout}");
+
+    // Installed, then made non-executable: not "already installed".
+    set_mode(&path, 0o755);
+    repo.install(&["--hooks", "post-merge"]);
+    set_mode(&path, 0o644);
+    let installed = read(&path);
+    let (code, stdout, stderr) = hook_cmd(&repo, &["install", "--hooks", "post-merge"]);
+    assert_eq!(code, 5, "{stdout}{stderr}");
+    assert!(stderr.contains("is not executable"), "{stderr}");
+    assert_eq!(read(&path), installed);
+    // Uninstalling takes the block out all the same.
+    let (code, stdout, _) = hook_cmd(&repo, &["uninstall", "--hooks", "post-merge"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("post-merge: removed djmig's block"),
+        "{stdout}"
+    );
+    assert_eq!(read(&path), user);
+    assert_eq!(mode(&path), 0o644);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_hook_is_never_edited_through_the_link() {
+    let repo = Repo::new("linear");
+    // The team's hook, tracked in the repository, linked into .git/hooks.
+    let tracked = "#!/bin/sh\necho team hook\n";
+    repo.write("scripts/post-merge", tracked);
+    set_mode(&repo.path().join("scripts/post-merge"), 0o755);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "team hooks"]);
+    let link = repo.hook("post-merge");
+    fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("../../scripts/post-merge", &link).unwrap();
+    // A link to a script that does not exist (yet).
+    let dangling = repo.hook("post-checkout");
+    std::os::unix::fs::symlink("../../scripts/post-checkout", &dangling).unwrap();
+
+    let (code, stdout, stderr) = hook_cmd(&repo, &["install"]);
+    assert_eq!(code, 5, "{stdout}{stderr}");
+    for (hook, target) in [
+        ("post-merge", "../../scripts/post-merge"),
+        ("post-checkout", "../../scripts/post-checkout"),
+    ] {
+        assert!(
+            stderr.contains(&format!("{hook}: left"))
+                && stderr.contains(&format!("is a symbolic link to {target}")),
+            "{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("djmig hook run post-merge \"$@\""),
+        "{stderr}"
+    );
+    assert_eq!(read(&repo.path().join("scripts/post-merge")), tracked);
+    assert!(!repo.path().join("scripts/post-checkout").exists());
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(fs::symlink_metadata(&dangling)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(repo.git_stdout(&["status", "--porcelain"]), "");
+    // The hooks that are plain files are installed.
+    assert!(stdout.contains("post-commit: created"), "{stdout}");
+
+    // Nothing of djmig's behind the link: nothing to uninstall there.
+    let (code, stdout, stderr) = hook_cmd(&repo, &["uninstall"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("post-merge: no djmig block"), "{stdout}");
+    assert_eq!(read(&repo.path().join("scripts/post-merge")), tracked);
+    assert_eq!(repo.git_stdout(&["status", "--porcelain"]), "");
+}
