@@ -1057,3 +1057,74 @@ fn a_symlinked_hook_is_never_edited_through_the_link() {
     assert_eq!(read(&repo.path().join("scripts/post-merge")), tracked);
     assert_eq!(repo.git_stdout(&["status", "--porcelain"]), "");
 }
+
+/// The database check is stopped at its time limit together with whatever
+/// manage.py started: a child that would write a file later never does,
+/// and a child that left the process group (holding the output pipes)
+/// does not keep the hook waiting.
+#[cfg(unix)]
+#[test]
+fn the_database_check_stops_everything_manage_py_started() {
+    let repo = database_checked_repo();
+    let marks = tempfile::tempdir().unwrap();
+    let survived = marks.path().join("SURVIVED");
+    let escaped_pid = marks.path().join("escaped.pid");
+    // `manage.py shell` (the database check) hangs, after starting a child
+    // in its process group and one in a session of its own.
+    let settings = repo.path().join("mysite/settings.py");
+    let mut text = read(&settings);
+    text.push_str(&format!(
+        "\nimport sys as _sys\n\
+         if 'shell' in _sys.argv:\n    \
+         import subprocess as _sp, time as _time\n    \
+         _sp.Popen([_sys.executable, '-c', 'import time, pathlib; time.sleep(4); pathlib.Path({s:?}).write_text(\"x\")'])\n    \
+         _e = _sp.Popen([_sys.executable, '-c', 'import time; time.sleep(60)'], start_new_session=True)\n    \
+         open({p:?}, 'w').write(str(_e.pid))\n    \
+         _time.sleep(600)\n",
+        s = survived.display().to_string(),
+        p = escaped_pid.display().to_string(),
+    ));
+    fs::write(&settings, text).unwrap();
+    repo.git(&["commit", "-q", "-am", "a slow settings module"]);
+    repo.branch_with_migration("feature", "0004_post_feature");
+    repo.git(&["checkout", "-q", "feature"]);
+    migrate(&repo);
+    repo.install(&[]);
+
+    let start = std::time::Instant::now();
+    let mut cmd = git_command(repo.path(), repo.home.path());
+    repo.hermetic(&mut cmd);
+    let out = cmd
+        .env("DJMIG_DATABASE_CHECK_TIMEOUT", "2")
+        .args(["checkout", "-q", "main"])
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // Whatever happens below, the escaped child goes.
+    let escaped: Option<i32> = fs::read_to_string(&escaped_pid)
+        .ok()
+        .and_then(|p| p.trim().parse().ok());
+    if let Some(pid) = escaped {
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "djmig: note: post-checkout hook: the database check took over 2 s and was stopped"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "the checkout took {took:?}: {stderr}"
+    );
+    assert!(escaped.is_some(), "the settings module ran: {stderr}");
+    // Past the moment the child in the group would have written its file.
+    std::thread::sleep(std::time::Duration::from_secs(6).saturating_sub(start.elapsed()));
+    assert!(
+        !survived.exists(),
+        "a process manage.py started outlived the stop"
+    );
+    assert_eq!(repo.git_stdout(&["status", "--porcelain"]), "");
+}
