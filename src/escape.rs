@@ -12,7 +12,10 @@
 //!   value can be read as a GitHub workflow command. It is idempotent.
 //! - [`gh_data`] and [`gh_prop`]: a GitHub workflow command's message and
 //!   property values, encoded as GitHub documents (`%25`, `%0D`, `%0A`;
-//!   `%3A` and `%2C` in properties), other control characters shown.
+//!   `%3A` and `%2C` in properties), other control characters shown. A
+//!   `##[` inside such a command is left as it is: the runner reads the
+//!   line as the `::` command it starts with, and the file a property
+//!   names must stay exact for the annotation to point at it.
 //! - [`shell_word`]: one word of a command djmig suggests: bare when it
 //!   is plain, else `'…'`, and `$'…'` (bash, zsh, ksh) when it holds
 //!   control characters — correct to paste, and visible.

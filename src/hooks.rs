@@ -114,7 +114,9 @@ fn hooks_dir_libgit2(dir: &Path) -> Result<PathBuf> {
     })
 }
 
-/// Quote for a POSIX shell: `'…'`, with `'` as `'\''`.
+/// Quote for a POSIX shell: `'…'`, with `'` as `'\''`: the exact bytes,
+/// for the hook script djmig writes. Commands shown to the user are quoted
+/// with [`crate::escape::shell_word`], which also keeps them visible.
 pub fn sh_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
