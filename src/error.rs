@@ -66,14 +66,22 @@ impl Error {
         self
     }
 
-    /// `error: …`, `caused by: …`, `hint: …` on the given writer.
+    /// `error: …`, `caused by: …`, `hint: …` on the given writer. They
+    /// quote names from the repository, and are shown as
+    /// [`crate::escape::term`] shows them; a cause of several lines (a
+    /// program's output) keeps its lines, each shown so.
     pub fn report(&self, w: &mut dyn Write) {
-        let _ = writeln!(w, "error: {}", self.message);
+        use crate::escape::term;
+        let _ = writeln!(w, "error: {}", term(&self.message));
         for c in &self.causes {
-            let _ = writeln!(w, "caused by: {c}");
+            let mut lines = c.lines();
+            let _ = writeln!(w, "caused by: {}", term(lines.next().unwrap_or_default()));
+            for l in lines {
+                let _ = writeln!(w, "{}", term(l));
+            }
         }
         for h in &self.hints {
-            let _ = writeln!(w, "hint: {h}");
+            let _ = writeln!(w, "hint: {}", term(h));
         }
     }
 }
@@ -89,4 +97,24 @@ impl std::error::Error for Error {}
 /// Whether an I/O error is a closed pipe (`djmig graph | head`): stop quietly.
 pub fn is_broken_pipe(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_shows_names_not_their_escapes() {
+        let e = Error::git("unknown revision x\x1b]0;t\x07")
+            .cause("line one\n::add-mask::y\nz\x1b[2J")
+            .hint("try `djmig check`");
+        let mut out = Vec::new();
+        e.report(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "error: unknown revision x\\x1b]0;t\\x07\n\
+             caused by: line one\n\\x3a:add-mask::y\nz\\x1b[2J\n\
+             hint: try `djmig check`\n"
+        );
+    }
 }

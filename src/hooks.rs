@@ -17,6 +17,13 @@
 //! block, so that removing it gives back the user's file byte for byte:
 //! `new-file` (djmig created the script: delete it when nothing else is in
 //! it) and `added-newline` (the `#!` line had no line break; djmig added one).
+//!
+//! djmig leaves a hook alone, and says why, when changing it would not do
+//! what the user expects: a block holding lines djmig did not write (they
+//! would be lost), a script git does not run (not executable: installing
+//! would report a success that is not one), a symbolic link (its target
+//! may be tracked in the repository, or shared: djmig never edits through
+//! a link), a script for another interpreter, or broken markers.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -107,7 +114,9 @@ fn hooks_dir_libgit2(dir: &Path) -> Result<PathBuf> {
     })
 }
 
-/// Quote for a POSIX shell: `'…'`, with `'` as `'\''`.
+/// Quote for a POSIX shell: `'…'`, with `'` as `'\''`: the exact bytes,
+/// for the hook script djmig writes. Commands shown to the user are quoted
+/// with [`crate::escape::shell_word`], which also keeps them visible.
 pub fn sh_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
@@ -153,21 +162,35 @@ fn block(spec: &BlockSpec, flags: &[&str]) -> String {
 }
 
 /// One block found in a script: byte range (end marker's line break
-/// included) and the flag words of its begin line.
+/// included), the flag words of its begin line, and the lines inside it
+/// that djmig did not write (1-based line number, text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Found {
     start: usize,
     end: usize,
     flags: Vec<String>,
+    foreign: Vec<(usize, String)>,
+}
+
+/// Whether a line inside the markers is one djmig writes (see [`body`]),
+/// for any binary and arguments; blank lines do not count.
+fn is_djmig_line(line: &str) -> bool {
+    const TAIL: &str = "\"$@\" </dev/null || true";
+    line.trim().is_empty()
+        || line == "fi"
+        || line.starts_with("# Added by `djmig hook install`")
+        || (line.starts_with("if command -v djmig >/dev/null 2>&1; then djmig ")
+            && line.ends_with(TAIL))
+        || (line.starts_with("elif [ -x ") && line.ends_with(TAIL))
 }
 
 /// Every djmig block in a script. A begin marker without an end marker is an
 /// error: djmig will not guess where its block stops.
 fn find_blocks(text: &str) -> std::result::Result<Vec<Found>, String> {
     let mut out = Vec::new();
-    let mut open: Option<(usize, Vec<String>)> = None;
+    let mut open: Option<Found> = None;
     let mut pos = 0;
-    for line in text.split_inclusive('\n') {
+    for (n, line) in text.split_inclusive('\n').enumerate() {
         let start = pos;
         pos += line.len();
         let bare = line.trim_end_matches(['\n', '\r']);
@@ -175,16 +198,20 @@ fn find_blocks(text: &str) -> std::result::Result<Vec<Found>, String> {
             if open.is_some() {
                 return Err("djmig's block begins twice without ending".into());
             }
-            let flags = rest.split_whitespace().map(str::to_string).collect();
-            open = Some((start, flags));
+            open = Some(Found {
+                start,
+                end: start,
+                flags: rest.split_whitespace().map(str::to_string).collect(),
+                foreign: Vec::new(),
+            });
         } else if bare == END {
             match open.take() {
-                Some((s, flags)) => out.push(Found {
-                    start: s,
-                    end: pos,
-                    flags,
-                }),
+                Some(f) => out.push(Found { end: pos, ..f }),
                 None => return Err("djmig's block ends without beginning".into()),
+            }
+        } else if let Some(f) = open.as_mut() {
+            if !is_djmig_line(bare) {
+                f.foreign.push((n + 1, bare.to_string()));
             }
         }
     }
@@ -194,13 +221,54 @@ fn find_blocks(text: &str) -> std::result::Result<Vec<Found>, String> {
     Ok(out)
 }
 
-/// Why a script cannot take djmig's block.
+/// Why a script cannot take djmig's block, or give it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BlockError {
     /// The script is run by another interpreter (Python, Node, …).
     NotShell(String),
     /// Broken markers.
     Markers(String),
+    /// Lines djmig did not write between its markers: replacing or
+    /// removing the block would lose them.
+    Foreign(Vec<(usize, String)>),
+}
+
+impl BlockError {
+    /// Why the hook is left alone, and what to do.
+    pub fn explain(&self, hook: &str) -> String {
+        match self {
+            BlockError::NotShell(line) => format!(
+                "it is not a shell script ({line}); call `djmig hook run {hook}` with the hook's arguments from it yourself"
+            ),
+            BlockError::Markers(why) => format!("{why}; fix or remove djmig's lines by hand"),
+            BlockError::Foreign(lines) => {
+                let shown: Vec<String> = lines
+                    .iter()
+                    .take(3)
+                    .map(|(n, l)| format!("line {n}: `{l}`"))
+                    .collect();
+                let more = match lines.len() {
+                    0..=3 => String::new(),
+                    n => format!(" and {} more", n - 3),
+                };
+                format!(
+                    "djmig's block holds lines djmig did not write ({}{more}); move them above `{BEGIN}` or below `{END}`, then run this again",
+                    shown.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// The blocks of a script, none holding lines of the user's.
+fn own_blocks(text: &str) -> std::result::Result<Vec<Found>, BlockError> {
+    let found = find_blocks(text).map_err(BlockError::Markers)?;
+    let foreign: Vec<(usize, String)> = found.iter().flat_map(|f| f.foreign.clone()).collect();
+    if foreign.is_empty() {
+        Ok(found)
+    } else {
+        Err(BlockError::Foreign(foreign))
+    }
 }
 
 /// Whether a `#!` line runs a POSIX-style shell.
@@ -232,7 +300,7 @@ pub fn add_block(
     let Some(text) = existing else {
         return Ok(format!("{SHEBANG}{}", block(spec, &[FLAG_NEW_FILE])));
     };
-    let found = find_blocks(text).map_err(BlockError::Markers)?;
+    let found = own_blocks(text)?;
     if let Some(first) = found.first() {
         // Replace the first block, keep its flags; drop any others.
         let flags: Vec<&str> = first.flags.iter().map(String::as_str).collect();
@@ -274,8 +342,8 @@ pub enum Removed {
 }
 
 /// Remove every djmig block from a script.
-pub fn remove_block(text: &str) -> std::result::Result<Removed, String> {
-    let found = find_blocks(text)?;
+pub fn remove_block(text: &str) -> std::result::Result<Removed, BlockError> {
+    let found = own_blocks(text)?;
     if found.is_empty() {
         return Ok(Removed::Absent);
     }
@@ -325,8 +393,6 @@ pub struct HookResult {
     pub hook: String,
     pub path: PathBuf,
     pub outcome: Outcome,
-    /// Something the user should know (the script is not executable).
-    pub note: Option<String>,
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -377,6 +443,29 @@ fn write_script(path: &Path, text: &str, create: bool) -> Result<()> {
     Ok(())
 }
 
+/// Where a hook is a symbolic link to: `Some(target as the link says it)`.
+fn link_target(path: &Path) -> Option<PathBuf> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
+    Some(fs::read_link(path).unwrap_or_default())
+}
+
+/// The link's target, and where that is when it says it relatively.
+fn describe_link(path: &Path, target: &Path) -> String {
+    let resolved = match path.parent() {
+        Some(dir) if target.is_relative() => dir.join(target),
+        _ => target.to_path_buf(),
+    };
+    let resolved = resolved.canonicalize().unwrap_or(resolved);
+    if resolved == target {
+        target.display().to_string()
+    } else {
+        format!("{} ({})", target.display(), resolved.display())
+    }
+}
+
 /// Add djmig's block to each hook in `dir`.
 pub fn install(
     dir: &Path,
@@ -386,46 +475,50 @@ pub fn install(
     let mut out = Vec::new();
     for hook in hooks {
         let path = dir.join(hook);
-        let existing = read_script(&path)?;
-        let spec = spec_for(hook);
-        let (outcome, note) = match add_block(existing.as_deref(), &spec) {
-            Err(BlockError::NotShell(line)) => (
-                Outcome::Skipped(format!(
-                    "it is not a shell script ({line}); call `djmig hook run {hook}` with the hook's arguments from it yourself"
-                )),
-                None,
-            ),
-            Err(BlockError::Markers(why)) => (
-                Outcome::Skipped(format!("{why}; fix or remove djmig's lines by hand")),
-                None,
-            ),
-            Ok(text) => match &existing {
-                None => {
-                    write_script(&path, &text, true)?;
-                    (Outcome::Created, None)
-                }
-                Some(old) if *old == text => (Outcome::Unchanged, None),
-                Some(old) => {
-                    let had = find_blocks(old).map(|f| !f.is_empty()).unwrap_or(false);
-                    write_script(&path, &text, false)?;
-                    let note = (!is_executable(&path)).then(|| {
-                        format!(
-                            "{} is not executable, so git does not run it (nor djmig's block); `chmod +x` it to enable it",
-                            path.display()
-                        )
-                    });
-                    (if had { Outcome::Updated } else { Outcome::Added }, note)
-                }
-            },
-        };
+        let outcome = install_one(&path, hook, &spec_for(hook))?;
         out.push(HookResult {
             hook: hook.clone(),
             path,
             outcome,
-            note,
         });
     }
     Ok(out)
+}
+
+fn install_one(path: &Path, hook: &str, spec: &BlockSpec) -> Result<Outcome> {
+    if let Some(target) = link_target(path) {
+        return Ok(Outcome::Skipped(format!(
+            "it is a symbolic link to {}; djmig does not edit a hook through a link (the script may be tracked in the repository, or shared). Call `djmig hook run {hook} \"$@\"` from that script yourself, or replace the link with a script of its own and install again",
+            describe_link(path, &target)
+        )));
+    }
+    let existing = read_script(path)?;
+    let text = match add_block(existing.as_deref(), spec) {
+        Err(e) => return Ok(Outcome::Skipped(e.explain(hook))),
+        Ok(text) => text,
+    };
+    if existing.is_some() && !is_executable(path) {
+        return Ok(Outcome::Skipped(format!(
+            "it is not executable, so git does not run it (nor a block djmig would add); if it is meant to run, `chmod +x {}` and install again",
+            crate::escape::shell_word(&path.display().to_string())
+        )));
+    }
+    Ok(match &existing {
+        None => {
+            write_script(path, &text, true)?;
+            Outcome::Created
+        }
+        Some(old) if *old == text => Outcome::Unchanged,
+        Some(old) => {
+            let had = find_blocks(old).map(|f| !f.is_empty()).unwrap_or(false);
+            write_script(path, &text, false)?;
+            if had {
+                Outcome::Updated
+            } else {
+                Outcome::Added
+            }
+        }
+    })
 }
 
 /// Remove djmig's block from each hook in `dir`.
@@ -433,31 +526,44 @@ pub fn uninstall(dir: &Path, hooks: &[String]) -> Result<Vec<HookResult>> {
     let mut out = Vec::new();
     for hook in hooks {
         let path = dir.join(hook);
-        let outcome = match read_script(&path)? {
-            None => Outcome::Absent,
-            Some(text) => match remove_block(&text) {
-                Err(why) => Outcome::Skipped(format!("{why}; fix or remove djmig's lines by hand")),
-                Ok(Removed::Absent) => Outcome::Absent,
-                Ok(Removed::Delete) => {
-                    fs::remove_file(&path).map_err(|e| {
-                        Error::failed(format!("cannot delete {}", path.display())).cause(e)
-                    })?;
-                    Outcome::Deleted
-                }
-                Ok(Removed::Text(t)) => {
-                    write_script(&path, &t, false)?;
-                    Outcome::Removed
-                }
-            },
-        };
+        let outcome = uninstall_one(&path, hook)?;
         out.push(HookResult {
             hook: hook.clone(),
             path,
             outcome,
-            note: None,
         });
     }
     Ok(out)
+}
+
+fn uninstall_one(path: &Path, hook: &str) -> Result<Outcome> {
+    let Some(text) = read_script(path)? else {
+        return Ok(Outcome::Absent);
+    };
+    let removed = match remove_block(&text) {
+        Err(e) => return Ok(Outcome::Skipped(e.explain(hook))),
+        Ok(r) => r,
+    };
+    if removed != Removed::Absent {
+        if let Some(target) = link_target(path) {
+            return Ok(Outcome::Skipped(format!(
+                "it is a symbolic link to {}, which holds djmig's block; djmig does not edit a hook through a link: remove the block from that script by hand",
+                describe_link(path, &target)
+            )));
+        }
+    }
+    Ok(match removed {
+        Removed::Absent => Outcome::Absent,
+        Removed::Delete => {
+            fs::remove_file(path)
+                .map_err(|e| Error::failed(format!("cannot delete {}", path.display())).cause(e))?;
+            Outcome::Deleted
+        }
+        Removed::Text(t) => {
+            write_script(path, &t, false)?;
+            Outcome::Removed
+        }
+    })
 }
 
 #[cfg(test)]
@@ -548,6 +654,32 @@ mod tests {
             Err(BlockError::Markers(_))
         ));
         assert!(remove_block(&t).is_err());
+    }
+
+    #[test]
+    fn the_users_lines_inside_the_block_are_never_dropped() {
+        let t = add_block(Some("#!/bin/sh\necho a\n"), &spec()).unwrap();
+        let mine = t.replace("fi\n", "fi\necho mine\n\n");
+        let e = add_block(Some(&mine), &spec()).unwrap_err();
+        assert_eq!(e, BlockError::Foreign(vec![(7, "echo mine".into())]));
+        assert!(e.explain("post-merge").starts_with(
+            "djmig's block holds lines djmig did not write (line 7: `echo mine`); move them above"
+        ));
+        assert_eq!(remove_block(&mine).unwrap_err(), e);
+        // Blank lines, and the lines of a block for another binary and
+        // other arguments, are djmig's.
+        let mut other = spec();
+        other.fallback_exe = "/elsewhere/djmig".into();
+        other.global_args = vec!["-C".into(), "back end".into()];
+        let theirs = add_block(Some("#!/bin/sh\n"), &other)
+            .unwrap()
+            .replace("fi\n", "fi\n\n");
+        let updated = add_block(Some(&theirs), &spec()).unwrap();
+        assert!(!updated.contains("elsewhere"), "{updated}");
+        assert_eq!(
+            remove_block(&theirs).unwrap(),
+            Removed::Text("#!/bin/sh\n".into())
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod core;
 pub mod django;
 pub mod error;
+pub mod escape;
 pub mod fs_tree;
 pub mod git;
 pub mod hooks;

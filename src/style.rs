@@ -4,7 +4,8 @@
 //! `always` and `never` mean what they say; `auto` colours a stream when it
 //! is a terminal, `NO_COLOR` is unset or empty, and `TERM` is not `dumb`.
 //! Output that is not coloured is byte-identical to output without this
-//! module: painting is a no-op then.
+//! module: painting is a no-op then. What is painted is shown as
+//! [`crate::escape::term`] shows it: a name can be painted safely.
 //!
 //! [`Progress`] is a one-line counter on stderr, redrawn with `\r` and cleared
 //! at the end; it does nothing unless stderr is a terminal.
@@ -124,11 +125,12 @@ pub struct Painted<'a> {
 
 impl fmt::Display for Painted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = crate::escape::term(self.text);
         match self.code {
-            None => f.pad(self.text),
+            None => f.pad(&text),
             Some(code) => {
                 // Padding goes outside the escape codes.
-                let n = self.text.chars().count();
+                let n = text.chars().count();
                 let fill = match f.width() {
                     Some(w) if w > n => f.fill().to_string().repeat(w - n),
                     _ => String::new(),
@@ -137,7 +139,7 @@ impl fmt::Display for Painted<'_> {
                 if right {
                     f.write_str(&fill)?;
                 }
-                write!(f, "\x1b[{code}m{}\x1b[0m", self.text)?;
+                f.write_str(&format!("\x1b[{code}m{text}\x1b[0m"))?;
                 if !right {
                     f.write_str(&fill)?;
                 }
@@ -341,6 +343,16 @@ mod tests {
         let p = Paint::COLOR;
         assert_eq!(p.warning("warning").to_string(), "\x1b[1;33mwarning\x1b[0m");
         assert_eq!(format!("[{:<4}]", p.leaf("ab")), "[\x1b[36mab\x1b[0m  ]");
+    }
+
+    #[test]
+    fn painted_names_are_shown_not_obeyed() {
+        let name = "0004_a\x1b]0;t\x07";
+        assert_eq!(Paint::PLAIN.leaf(name).to_string(), r"0004_a\x1b]0;t\x07");
+        assert_eq!(
+            format!("[{:<20}]", Paint::COLOR.leaf(name)),
+            "[\x1b[36m0004_a\\x1b]0;t\\x07\x1b[0m  ]"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use dialoguer::theme::SimpleTheme;
 use dialoguer::{Confirm, Select};
 
 use crate::error::{Error, Exit, Result};
+use crate::escape::term;
 
 /// Asks questions; the default is always the recommended answer.
 pub trait Prompter {
@@ -15,14 +16,16 @@ pub trait Prompter {
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
 }
 
-/// A real terminal: dialoguer menus on stderr.
+/// A real terminal: dialoguer menus on stderr. Prompts and items name
+/// apps and migrations: they are shown as [`term`] shows them.
 pub struct TermPrompter;
 
 impl Prompter for TermPrompter {
     fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize> {
+        let items: Vec<String> = items.iter().map(|i| term(i).into_owned()).collect();
         Select::with_theme(&SimpleTheme)
-            .with_prompt(prompt)
-            .items(items)
+            .with_prompt(term(prompt))
+            .items(&items)
             .default(default)
             .interact_opt()
             .map_err(|e| Error::failed("cannot read the answer").cause(e))?
@@ -33,7 +36,7 @@ impl Prompter for TermPrompter {
         // Wait for Enter: a `y` typed ahead with its Enter must answer one
         // question, not this one and the next.
         Confirm::with_theme(&SimpleTheme)
-            .with_prompt(prompt)
+            .with_prompt(term(prompt))
             .default(default)
             .wait_for_newline(true)
             .interact_opt()

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::core::report::GraphReport;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
+use crate::escape::{gh_data, gh_prop, shell_line, term};
 use crate::workspace::Workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -246,16 +247,16 @@ fn write_compare_text(
     revs: &compare::Revisions,
     divergence: &BTreeMap<String, AppDivergence>,
 ) -> io::Result<()> {
-    writeln!(
-        w,
+    let head = format!(
         "Comparing {} with {} ({}); merge base {}.",
         revs.head_name(),
         revs.base.describe(),
         revs.base_how,
         compare::short(revs.merge_base)
-    )?;
+    );
+    writeln!(w, "{}", term(&head))?;
     if let Some(s) = compare::where_you_are(&revs.state) {
-        writeln!(w, "{s}")?;
+        writeln!(w, "{}", term(&s))?;
     }
     if !report.errors.is_empty() {
         writeln!(
@@ -266,24 +267,24 @@ fn write_compare_text(
         return Ok(());
     }
     if report.conflicts.is_empty() {
-        writeln!(
-            w,
+        let line = format!(
             "No conflicts: merging {} would leave one leaf per app.",
             revs.base.describe()
-        )?;
+        );
+        writeln!(w, "{}", term(&line))?;
         return Ok(());
     }
     let cmp = Compared { revs, divergence };
     for (app, leaves) in &report.conflicts {
         let p = cmp.predict(app, leaves);
-        writeln!(
-            w,
+        let line = format!(
             "{app}: merging would leave {} leaves{}: {}. Fix: {}",
             leaves.len(),
             p.after,
             p.leaves,
             p.fix
-        )?;
+        );
+        writeln!(w, "{}", term(&line))?;
     }
     Ok(())
 }
@@ -295,7 +296,8 @@ pub struct Compared<'a> {
     pub divergence: &'a BTreeMap<String, AppDivergence>,
 }
 
-/// One app's predicted conflict in words.
+/// One app's predicted conflict in words, names as they are: each
+/// renderer escapes the text it makes of them.
 struct Prediction {
     /// ` after 0042_x`, or empty when the app is new since the merge base.
     after: String,
@@ -323,10 +325,7 @@ impl Compared<'_> {
                 .map(|l| format!(" after {l}"))
                 .unwrap_or_default(),
             leaves: described.join(" and "),
-            fix: format!(
-                "djmig resolve {app} --base {}",
-                crate::hooks::sh_quote(base)
-            ),
+            fix: shell_line(&["djmig", "resolve", app, "--base", base]),
         }
     }
 }
@@ -441,9 +440,10 @@ pub fn write_github(
                     .map(String::as_str)
                     .collect();
                 format!(
-                    "{app} has {} leaf migrations: {leaf} and {}. Django's migrate will stop with \"Conflicting migrations detected\". Fix: djmig resolve {app}",
+                    "{app} has {} leaf migrations: {leaf} and {}. Django's migrate will stop with \"Conflicting migrations detected\". Fix: {}",
                     leaves.len(),
-                    others.join(", ")
+                    others.join(", "),
+                    shell_line(&["djmig", "resolve", app])
                 )
             };
             writeln!(
@@ -456,18 +456,6 @@ pub fn write_github(
         }
     }
     Ok(())
-}
-
-/// Escape a workflow command's message.
-fn gh_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escape a workflow command's property value.
-fn gh_prop(s: &str) -> String {
-    gh_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// The exit code of a report, once written.
@@ -509,6 +497,7 @@ fn write_text(
         )?;
         return Ok(());
     }
+    // Names are painted (and so escaped) or escaped with `term`.
     for (app, leaves) in &report.conflicts {
         let info = &report.apps[app];
         writeln!(
@@ -519,18 +508,19 @@ fn write_text(
         )?;
         for leaf in leaves {
             let name = paint.leaf(leaf);
+            let file = format!("{}/{leaf}.py", info.path);
             match sides.get(&format!("{app}.{leaf}")) {
-                Some(side) => writeln!(w, "  {name:<40} {}/{leaf}.py  ({side})", info.path)?,
-                None => writeln!(w, "  {name:<40} {}/{leaf}.py", info.path)?,
+                Some(side) => writeln!(w, "  {name:<40} {}  ({})", term(&file), term(side))?,
+                None => writeln!(w, "  {name:<40} {}", term(&file))?,
             }
         }
     }
     if let Some(s) = sides.get("") {
-        writeln!(w, "{s}")?;
+        writeln!(w, "{}", term(s))?;
     }
-    let apps: Vec<&str> = report.conflicts.keys().map(String::as_str).collect();
+    let mut next = vec!["djmig", "resolve"];
+    next.extend(report.conflicts.keys().map(String::as_str));
     writeln!(w)?;
-    let next = format!("djmig resolve {}", apps.join(" "));
-    writeln!(w, "next: {}", paint.command(&next))?;
+    writeln!(w, "next: {}", paint.command(&shell_line(&next)))?;
     Ok(())
 }

@@ -19,6 +19,7 @@ use crate::cli::{Cli, HookCommand, HookInstallArgs, HookRunArgs};
 use crate::core::dlm;
 use crate::core::report::GraphReport;
 use crate::error::{Error, Exit, Result};
+use crate::escape::{shell_line, term};
 use crate::fs_tree::FsTree;
 use crate::hooks::{self, BlockSpec, Outcome};
 use crate::workspace::Workspace;
@@ -35,13 +36,11 @@ pub fn run(cli: &Cli, cmd: &HookCommand, io: &mut Io) -> Result<Exit> {
         HookCommand::Run(a) => {
             if let Err(e) = run_hook(cli, a, io) {
                 let p = io.style.err;
-                let _ = writeln!(
-                    io.err,
-                    "djmig: {} {} hook: {} (the git operation is not affected; `djmig check` tells more)",
-                    p.warning("note:"),
-                    a.hook,
-                    e.message
+                let note = format!(
+                    "{} hook: {} (the git operation is not affected; `djmig check` tells more)",
+                    a.hook, e.message
                 );
+                let _ = writeln!(io.err, "djmig: {} {}", p.warning("note:"), term(&note));
             }
             Ok(Exit::Ok)
         }
@@ -96,19 +95,12 @@ fn install(cli: &Cli, a: &HookInstallArgs, io: &mut Io, add: bool) -> Result<Exi
             Outcome::Absent => format!("no djmig block in {path}"),
             Outcome::Skipped(why) => {
                 skipped += 1;
-                let _ = writeln!(
-                    io.err,
-                    "{} {}: left {path} alone: {why}",
-                    p.error("error:"),
-                    r.hook
-                );
+                let line = format!("{}: left {path} alone: {why}", r.hook);
+                let _ = writeln!(io.err, "{} {}", p.error("error:"), term(&line));
                 continue;
             }
         };
-        let _ = writeln!(io.out, "{}: {line}", r.hook);
-        if let Some(note) = &r.note {
-            let _ = writeln!(io.err, "{} {note}", p.warning("warning:"));
-        }
+        let _ = writeln!(io.out, "{}", term(&format!("{}: {line}", r.hook)));
     }
     if skipped > 0 {
         return Err(Error::failed(format!(
@@ -237,20 +229,19 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
         return Ok(());
     }
     let p = io.style.err;
+    // The command as the user types it, to be followed by more words.
     let djmig = match &cli.dir {
-        Some(d) => format!("djmig -C {}", hooks::sh_quote(&d.display().to_string())),
+        Some(d) => shell_line(&["djmig", "-C", &d.display().to_string()]),
         None => "djmig".to_string(),
     };
     // Half-changed files: nothing else is worth saying, and committing
     // them would lose what the resolution set aside.
     if let Some(j) = super::unfinished_resolution(&ws) {
-        let _ = writeln!(
-            io.err,
-            "djmig: {} the last resolution did not finish: {} (started {}); files it changed are half-way",
-            p.warning("warning:"),
-            j.description,
-            j.started
+        let what = format!(
+            "the last resolution did not finish: {} (started {}); files it changed are half-way",
+            j.description, j.started
         );
+        let _ = writeln!(io.err, "djmig: {} {}", p.warning("warning:"), term(&what));
         let _ = writeln!(
             io.err,
             "djmig: run {} to put back every file it touched (before committing them)",
@@ -283,11 +274,11 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
             .as_deref()
             .map(|f| format!("{f}: "))
             .unwrap_or_default();
-        let _ = writeln!(
-            io.err,
-            "djmig: {warn} the migration graph cannot be built: {at}{}{more}; Django's migrate would stop too. Details: {djmig} check",
+        let what = format!(
+            "the migration graph cannot be built: {at}{}{more}; Django's migrate would stop too. Details: {djmig} check",
             first.message
         );
+        let _ = writeln!(io.err, "djmig: {warn} {}", term(&what));
     } else if !report.conflicts.is_empty() {
         for (app, leaves) in &report.conflicts {
             let names: Vec<String> = leaves.iter().map(|l| p.leaf(l).to_string()).collect();
@@ -299,8 +290,9 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
                 names.join(", ")
             );
         }
-        let apps: Vec<&str> = report.conflicts.keys().map(String::as_str).collect();
-        let cmd = format!("{djmig} resolve {}", apps.join(" "));
+        let mut apps = vec!["resolve"];
+        apps.extend(report.conflicts.keys().map(String::as_str));
+        let cmd = format!("{djmig} {}", shell_line(&apps));
         let _ = writeln!(io.err, "djmig: fix it with: {}", p.command(&cmd));
     }
     for d in report
@@ -313,7 +305,11 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
             .as_deref()
             .map(|f| format!("{f}: "))
             .unwrap_or_default();
-        let _ = writeln!(io.err, "djmig: {warn} {at}{}", d.message);
+        let _ = writeln!(
+            io.err,
+            "djmig: {warn} {}",
+            term(&format!("{at}{}", d.message))
+        );
     }
     if let Some((prev, new)) = checkout {
         if ws.config.hooks.database_check {

@@ -21,6 +21,7 @@ use crate::core::load::{
 };
 use crate::core::tree::SourceTree;
 use crate::error::{Error, Exit, Result};
+use crate::escape::{term, Guard, Mode};
 use crate::fs_tree::{find_site_packages, FsTree};
 use crate::workspace::Workspace;
 
@@ -32,8 +33,45 @@ pub struct Io<'a> {
     pub style: crate::style::Style,
 }
 
-/// Run a parsed command line.
+/// Run a parsed command line. Its output goes through
+/// [`crate::escape::Guard`]s: whatever a name slips past the renderers'
+/// escaping cannot steer the terminal or start a workflow command.
 pub fn run(cli: &Cli, io: &mut Io) -> Result<Exit> {
+    let mut out = Guard::new(&mut *io.out, stdout_mode(cli, io.style.out.enabled));
+    let mut err = Guard::new(
+        &mut *io.err,
+        Mode::Text {
+            colour: io.style.err.enabled,
+        },
+    );
+    let mut io = Io {
+        out: &mut out,
+        err: &mut err,
+        style: io.style,
+    };
+    dispatch(cli, &mut io)
+}
+
+/// What stdout holds: text, JSON, GitHub workflow commands (written
+/// escaped already) or a generated file.
+fn stdout_mode(cli: &Cli, colour: bool) -> Mode {
+    use crate::cli::{CheckFormat, GraphFormat, PlanFormat, ScanFormat};
+    let text = Mode::Text { colour };
+    match &cli.command {
+        Command::Graph(a) if a.format == GraphFormat::Json => Mode::Json,
+        Command::Check(a) => match check::check_format(a.format) {
+            CheckFormat::Json => Mode::Json,
+            CheckFormat::Github => Mode::Raw,
+            CheckFormat::Text => text,
+        },
+        Command::Scan(a) if a.format == ScanFormat::Json => Mode::Json,
+        Command::Resolve(a) if a.format == PlanFormat::Json => Mode::Json,
+        Command::Completions(_) | Command::Man => Mode::Raw,
+        _ => text,
+    }
+}
+
+fn dispatch(cli: &Cli, io: &mut Io) -> Result<Exit> {
     // Before the project is opened: completions and the man page need none,
     // and a hook must not fail on a broken one.
     match &cli.command {
@@ -193,7 +231,7 @@ pub fn print_diags(io: &mut Io, report: &crate::core::report::GraphReport) {
             } else {
                 p.warning("warning:")
             };
-            let _ = writeln!(io.err, "{word} {}{}", d.location(), d.message);
+            let _ = writeln!(io.err, "{word} {}{}", term(&d.location()), term(&d.message));
         }
     }
 }

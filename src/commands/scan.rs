@@ -14,6 +14,7 @@ use crate::core::keys::MigrationKey;
 use crate::core::load::MigrationReader;
 use crate::core::tree::SourceTree;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
+use crate::escape::{shell_line, term};
 use crate::git::Oid;
 use crate::workspace::Workspace;
 
@@ -316,7 +317,7 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
         }
         ScanFormat::Text => {
             for w in &warnings {
-                let _ = writeln!(io.err, "warning: {w}");
+                let _ = writeln!(io.err, "warning: {}", term(w));
             }
             write_text(
                 io.out,
@@ -345,6 +346,8 @@ fn related(repo: &crate::git::Repo, a: Oid, b: Oid) -> bool {
     matches!(repo.merge_base(a, b), Ok(Some(m)) if m == a || m == b)
 }
 
+/// Each line is shown as [`term`] shows it: branch, app and migration
+/// names come from the repository.
 fn write_text(
     w: &mut dyn Write,
     collisions: &[Collision],
@@ -353,17 +356,15 @@ fn write_text(
     how: &str,
     base_rev: &str,
 ) -> io::Result<()> {
-    writeln!(w, "Scanned {n} branch(es) against {base} ({how}).")?;
+    let mut line = |text: String| writeln!(w, "{}", term(&text));
+    line(format!("Scanned {n} branch(es) against {base} ({how})."))?;
     if collisions.is_empty() {
-        writeln!(
-            w,
+        return line(format!(
             "No collisions: no two branches, nor a branch and {base_rev}, add migrations to an app on top of the same migration."
-        )?;
-        return Ok(());
+        ));
     }
     for c in collisions {
-        writeln!(
-            w,
+        line(format!(
             "{} and {} both add {} migrations after {} ({} / {})",
             c.branches[0],
             c.branches[1],
@@ -371,21 +372,19 @@ fn write_text(
             c.after,
             c.adds[0].join(", "),
             c.adds[1].join(", ")
-        )?;
+        ))?;
     }
-    writeln!(w)?;
+    line(String::new())?;
     if collisions.iter().any(|c| !c.with_base) {
-        writeln!(
-            w,
-            "Whichever merges second will need `djmig resolve`; agree on an order now."
+        line(
+            "Whichever merges second will need `djmig resolve`; agree on an order now.".to_string(),
         )?;
     }
     if collisions.iter().any(|c| c.with_base) {
-        writeln!(
-            w,
-            "A branch that collides with {base_rev} conflicts already: on it, run `djmig resolve --base {}`.",
-            crate::hooks::sh_quote(base_rev)
-        )?;
+        line(format!(
+            "A branch that collides with {base_rev} conflicts already: on it, run `{}`.",
+            shell_line(&["djmig", "resolve", "--base", base_rev])
+        ))?;
     }
     Ok(())
 }

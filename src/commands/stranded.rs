@@ -7,19 +7,34 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::core::keys::MigrationKey;
 use crate::core::tree::SourceTree;
 use crate::django::Django;
 use crate::error::{Error, Result};
-use crate::hooks;
+use crate::escape::{shell_line, shell_word, term};
 use crate::workspace::Workspace;
 
 use super::{analyze_with, compare, Analysis, Io};
 
-/// How long the database check may take before it is stopped.
+/// How long the database check may take before it is stopped, unless
+/// [`TIMEOUT_ENV`] says otherwise.
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The database check's time limit in seconds (a Django that takes long to
+/// start, or a test that must not wait 30 s).
+pub const TIMEOUT_ENV: &str = "DJMIG_DATABASE_CHECK_TIMEOUT";
+
+fn database_timeout() -> Duration {
+    std::env::var(TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map(Duration::from_secs)
+        .unwrap_or(DATABASE_TIMEOUT)
+}
 
 /// The Python run by `manage.py shell -c`: the migrations recorded as
 /// applied in the default database, as `DJMIG-APPLIED [[app, name], …]`.
@@ -44,12 +59,13 @@ pub fn applied_migrations(dj: &Django) -> Result<Vec<MigrationKey>> {
     if let Some(dir) = dj.manage_py.parent().filter(|d| !d.as_os_str().is_empty()) {
         cmd.current_dir(dir);
     }
-    let (ok, stdout, stderr) = run_with_timeout(cmd, DATABASE_TIMEOUT)
+    let limit = database_timeout();
+    let (ok, stdout, stderr) = run_with_timeout(cmd, limit)
         .map_err(|e| Error::failed(format!("cannot run {}", dj.python.display())).cause(e))?;
     let Some(ok) = ok else {
         return Err(Error::failed(format!(
             "the database check took over {} s and was stopped",
-            DATABASE_TIMEOUT.as_secs()
+            limit.as_secs()
         )));
     };
     if let Some(line) = stdout
@@ -75,49 +91,101 @@ pub fn applied_migrations(dj: &Django) -> Result<Vec<MigrationKey>> {
     )))
 }
 
-/// Run a command, killing it after `limit`: `(Some(success) | None on
+/// Run a command, stopping it after `limit`: `(Some(success) | None on
 /// timeout, stdout, stderr)`.
+///
+/// The command runs in a process group of its own, and at the limit the
+/// whole group is killed: whatever manage.py started goes with it. A
+/// process that left the group may still hold the output pipes; it gets a
+/// second to close them, and is then left behind with them, so the limit
+/// holds whatever the command started.
 fn run_with_timeout(
     mut cmd: Command,
     limit: Duration,
 ) -> std::io::Result<(Option<bool>, String, String)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
     let mut child = cmd.spawn()?;
-    let pipe = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = pipe(
+    let (tx, rx) = mpsc::channel::<(usize, String)>();
+    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
         child
             .stdout
             .take()
             .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err = pipe(
         child
             .stderr
             .take()
             .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
+    ];
+    for (i, pipe) in pipes.into_iter().enumerate() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = pipe {
+                let _ = r.read_to_end(&mut buf);
+            }
+            let _ = tx.send((i, String::from_utf8_lossy(&buf).into_owned()));
+        });
+    }
+    drop(tx);
+    let mut texts: [Option<String>; 2] = [None, None];
+    let collect = |texts: &mut [Option<String>; 2], until: Instant| {
+        while texts.iter().any(Option::is_none) {
+            let left = until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left.min(Duration::from_millis(20))) {
+                Ok((i, t)) => texts[i] = Some(t),
+                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < until => {}
+                Err(_) => break,
+            }
+        }
+    };
     let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break Some(s.success());
+    let mut status = None;
+    loop {
+        if status.is_none() {
+            status = child.try_wait()?.map(|s| s.success());
+        }
+        collect(&mut texts, Instant::now() + Duration::from_millis(20));
+        if texts.iter().all(Option::is_some) {
+            if status.is_some() {
+                break;
+            }
+            // The pipes are closed, the command runs on.
+            std::thread::sleep(Duration::from_millis(20));
         }
         if Instant::now() >= deadline {
-            let _ = child.kill();
+            kill_group(&mut child);
             let _ = child.wait();
-            break None;
+            collect(&mut texts, Instant::now() + Duration::from_secs(1));
+            status = None;
+            break;
         }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = out.join().unwrap_or_default();
-    let err = err.join().unwrap_or_default();
+    }
+    let [out, err] = texts.map(Option::unwrap_or_default);
     Ok((status, out, err))
+}
+
+/// Kill a child and its process group ([`run_with_timeout`] made it the
+/// group's leader).
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        extern "C" {
+            fn kill(pid: i32, sig: i32) -> i32;
+        }
+        const SIGKILL: i32 = 9;
+        if let Ok(pgid) = i32::try_from(child.id()) {
+            // SAFETY: kill(2) takes two integers and touches no memory; a
+            // negative pid names the process group the child leads.
+            unsafe {
+                kill(-pgid, SIGKILL);
+            }
+        }
+    }
+    let _ = child.kill();
 }
 
 /// Migrations applied to the database that a project does not have, by
@@ -324,7 +392,7 @@ impl Advice<'_> {
         files: &BTreeMap<String, Vec<String>>,
         missing_on_prev: &BTreeSet<String>,
     ) -> Vec<Line> {
-        let q = hooks::sh_quote;
+        let q = |w: &str| shell_word(w);
         let several = groups.len() + nowhere.len() > 1;
         let them = |apps: &[String]| {
             if several {
@@ -334,11 +402,8 @@ impl Advice<'_> {
             }
         };
         let migrate = |app: &str| {
-            format!(
-                "python {} migrate {app} {}",
-                q(self.manage),
-                self.targets.get(app).map(String::as_str).unwrap_or("zero")
-            )
+            let target = self.targets.get(app).map(String::as_str).unwrap_or("zero");
+            shell_line(&["python", self.manage, "migrate", app, target])
         };
         let files_of = |apps: &[String]| -> Vec<String> {
             apps.iter()
@@ -450,8 +515,9 @@ pub fn database_check(
     let n: usize = lost.values().map(Vec::len).sum();
     let _ = writeln!(
         io.err,
-        "djmig: {} the database has {n} migration(s) applied that {new_name} does not have:",
-        p.warning("warning:")
+        "djmig: {} the database has {n} migration(s) applied that {} does not have:",
+        p.warning("warning:"),
+        term(&new_name)
     );
     for (app, names) in &lost {
         let names: Vec<String> = names.iter().map(|n| p.leaf(n).to_string()).collect();
@@ -497,7 +563,7 @@ pub fn database_check(
     };
     for line in advice.lines(&groups, &nowhere, &shown, &missing_on_prev) {
         let _ = match line {
-            Line::Text(t) => writeln!(io.err, "djmig: {t}"),
+            Line::Text(t) => writeln!(io.err, "djmig: {}", term(&t)),
             Line::Command(c) => writeln!(io.err, "djmig:   {}", p.command(&c)),
         };
     }
@@ -507,6 +573,46 @@ pub fn database_check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn everything_the_command_started_is_stopped_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let survived = dir.path().join("SURVIVED");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("(sleep 2; touch \"$1\") & sleep 60")
+            .arg("sh")
+            .arg(&survived)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let start = Instant::now();
+        let (status, _, _) = run_with_timeout(cmd, Duration::from_millis(500)).unwrap();
+        assert_eq!(status, None);
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        std::thread::sleep(Duration::from_secs(3).saturating_sub(start.elapsed()));
+        assert!(!survived.exists(), "the background job outlived the stop");
+    }
+
+    #[test]
+    fn a_command_that_ends_in_time_gives_its_output() {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("echo out; echo err >&2")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let (status, out, err) = run_with_timeout(cmd, Duration::from_secs(30)).unwrap();
+        assert_eq!(
+            (status, out.as_str(), err.as_str()),
+            (Some(true), "out\n", "err\n")
+        );
+    }
 
     fn cand(name: &str, n: u8, found: Found) -> Candidate {
         Candidate {

@@ -12,6 +12,7 @@ use crate::cli::UndoArgs;
 use crate::core::resolve::AppliedRename;
 use crate::django::Django;
 use crate::error::{Error, Exit, Result};
+use crate::escape::term;
 use crate::journal::{self, Effect, Phase, Record, State};
 use crate::workspace::Workspace;
 
@@ -157,10 +158,13 @@ pub fn run(ws: &Workspace, args: &UndoArgs, io: &mut Io) -> Result<Exit> {
         .as_ref()
         .is_some_and(|s| matches!(s.in_progress, Some(crate::git::InProgress::Rebase(_))));
     let (steps, notes) = plan(&rec, args.no_database, head.as_deref(), rebasing);
+    // Paths and names from the repository, shown as `term` shows them.
     let rel = |p: &std::path::Path| {
-        p.strip_prefix(&ws.root)
+        let shown = p
+            .strip_prefix(&ws.root)
             .map(|x| x.display().to_string())
-            .unwrap_or_else(|_| p.display().to_string())
+            .unwrap_or_else(|_| p.display().to_string());
+        term(&shown).into_owned()
     };
     let out = &mut *io.out;
     let _ = writeln!(
@@ -171,7 +175,7 @@ pub fn run(ws: &Workspace, args: &UndoArgs, io: &mut Io) -> Result<Exit> {
         } else {
             "Undoing"
         },
-        rec.description,
+        term(&rec.description),
         rec.started,
         if rec.state == State::Complete {
             ""
@@ -186,21 +190,27 @@ pub fn run(ws: &Workspace, args: &UndoArgs, io: &mut Io) -> Result<Exit> {
                 app, target, aside, ..
             } => writeln!(
                 out,
-                "  {n}. manage.py migrate {app} {target}{}",
-                if aside.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (with {} set aside)", aside.join(", "))
-                }
+                "{}",
+                term(&format!(
+                    "  {n}. manage.py migrate {app} {target}{}",
+                    if aside.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (with {} set aside)", aside.join(", "))
+                    }
+                ))
             ),
             UndoStep::RenameBack { renames, .. } => writeln!(
                 out,
-                "  {n}. rename back in django_migrations: {}",
-                renames
-                    .iter()
-                    .map(|r| format!("{}.{} -> {}", r.app, r.to, r.from))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "{}",
+                term(&format!(
+                    "  {n}. rename back in django_migrations: {}",
+                    renames
+                        .iter()
+                        .map(|r| format!("{}.{} -> {}", r.app, r.to, r.from))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
             ),
             UndoStep::RestoreFiles => writeln!(
                 out,
@@ -235,7 +245,7 @@ pub fn run(ws: &Workspace, args: &UndoArgs, io: &mut Io) -> Result<Exit> {
         );
     }
     for n in &notes {
-        let _ = writeln!(out, "  note: {n}");
+        let _ = writeln!(out, "  note: {}", term(n));
     }
     if args.dry_run {
         return Ok(Exit::Ok);
@@ -302,7 +312,11 @@ fn run_step(
         } => {
             let d = need()?;
             let moved = set_aside(ws, rec, aside)?;
-            let _ = writeln!(out, "running: manage.py migrate {app} {target}");
+            let _ = writeln!(
+                out,
+                "{}",
+                term(&format!("running: manage.py migrate {app} {target}"))
+            );
             let res = d.migrate(app, target);
             put_back(&moved)?;
             let o = res.map_err(|e| e.hint(again))?;
@@ -341,11 +355,11 @@ fn run_step(
                     .collect();
                 d.rename_applied(&pairs).map_err(|e| e.hint(again))?;
                 for r in &pending {
-                    let _ = writeln!(
-                        out,
+                    let done = format!(
                         "renamed back in django_migrations: {}.{} -> {}",
                         r.app, r.from, r.to
                     );
+                    let _ = writeln!(out, "{}", term(&done));
                 }
             }
             journal::mark_effect_undone(&ws.root, *effect)?;
@@ -353,9 +367,11 @@ fn run_step(
         UndoStep::RestoreFiles => {
             let r = journal::restore_files(&ws.root, false, false)?;
             let rel = |p: &std::path::Path| {
-                p.strip_prefix(&ws.root)
+                let shown = p
+                    .strip_prefix(&ws.root)
                     .map(|x| x.display().to_string())
-                    .unwrap_or_else(|_| p.display().to_string())
+                    .unwrap_or_else(|_| p.display().to_string());
+                term(&shown).into_owned()
             };
             for p in &r.restored {
                 let _ = writeln!(out, "restored {}", rel(p));

@@ -7,6 +7,8 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
+use crate::escape::term;
+
 use super::diag::Diag;
 use super::graph::MigrationGraph;
 use super::load::{Origin, Project};
@@ -202,7 +204,7 @@ impl GraphReport {
     }
 
     /// `graph --format text`: each app, its migrations in order with their
-    /// dependencies, and its leaves.
+    /// dependencies, and its leaves; names as [`term`] shows them.
     pub fn write_graph_text(&self, w: &mut dyn Write) -> io::Result<()> {
         let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for [c, p] in &self.edges {
@@ -213,7 +215,7 @@ impl GraphReport {
                 Origin::Project => "",
                 Origin::Environment => " [environment]",
             };
-            writeln!(w, "{label} ({}){src}", app.path)?;
+            writeln!(w, "{} ({}){src}", term(label), term(&app.path))?;
             for n in &app.nodes {
                 let key = format!("{label}.{n}");
                 let deps: Vec<String> = parents
@@ -221,16 +223,16 @@ impl GraphReport {
                     .map(|v| {
                         v.iter()
                             .map(|p| match p.strip_prefix(&format!("{label}.")) {
-                                Some(own) => own.to_string(),
-                                None => p.to_string(),
+                                Some(own) => term(own).into_owned(),
+                                None => term(p).into_owned(),
                             })
                             .collect()
                     })
                     .unwrap_or_default();
                 if deps.is_empty() {
-                    writeln!(w, "  {n}")?;
+                    writeln!(w, "  {}", term(n))?;
                 } else {
-                    writeln!(w, "  {n}  <- {}", deps.join(", "))?;
+                    writeln!(w, "  {}  <- {}", term(n), deps.join(", "))?;
                 }
             }
             let mark = if app.leaves.len() > 1 {
@@ -238,10 +240,12 @@ impl GraphReport {
             } else {
                 ""
             };
-            writeln!(w, "  leaves: {}{mark}", app.leaves.join(", "))?;
+            let leaves: Vec<_> = app.leaves.iter().map(|l| term(l)).collect();
+            writeln!(w, "  leaves: {}{mark}", leaves.join(", "))?;
         }
         for (label, names) in &self.external {
-            writeln!(w, "{label} [external]: {}", names.join(", "))?;
+            let names: Vec<_> = names.iter().map(|n| term(n)).collect();
+            writeln!(w, "{} [external]: {}", term(label), names.join(", "))?;
         }
         Ok(())
     }
@@ -253,7 +257,11 @@ impl GraphReport {
         writeln!(w, "  rankdir=BT;")?;
         writeln!(w, "  node [shape=box, fontname=\"monospace\"];")?;
         for (label, app) in &self.apps {
-            writeln!(w, "  subgraph \"cluster_{label}\" {{")?;
+            writeln!(
+                w,
+                "  subgraph {} {{",
+                dot_quote(&format!("cluster_{label}"))
+            )?;
             writeln!(w, "    label={};", dot_quote(label))?;
             for n in &app.nodes {
                 let style = if app.leaves.len() > 1 && app.leaves.contains(n) {
@@ -277,6 +285,7 @@ impl GraphReport {
     }
 }
 
+/// A dot string: the name as [`term`] shows it, quoted.
 fn dot_quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    format!("\"{}\"", term(s).replace('\\', "\\\\").replace('"', "\\\""))
 }

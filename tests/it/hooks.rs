@@ -903,3 +903,228 @@ fn checkout_names_a_checkout_that_has_the_stranded_migrations_file() {
     assert!(!stderr.contains("git checkout other &&"), "{stderr}");
     assert!(!stderr.contains("git checkout third &&"), "{stderr}");
 }
+
+// ------------------------------------------- what install must not touch
+
+/// How long `djmig hook install|uninstall` may take (well under a second).
+const INSTALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `djmig hook ARGS…` with a time limit: its exit code and stderr.
+#[track_caller]
+fn hook_cmd(repo: &Repo, args: &[&str]) -> (i32, String, String) {
+    let start = std::time::Instant::now();
+    let out = repo
+        .djmig()
+        .arg("hook")
+        .args(args)
+        .timeout(INSTALL_LIMIT)
+        .output()
+        .unwrap();
+    assert!(
+        start.elapsed() < INSTALL_LIMIT,
+        "hook {args:?} took too long"
+    );
+    (
+        out.status.code().expect("exited"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn install_and_uninstall_refuse_to_drop_the_users_lines_inside_djmigs_block() {
+    let repo = Repo::new("linear");
+    repo.install(&["--hooks", "post-merge"]);
+    let path = repo.hook("post-merge");
+    // The user wrote a line of their own between djmig's markers.
+    let mine = read(&path).replace(
+        "fi\n# <<< djmig <<<\n",
+        "fi\necho mine >> .mine\n# <<< djmig <<<\n",
+    );
+    assert!(mine.contains("echo mine"));
+    fs::write(&path, &mine).unwrap();
+    for verb in ["install", "uninstall"] {
+        let (code, _, stderr) = hook_cmd(&repo, &[verb, "--hooks", "post-merge"]);
+        assert_eq!(code, 5, "{verb}: {stderr}");
+        assert!(
+            stderr.contains("post-merge: left")
+                && stderr.contains("lines djmig did not write")
+                && stderr.contains("echo mine >> .mine"),
+            "{verb}: {stderr}"
+        );
+        assert!(
+            stderr.contains("move them above `# >>> djmig >>>` or below `# <<< djmig <<<`"),
+            "{stderr}"
+        );
+        assert_eq!(read(&path), mine, "{verb} kept the file as it was");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hook_git_would_not_run_is_not_reported_installed() {
+    let repo = Repo::new("linear");
+    let path = repo.hook("post-merge");
+    let user = "#!/bin/sh\necho disabled on purpose\n";
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, user).unwrap();
+    set_mode(&path, 0o644);
+    let (code, stdout, stderr) = hook_cmd(&repo, &["install"]);
+    assert_eq!(code, 5, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("post-merge: left")
+            && stderr.contains("is not executable, so git does not run it")
+            && stderr.contains("chmod +x"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("post-merge:"), "{stdout}");
+    assert_eq!(read(&path), user);
+    assert_eq!(mode(&path), 0o644);
+    // The others are installed.
+    assert!(stdout.contains("post-checkout: created"), "{stdout}");
+
+    // Installed, then made non-executable: not "already installed".
+    set_mode(&path, 0o755);
+    repo.install(&["--hooks", "post-merge"]);
+    set_mode(&path, 0o644);
+    let installed = read(&path);
+    let (code, stdout, stderr) = hook_cmd(&repo, &["install", "--hooks", "post-merge"]);
+    assert_eq!(code, 5, "{stdout}{stderr}");
+    assert!(stderr.contains("is not executable"), "{stderr}");
+    assert_eq!(read(&path), installed);
+    // Uninstalling takes the block out all the same.
+    let (code, stdout, _) = hook_cmd(&repo, &["uninstall", "--hooks", "post-merge"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("post-merge: removed djmig's block"),
+        "{stdout}"
+    );
+    assert_eq!(read(&path), user);
+    assert_eq!(mode(&path), 0o644);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_hook_is_never_edited_through_the_link() {
+    let repo = Repo::new("linear");
+    // The team's hook, tracked in the repository, linked into .git/hooks.
+    let tracked = "#!/bin/sh\necho team hook\n";
+    repo.write("scripts/post-merge", tracked);
+    set_mode(&repo.path().join("scripts/post-merge"), 0o755);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "team hooks"]);
+    let link = repo.hook("post-merge");
+    fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("../../scripts/post-merge", &link).unwrap();
+    // A link to a script that does not exist (yet).
+    let dangling = repo.hook("post-checkout");
+    std::os::unix::fs::symlink("../../scripts/post-checkout", &dangling).unwrap();
+
+    let (code, stdout, stderr) = hook_cmd(&repo, &["install"]);
+    assert_eq!(code, 5, "{stdout}{stderr}");
+    for (hook, target) in [
+        ("post-merge", "../../scripts/post-merge"),
+        ("post-checkout", "../../scripts/post-checkout"),
+    ] {
+        assert!(
+            stderr.contains(&format!("{hook}: left"))
+                && stderr.contains(&format!("is a symbolic link to {target}")),
+            "{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("djmig hook run post-merge \"$@\""),
+        "{stderr}"
+    );
+    assert_eq!(read(&repo.path().join("scripts/post-merge")), tracked);
+    assert!(!repo.path().join("scripts/post-checkout").exists());
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(fs::symlink_metadata(&dangling)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(repo.git_stdout(&["status", "--porcelain"]), "");
+    // The hooks that are plain files are installed.
+    assert!(stdout.contains("post-commit: created"), "{stdout}");
+
+    // Nothing of djmig's behind the link: nothing to uninstall there.
+    let (code, stdout, stderr) = hook_cmd(&repo, &["uninstall"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("post-merge: no djmig block"), "{stdout}");
+    assert_eq!(read(&repo.path().join("scripts/post-merge")), tracked);
+    assert_eq!(repo.git_stdout(&["status", "--porcelain"]), "");
+}
+
+/// The database check is stopped at its time limit together with whatever
+/// manage.py started: a child that would write a file later never does,
+/// and a child that left the process group (holding the output pipes)
+/// does not keep the hook waiting.
+#[cfg(unix)]
+#[test]
+fn the_database_check_stops_everything_manage_py_started() {
+    let repo = database_checked_repo();
+    let marks = tempfile::tempdir().unwrap();
+    let survived = marks.path().join("SURVIVED");
+    let escaped_pid = marks.path().join("escaped.pid");
+    // `manage.py shell` (the database check) hangs, after starting a child
+    // in its process group and one in a session of its own.
+    let settings = repo.path().join("mysite/settings.py");
+    let mut text = read(&settings);
+    text.push_str(&format!(
+        "\nimport sys as _sys\n\
+         if 'shell' in _sys.argv:\n    \
+         import subprocess as _sp, time as _time\n    \
+         _sp.Popen([_sys.executable, '-c', 'import time, pathlib; time.sleep(4); pathlib.Path({s:?}).write_text(\"x\")'])\n    \
+         _e = _sp.Popen([_sys.executable, '-c', 'import time; time.sleep(60)'], start_new_session=True)\n    \
+         open({p:?}, 'w').write(str(_e.pid))\n    \
+         _time.sleep(600)\n",
+        s = survived.display().to_string(),
+        p = escaped_pid.display().to_string(),
+    ));
+    fs::write(&settings, text).unwrap();
+    repo.git(&["commit", "-q", "-am", "a slow settings module"]);
+    repo.branch_with_migration("feature", "0004_post_feature");
+    repo.git(&["checkout", "-q", "feature"]);
+    migrate(&repo);
+    repo.install(&[]);
+
+    let start = std::time::Instant::now();
+    let mut cmd = git_command(repo.path(), repo.home.path());
+    repo.hermetic(&mut cmd);
+    let out = cmd
+        .env("DJMIG_DATABASE_CHECK_TIMEOUT", "2")
+        .args(["checkout", "-q", "main"])
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // Whatever happens below, the escaped child goes.
+    let escaped: Option<i32> = fs::read_to_string(&escaped_pid)
+        .ok()
+        .and_then(|p| p.trim().parse().ok());
+    if let Some(pid) = escaped {
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "djmig: note: post-checkout hook: the database check took over 2 s and was stopped"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "the checkout took {took:?}: {stderr}"
+    );
+    assert!(escaped.is_some(), "the settings module ran: {stderr}");
+    // Past the moment the child in the group would have written its file.
+    std::thread::sleep(std::time::Duration::from_secs(6).saturating_sub(start.elapsed()));
+    assert!(
+        !survived.exists(),
+        "a process manage.py started outlived the stop"
+    );
+    assert_eq!(repo.git_stdout(&["status", "--porcelain"]), "");
+}

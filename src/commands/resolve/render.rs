@@ -1,5 +1,6 @@
 //! What `resolve` says: the situation, the plan, the menu, the outcome and
-//! the commands it suggests.
+//! the commands it suggests. Names come from the repository: every line is
+//! shown as [`term`] shows it, and suggested commands are shell-quoted.
 
 use std::io::Write;
 
@@ -7,6 +8,7 @@ use crate::cli::ResolveArgs;
 use crate::core::resolve::{MigInfo, Plan, Situation, Step, Strategy};
 use crate::core::standpoint::How;
 use crate::error::Exit;
+use crate::escape::{shell_line, term};
 use crate::git::{InProgress, RepoState, Resolved};
 
 use super::database::Db;
@@ -22,7 +24,7 @@ impl Suggest {
         let base = args.base.as_deref().unwrap_or(&upstream.rev);
         Suggest {
             base_flag: if how.needs_base_flag() {
-                format!(" --base {}", crate::hooks::sh_quote(base))
+                format!(" {}", shell_line(&["--base", base]))
             } else {
                 String::new()
             },
@@ -45,7 +47,7 @@ pub fn menu_item(s: &Situation, st: Strategy) -> String {
     if st == s.recommended {
         format!("{label}  (recommended)")
     } else if let Some(why) = s.refused.get(&st) {
-        format!("{label}  (not possible: {why})")
+        format!("{label}  (not possible: {})", term(why))
     } else if st == Strategy::Merge {
         format!("{label}  (last resort)")
     } else {
@@ -53,16 +55,23 @@ pub fn menu_item(s: &Situation, st: Strategy) -> String {
     }
 }
 
+/// One line, as [`term`] shows it.
+fn line(w: &mut dyn Write, text: &str) -> std::io::Result<()> {
+    writeln!(w, "{}", term(text))
+}
+
 pub fn situation(w: &mut dyn Write, s: &Situation, upstream: &str) {
     let _ = writeln!(w);
-    let _ = writeln!(
+    let _ = line(
         w,
-        "{}: two leaf migrations after {}",
-        s.app,
-        s.common_ancestor.as_deref().unwrap_or("the start")
+        &format!(
+            "{}: two leaf migrations after {}",
+            s.app,
+            s.common_ancestor.as_deref().unwrap_or("the start")
+        ),
     );
     let list = |w: &mut dyn Write, title: &str, ms: &[MigInfo]| {
-        let _ = writeln!(w, "  {title}");
+        let _ = line(w, &format!("  {title}"));
         for m in ms {
             let mut flags = Vec::new();
             match m.applied {
@@ -81,9 +90,9 @@ pub fn situation(w: &mut dyn Write, s: &Situation, upstream: &str) {
             } else {
                 format!("  [{}]", flags.join(", "))
             };
-            let _ = writeln!(w, "    {}{flags}", m.name);
+            let _ = line(w, &format!("    {}{flags}", m.name));
             for op in &m.operations {
-                let _ = writeln!(w, "        {op}");
+                let _ = line(w, &format!("        {op}"));
             }
         }
     };
@@ -97,15 +106,18 @@ pub fn situation(w: &mut dyn Write, s: &Situation, upstream: &str) {
         );
     }
     for d in &s.data_at_risk {
-        let _ = writeln!(w, "  local data: {}", d.describe());
+        let _ = line(w, &format!("  local data: {}", d.describe()));
     }
     for o in &s.overlaps {
-        let _ = writeln!(
+        let _ = line(
             w,
-            "  warning: both sides touch {o}; read both before going on"
+            &format!("  warning: both sides touch {o}; read both before going on"),
         );
     }
-    let _ = writeln!(w, "  recommended: {} ({})", s.recommended.name(), s.reason);
+    let _ = line(
+        w,
+        &format!("  recommended: {} ({})", s.recommended.name(), s.reason),
+    );
 }
 
 pub fn plan(w: &mut dyn Write, plans: &[Plan], steps: &[Step], db: &Db) {
@@ -114,20 +126,22 @@ pub fn plan(w: &mut dyn Write, plans: &[Plan], steps: &[Step], db: &Db) {
         .map(|p| format!("{} ({})", p.app, p.name()))
         .collect();
     let _ = writeln!(w);
-    let _ = writeln!(w, "Plan for {}:", names.join(", "));
+    let _ = line(w, &format!("Plan for {}:", names.join(", ")));
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
         let _ = match step {
-            Step::Rebase { onto, upstream } => writeln!(
+            Step::Rebase { onto, upstream } => line(
                 w,
-                "  {n}. git rebase {onto}: take in {upstream} first (your own git; it may stop on text conflicts)"
+                &format!("  {n}. git rebase {onto}: take in {upstream} first (your own git; it may stop on text conflicts)"),
             ),
-            Step::SetAside { files } => writeln!(
+            Step::SetAside { files } => line(
                 w,
-                "  {n}. set aside {} (into the journal) so Django sees one leaf while the database is migrated",
-                files.join(", ")
+                &format!(
+                    "  {n}. set aside {} (into the journal) so Django sees one leaf while the database is migrated",
+                    files.join(", ")
+                ),
             ),
-            Step::PutBack { files } => writeln!(w, "  {n}. put back {}", files.join(", ")),
+            Step::PutBack { files } => line(w, &format!("  {n}. put back {}", files.join(", "))),
             Step::Migrate {
                 app,
                 target,
@@ -142,17 +156,19 @@ pub fn plan(w: &mut dyn Write, plans: &[Plan], steps: &[Step], db: &Db) {
                 if !applies.is_empty() {
                     what.push(format!("applies {}", applies.join(", ")));
                 }
-                let r = writeln!(
+                let r = line(
                     w,
-                    "  {n}. manage.py migrate {app} {target}{}",
-                    if what.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", what.join("; "))
-                    }
+                    &format!(
+                        "  {n}. manage.py migrate {app} {target}{}",
+                        if what.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", what.join("; "))
+                        }
+                    ),
                 );
                 for d in data_at_risk {
-                    let _ = writeln!(w, "       local data: {}", d.describe());
+                    let _ = line(w, &format!("       local data: {}", d.describe()));
                 }
                 if !data_at_risk.is_empty() {
                     let _ = writeln!(
@@ -170,42 +186,49 @@ pub fn plan(w: &mut dyn Write, plans: &[Plan], steps: &[Step], db: &Db) {
                 w,
                 "  {n}. manage.py migrate: apply upstream's and the new migrations to the local database"
             ),
-            Step::RenameApplied { renames } => writeln!(
+            Step::RenameApplied { renames } => line(
                 w,
-                "  {n}. rename in django_migrations (they stay applied, their data stays): {}",
-                renames
-                    .iter()
-                    .map(|r| format!("{}.{} -> {}", r.app, r.from, r.to))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                &format!(
+                    "  {n}. rename in django_migrations (they stay applied, their data stays): {}",
+                    renames
+                        .iter()
+                        .map(|r| format!("{}.{} -> {}", r.app, r.from, r.to))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ),
-            Step::Delete { file } => writeln!(w, "  {n}. delete {file} (backed up)"),
+            Step::Delete { file } => line(w, &format!("  {n}. delete {file} (backed up)")),
             Step::Write {
                 file,
                 replaces: Some(old),
                 diff,
                 ..
-            } => writeln!(
+            } => line(
                 w,
-                "  {n}. rename {old} -> {file}, rewriting its references:\n{}",
-                indent(diff)
-            ),
+                &format!("  {n}. rename {old} -> {file}, rewriting its references:"),
+            )
+            .and_then(|_| writeln!(w, "{}", indent(diff))),
             Step::Write {
                 file,
                 replaces: None,
                 diff,
                 ..
-            } => writeln!(w, "  {n}. write {file}:\n{}", indent(diff)),
-            Step::Makemigrations { apps } => {
-                writeln!(w, "  {n}. manage.py makemigrations {}", apps.join(" "))
-            }
-            Step::MakemigrationsMerge { app } => {
-                writeln!(w, "  {n}. manage.py makemigrations --merge --noinput {app}")
-            }
-            Step::WriteMaxMigration { file, leaf, .. } => writeln!(
+            } => line(w, &format!("  {n}. write {file}:"))
+                .and_then(|_| writeln!(w, "{}", indent(diff))),
+            Step::Makemigrations { apps } => line(
                 w,
-                "  {n}. write {file}: {}",
-                leaf.as_deref().unwrap_or("the app's new leaf")
+                &format!("  {n}. manage.py makemigrations {}", apps.join(" ")),
+            ),
+            Step::MakemigrationsMerge { app } => line(
+                w,
+                &format!("  {n}. manage.py makemigrations --merge --noinput {app}"),
+            ),
+            Step::WriteMaxMigration { file, leaf, .. } => line(
+                w,
+                &format!(
+                    "  {n}. write {file}: {}",
+                    leaf.as_deref().unwrap_or("the app's new leaf")
+                ),
             ),
             Step::Check => writeln!(w, "  {n}. manage.py check: the project's system checks pass"),
             Step::Verify => writeln!(w, "  {n}. check: one leaf per app"),
@@ -213,7 +236,7 @@ pub fn plan(w: &mut dyn Write, plans: &[Plan], steps: &[Step], db: &Db) {
     }
     for p in plans {
         for h in &p.hints {
-            let _ = writeln!(w, "  review: {h}");
+            let _ = line(w, &format!("  review: {h}"));
         }
     }
     if db.state == crate::core::resolve::Database::NotAsked {
@@ -225,9 +248,10 @@ pub fn plan(w: &mut dyn Write, plans: &[Plan], steps: &[Step], db: &Db) {
     }
 }
 
+/// A diff, indented, each of its lines as [`term`] shows it.
 fn indent(s: &str) -> String {
     s.lines()
-        .map(|l| format!("       {l}"))
+        .map(|l| format!("       {}", term(l)))
         .collect::<Vec<_>>()
         .join("\n")
 }
