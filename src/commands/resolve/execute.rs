@@ -14,6 +14,7 @@ use crate::cache::CachingReader;
 use crate::core::resolve::{self, Plan, Step};
 use crate::django::Django;
 use crate::error::{Error, Result};
+use crate::escape::term;
 use crate::git::Repo;
 use crate::journal::{write_atomic, Effect, Journal, Phase};
 use crate::workspace::Workspace;
@@ -192,7 +193,11 @@ impl<'a> Executor<'a> {
                     new_head: None,
                 };
                 let idx = journal.begin_effect(effect.clone())?;
-                let _ = writeln!(self.talk, "running: git rebase {onto}  ({upstream})");
+                let _ = writeln!(
+                    self.talk,
+                    "running: git rebase {onto}  ({})",
+                    term(upstream)
+                );
                 let out = crate::git::process::rebase_onto(&root, onto_oid)?;
                 if !out.ok {
                     return Err(Error::failed(format!("`git rebase {upstream}` stopped"))
@@ -259,7 +264,9 @@ impl<'a> Executor<'a> {
                     let _ = writeln!(
                         self.talk,
                         "renamed in django_migrations: {}.{} -> {} (still applied; its data stays)",
-                        r.app, r.from, r.to
+                        term(&r.app),
+                        term(&r.from),
+                        term(&r.to)
                     );
                 }
             }
@@ -270,7 +277,7 @@ impl<'a> Executor<'a> {
                 p.files_changed = true;
                 std::fs::remove_file(&path)
                     .map_err(|e| Error::failed(format!("cannot delete {file}")).cause(e))?;
-                let _ = writeln!(self.talk, "deleted {file}");
+                let _ = writeln!(self.talk, "deleted {}", term(file));
             }
             Step::Write {
                 file,
@@ -286,9 +293,9 @@ impl<'a> Executor<'a> {
                 if let Some(old) = replaces {
                     std::fs::remove_file(root.join(old))
                         .map_err(|e| Error::failed(format!("cannot remove {old}")).cause(e))?;
-                    let _ = writeln!(self.talk, "renamed {old} -> {file}");
+                    let _ = writeln!(self.talk, "renamed {} -> {}", term(old), term(file));
                 } else {
-                    let _ = writeln!(self.talk, "wrote {file}");
+                    let _ = writeln!(self.talk, "wrote {}", term(file));
                 }
             }
             Step::Makemigrations { apps } => {
@@ -325,7 +332,7 @@ impl<'a> Executor<'a> {
                 p.files_changed = true;
                 write_atomic(&path, crate::core::dlm::render(&leaf).as_bytes())
                     .map_err(|e| Error::failed(format!("cannot write {file}")).cause(e))?;
-                let _ = writeln!(self.talk, "wrote {file}: {leaf}");
+                let _ = writeln!(self.talk, "wrote {}: {}", term(file), term(&leaf));
             }
             Step::Check => {
                 self.need()?.check()?;
@@ -380,7 +387,7 @@ impl<'a> Executor<'a> {
             aside,
         };
         let idx = journal.begin_effect(effect.clone())?;
-        let _ = writeln!(self.talk, "running: {command}");
+        let _ = writeln!(self.talk, "running: {}", term(command));
         let o = run(d)?;
         let _ = write!(self.talk, "{}", o.stdout);
         let after = database::applied_lists(d)?;
@@ -501,9 +508,9 @@ fn show_new(
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
             let parsed = crate::core::pyparse::parse_migration(&bytes);
-            let _ = writeln!(out, "new: {}", rel(p));
+            let _ = writeln!(out, "new: {}", term(&rel(p)));
             for h in resolve::review_lines(&name, &parsed, app) {
-                let _ = writeln!(out, "  review: {h}");
+                let _ = writeln!(out, "  review: {}", term(&h));
             }
             names.push(rel(p));
         }

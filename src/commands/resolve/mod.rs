@@ -28,6 +28,7 @@ use crate::core::standpoint::How;
 use crate::core::tree::SourceTree;
 use crate::django::Django;
 use crate::error::{Error, Exit, Result};
+use crate::escape::term;
 use crate::git::{Repo, Resolved};
 use crate::term::{self, Prompter};
 use crate::workspace::Workspace;
@@ -115,11 +116,11 @@ fn run_with(
     let _ = writeln!(
         talk,
         "Upstream is {} ({}).",
-        upstream.describe(),
+        term(&upstream.describe()),
         how.phrase()
     );
     if let Some(s) = compare::where_you_are(&repo.state()?) {
-        let _ = writeln!(talk, "{s}");
+        let _ = writeln!(talk, "{}", term(&s));
     }
     refuse_conflict_markers(ws, repo)?;
     let (wt, a) = read_worktree(ws, repo, reader)?;
@@ -160,8 +161,8 @@ fn run_with(
                     talk,
                     "Your branch has not taken in {} yet; once it does, {} will have two leaf migrations.\n\
                      The safe order is: rebase onto upstream first, then resolve.",
-                    upstream.describe(),
-                    apps.join(", ")
+                    term(&upstream.describe()),
+                    term(&apps.join(", "))
                 );
                 Ground {
                     analysis: cmp.merged_a,
@@ -178,7 +179,7 @@ fn run_with(
                     if how.came_in() {
                         String::new()
                     } else {
-                        format!(", also once {} is merged", upstream.describe())
+                        format!(", also once {} is merged", term(&upstream.describe()))
                     }
                 );
                 let _ = writeln!(talk, "{msg}");
@@ -237,7 +238,7 @@ fn run_with(
         database::ask(args.no_database, &located, django.as_ref())
     };
     for w in &db.warnings {
-        let _ = writeln!(talk, "warning: {w}");
+        let _ = writeln!(talk, "warning: {}", term(w));
     }
     let full = |k: &MigrationKey| -> Option<Arc<ParsedMigration>> {
         let m = an.project.migrations.get(k)?;
@@ -322,7 +323,7 @@ fn run_with(
     plans.extend(settle);
     let steps = resolve::assemble(&plans, ground.rebase.clone());
     for line in db.notes() {
-        let _ = writeln!(talk, "warning: {line}");
+        let _ = writeln!(talk, "warning: {}", term(&line));
     }
     if !json {
         render::plan(talk, &plans, &steps, &db);
