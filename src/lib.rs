@@ -14,6 +14,7 @@ pub mod fs_tree;
 pub mod git;
 pub mod hooks;
 pub mod journal;
+pub mod limits;
 pub mod results;
 pub mod style;
 pub mod term;

@@ -186,7 +186,7 @@ fn locate(root: &Path) -> Result<(PathBuf, PathBuf)> {
 /// A `.git` file (linked worktree, submodule): `gitdir: PATH`, relative to
 /// the directory holding the file.
 fn read_gitdir_file(dotgit: &Path) -> Result<PathBuf> {
-    let text = fs::read_to_string(dotgit)
+    let text = crate::limits::read_string(dotgit, crate::limits::Kind::GitState)
         .map_err(|e| Error::git(format!("cannot read {}", dotgit.display())).cause(e))?;
     let line = text
         .lines()
@@ -250,7 +250,7 @@ fn current_journal(home: &Path) -> Option<PathBuf> {
 
 fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST);
-    let bytes = fs::read(&path).map_err(|e| {
+    let bytes = crate::limits::read(&path, crate::limits::Kind::Journal).map_err(|e| {
         Error::failed(format!(
             "cannot read the journal manifest {}",
             path.display()
@@ -542,7 +542,7 @@ impl Journal {
             }
             Current::File { mode, .. } => {
                 entry.mode = mode;
-                Some(fs::read(&abs).map_err(io_err)?)
+                Some(crate::limits::read(&abs, crate::limits::Kind::Migration).map_err(io_err)?)
             }
         };
         if let Some(bytes) = bytes {
@@ -639,9 +639,10 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
                 dir.display()
             ))
         })?);
-        let bytes = fs::read(&backup).map_err(|err| {
-            Error::failed(format!("cannot read the backup {}", backup.display())).cause(err)
-        })?;
+        let bytes =
+            crate::limits::read(&backup, crate::limits::Kind::Migration).map_err(|err| {
+                Error::failed(format!("cannot read the backup {}", backup.display())).cause(err)
+            })?;
         if e.blob.as_deref() != Some(blob_hex(&bytes).as_str()) {
             return Err(Error::failed(format!(
                 "the backup {} of {} is damaged; nothing was changed",
@@ -700,7 +701,7 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
             let bytes = if fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
                 link_bytes(p)
             } else {
-                fs::read(p)
+                crate::limits::read(p, crate::limits::Kind::Migration)
             }
             .map_err(|e| Error::failed(format!("cannot read {}", p.display())).cause(e))?;
             write_synced(&save.join(&name), &bytes).map_err(|e| {
@@ -957,7 +958,7 @@ fn current_state(path: &Path) -> io::Result<Current> {
         return Ok(Current::Other);
     }
     Ok(Current::File {
-        blob: blob_hex(&fs::read(path)?),
+        blob: blob_hex(&crate::limits::read(path, crate::limits::Kind::Migration)?),
         mode: mode_of(&meta),
     })
 }
