@@ -675,6 +675,17 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
         }
     }
 
+    // Temporary files of atomic writes that a kill interrupted
+    // (`.NAME.djmig-PID-N.tmp` next to a recorded file): the resolution
+    // made them, so they go too.
+    for e in &m.files {
+        let abs = base.join(checked_rel(&e.path)?);
+        for t in temporaries_of(&abs) {
+            if !watched_new.contains(&t) {
+                watched_new.push(t);
+            }
+        }
+    }
     for (abs, _, action) in &plan {
         match action {
             Action::Restore(_) => report.restored.push(abs.clone()),
@@ -844,6 +855,29 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result
         sync_dir(parent);
     }
     Ok(())
+}
+
+/// The temporary files [`write_atomic`] (or a symlink restore) may have
+/// left next to `path` when killed: `.NAME.djmig-*.tmp`.
+fn temporaries_of(path: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!(".{}.djmig-", name.to_string_lossy());
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = rd
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with(&prefix) && n.ends_with(".tmp")
+        })
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
 }
 
 /// `.NAME.djmig-PID-N.tmp` next to `path`.
@@ -1222,6 +1256,30 @@ mod tests {
         let j = Journal::begin(r, "again", std::slice::from_ref(&a)).unwrap();
         j.finish().unwrap();
         assert!(r.join(".git/djmig/journal.prev").join(MANIFEST).is_file());
+    }
+
+    /// A kill between writing the temporary file and renaming it leaves
+    /// `.NAME.djmig-PID-N.tmp` beside the file: undo removes it (and keeps
+    /// a copy with what it replaced).
+    #[test]
+    fn undo_removes_temporaries_a_killed_write_left() {
+        let d = project();
+        let r = d.path();
+        let f = r.join("blog/migrations/max_migration.txt");
+        fs::write(&f, b"0001_initial\n").unwrap();
+        let _j = Journal::begin(r, "killed", std::slice::from_ref(&f)).unwrap();
+        let tmp = r.join("blog/migrations/.max_migration.txt.djmig-4242-7.tmp");
+        fs::write(&tmp, b"0002_half").unwrap();
+        let other = r.join("blog/migrations/.other.txt.djmig-4242-8.tmp");
+        fs::write(&other, b"not ours").unwrap();
+        let dry = undo(r, true).unwrap();
+        assert!(dry.deleted.contains(&tmp), "{dry:?}");
+        assert!(tmp.exists());
+        let rep = undo(r, false).unwrap();
+        assert!(rep.deleted.contains(&tmp), "{rep:?}");
+        assert!(!tmp.exists());
+        assert!(other.exists(), "only temporaries of recorded files go");
+        assert_eq!(fs::read(&f).unwrap(), b"0001_initial\n");
     }
 
     #[test]
