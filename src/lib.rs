@@ -13,6 +13,7 @@ pub mod error;
 pub mod fs_tree;
 pub mod git;
 pub mod hooks;
+pub mod interrupt;
 pub mod journal;
 pub mod limits;
 pub mod results;

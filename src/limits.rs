@@ -71,6 +71,21 @@ impl Kind {
         }
     }
 
+    /// What to do about a file of this kind that is too large.
+    fn fix_large(self) -> &'static str {
+        match self {
+            Kind::Migration => {
+                "if it is genuine, squash or split it; a directory djmig should not read can be left out with `exclude:` in .djmig.yml"
+            }
+            Kind::Module => {
+                "give djmig what it reads there in .djmig.yml instead (`app_labels:` for apps.py, `settings:` for manage.py and the settings module)"
+            }
+            Kind::MaxMigration => "it holds one migration name: write just that",
+            Kind::Config => "a configuration file needs a few hundred bytes: remove what is not djmig's",
+            _ => self.fix(),
+        }
+    }
+
     /// What to do about a refused file of this kind.
     fn fix(self) -> &'static str {
         match self {
@@ -153,7 +168,11 @@ impl fmt::Display for Refused {
                 self.kind.noun()
             )?,
         }
-        write!(f, ": {}", self.kind.fix())
+        let fix = match self.reason {
+            Reason::TooLarge { .. } => self.kind.fix_large(),
+            _ => self.kind.fix(),
+        };
+        write!(f, ": {fix}")
     }
 }
 

@@ -136,7 +136,15 @@ impl std::fmt::Debug for Repo {
 }
 
 fn git_err(message: impl Into<String>, e: git2::Error) -> Error {
-    Error::git(message).cause(e.message())
+    let err = Error::git(message).cause(e.message());
+    if e.class() == git2::ErrorClass::Odb && e.code() == ErrorCode::NotFound {
+        // A damaged or partial clone: say so, and how to mend it.
+        return err
+            .cause("an object the revision needs is missing from the repository")
+            .hint("`git fsck --full` lists what is missing or damaged")
+            .hint("fetch the objects again: `git fetch --refetch` (a partial clone: clone or fetch without --filter)");
+    }
+    err
 }
 
 impl Repo {
