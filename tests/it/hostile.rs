@@ -602,3 +602,87 @@ fn undo_removes_the_temporary_file_a_kill_left() {
     assert!(!tmp.exists());
     p.dj(&["check"]).expect_code(1);
 }
+
+/// Ctrl-C in the middle of `resolve --yes` (while makemigrations runs): the
+/// running step finishes, djmig stops before the next with exit 5 — not
+/// killed by the signal — and points to `djmig undo`, which gives back
+/// every byte.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_resolve_finishes_the_step_and_exits_5() {
+    use crate::scenario::{assert_same_files, Scenario, MIG};
+    let s = Scenario::basic();
+    let marker = s.home.join("makemigrations.started");
+    let fake = s.home.join("fake-python.sh");
+    fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\n\
+             for a in \"$@\"; do\n\
+             \x20 if [ \"$a\" = makemigrations ]; then touch '{m}'; sleep 2; fi\n\
+             done\n\
+             exec '{py}' \"$@\"\n",
+            m = marker.display(),
+            py = s.python.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    s.write(".djmig.yml", &format!("python: {}\n", fake.display()));
+    s.git(&["add", ".djmig.yml"]);
+    s.git(&["commit", "-q", "-m", "fake python"]);
+    let before = s.files();
+
+    // As a terminal does: the signal goes to djmig's whole process group.
+    let mut cmd = s.djmig_std();
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let mut child = cmd
+        .args(["resolve", "--yes", "--strategy", "regenerate"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn djmig");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !marker.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "djmig ended before makemigrations"
+        );
+        assert!(Instant::now() < deadline, "makemigrations not reached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on the process group of the djmig this test started.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGINT);
+    }
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("djmig did not stop within 60 s of Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = Run::from_output(child.wait_with_output().unwrap());
+    run.expect_code(5)
+        .stderr_has("stopped by a signal (Ctrl-C) between two steps")
+        .stderr_has("djmig undo");
+    // makemigrations finished: its file is there, and nothing after it ran.
+    let new: Vec<String> = s
+        .files()
+        .keys()
+        .filter(|k| k.starts_with(MIG) && !before.contains_key(*k))
+        .cloned()
+        .collect();
+    assert_eq!(new.len(), 1, "makemigrations did not finish: {new:?}\n{}", run.stdout);
+    s.dj(&["check"]).expect_code(5).stderr_has("djmig undo");
+    s.dj(&["undo", "--yes"]).expect_code(0);
+    assert_same_files(&before, &s.files(), "undo after Ctrl-C");
+}
