@@ -681,8 +681,50 @@ fn ctrl_c_during_resolve_finishes_the_step_and_exits_5() {
         .filter(|k| k.starts_with(MIG) && !before.contains_key(*k))
         .cloned()
         .collect();
-    assert_eq!(new.len(), 1, "makemigrations did not finish: {new:?}\n{}", run.stdout);
+    assert_eq!(
+        new.len(),
+        1,
+        "makemigrations did not finish: {new:?}\n{}",
+        run.stdout
+    );
     s.dj(&["check"]).expect_code(5).stderr_has("djmig undo");
     s.dj(&["undo", "--yes"]).expect_code(0);
     assert_same_files(&before, &s.files(), "undo after Ctrl-C");
+}
+
+/// Every hostile `.djmig.yml` of `fixtures/hostile/config/` is refused at
+/// once with exit 2, naming the file (and a line where there is one).
+#[test]
+fn every_hostile_configuration_in_the_corpus_is_refused_quickly() {
+    let dir = support::fixtures_dir().join("hostile/config");
+    let mut names: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6, "{names:?}");
+    for cfg in names {
+        let mut cmd = djmig_std();
+        cmd.arg("-C")
+            .arg(fixture("linear"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("check");
+        let t = Instant::now();
+        let run = bounded(cmd);
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "{cfg:?}: {:?}",
+            t.elapsed()
+        );
+        run.expect_code(2)
+            .stderr_has(cfg.file_name().unwrap().to_str().unwrap());
+        if cfg.ends_with("wrong_type_nested.yml") {
+            run.stderr_has(":4:").stderr_has("hooks.database_check");
+        }
+        if cfg.ends_with("duplicate_keys.yml") {
+            run.stderr_has(":3:");
+        }
+    }
 }
