@@ -98,12 +98,12 @@ impl FsTree {
             } else if ft.is_symlink() {
                 // A linked directory is not walked (as os.walk), to stay
                 // out of loops. A linked anything else is listed as a file:
-                // reading it tells what it is. Either may change with its
+                // reading it tells what it is, and may change with its
                 // target, so the listing depends on it.
-                links = true;
                 if fs::metadata(e.path()).is_ok_and(|m| m.is_dir()) {
                     continue;
                 }
+                links = true;
                 EntryKind::File
             } else {
                 // Regular files, and FIFOs, devices and sockets, which a
