@@ -183,7 +183,7 @@ impl CachingReader {
                     .into(),
             );
         } else {
-            match std::fs::read(&file) {
+            match crate::limits::read(&file, crate::limits::Kind::ParseCache) {
                 Ok(data) => match index(&data, c.fingerprint) {
                     Ok(entries) => {
                         c.loaded = entries;

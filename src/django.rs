@@ -251,7 +251,7 @@ impl Django {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let out = cmd.output().map_err(|e| {
+        let out = crate::interrupt::output(&mut cmd).map_err(|e| {
             Error::failed(format!("cannot run `{}`", show_argv(argv)))
                 .cause(e)
                 .hint("set `python:` in .djmig.yml to the project's Python interpreter")

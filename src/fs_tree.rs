@@ -5,22 +5,46 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::core::tree::{Entry, EntryKind, SourceTree};
+use crate::core::tree::{Entry, EntryKind, Problem, SourceTree};
+use crate::limits::{self, Kind};
 
 /// Files under a directory.
+///
+/// Reading is [`limits::read_inside`]: regular files only, each up to
+/// [`Kind::Migration`]'s cap (callers reading smaller kinds check the
+/// length), symbolic links followed only inside the root. Anything else a
+/// listing shows — a FIFO, a device, a link out of the root or to nothing —
+/// is listed as a file, so that reading it says what it is instead of the
+/// file silently missing. Links to directories are not walked.
 #[derive(Debug, Clone)]
 pub struct FsTree {
     root: PathBuf,
+    canonical: Arc<OnceLock<PathBuf>>,
+    problems: Arc<Mutex<Vec<Problem>>>,
 }
 
 impl FsTree {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        FsTree { root: root.into() }
+        FsTree {
+            root: root.into(),
+            canonical: Arc::new(OnceLock::new()),
+            problems: Arc::new(Mutex::new(Vec::new())),
+        }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The root with every link resolved: what links must stay inside.
+    fn canonical_root(&self) -> &Path {
+        self.canonical.get_or_init(|| {
+            self.root
+                .canonicalize()
+                .unwrap_or_else(|_| self.root.clone())
+        })
     }
 
     /// Where a tree-relative path is on disk.
@@ -36,10 +60,32 @@ impl FsTree {
         self.disk_path(rel)
     }
 
+    fn note(&self, p: Problem) {
+        let mut all = self.problems.lock().unwrap_or_else(|e| e.into_inner());
+        if !all.contains(&p) {
+            all.push(p);
+        }
+    }
+
     /// [`SourceTree::list_dir`], and whether the listing depends on where
     /// a symbolic link points (a linked file, or a link named `*.py`).
     pub fn list_dir_links(&self, dir: &str) -> Option<(Vec<Entry>, bool)> {
-        let rd = fs::read_dir(self.path(dir)).ok()?;
+        let rd = match fs::read_dir(self.path(dir)) {
+            Ok(rd) => rd,
+            Err(e) => {
+                // Not there is an answer; anything else hides what is below.
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) {
+                    self.note(Problem::Unlistable {
+                        dir: dir.to_string(),
+                        why: e.to_string(),
+                    });
+                }
+                return None;
+            }
+        };
         let mut links = false;
         let mut out = Vec::new();
         for e in rd.flatten() {
@@ -49,21 +95,21 @@ impl FsTree {
             let Ok(ft) = e.file_type() else { continue };
             let kind = if ft.is_dir() {
                 EntryKind::Dir
-            } else if ft.is_file() {
-                EntryKind::File
             } else if ft.is_symlink() {
-                // A linked file is read through; a linked directory is not
-                // walked (as os.walk), to stay out of loops. Either may
-                // change with its target: a linked file, or a link named
-                // like a module, makes the listing depend on it.
-                let file = matches!(fs::metadata(e.path()), Ok(m) if m.is_file());
-                links |= file || name.ends_with(".py");
-                if !file {
+                // A linked directory is not walked (as os.walk), to stay
+                // out of loops. A linked anything else is listed as a file:
+                // reading it tells what it is, and may change with its
+                // target, so the listing depends on it.
+                if fs::metadata(e.path()).is_ok_and(|m| m.is_dir()) {
                     continue;
                 }
+                links = true;
                 EntryKind::File
             } else {
-                continue;
+                // Regular files, and FIFOs, devices and sockets, which a
+                // read refuses by name.
+                links |= !ft.is_file();
+                EntryKind::File
             };
             out.push(Entry { name, kind });
         }
@@ -78,11 +124,25 @@ impl SourceTree for FsTree {
     }
 
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
-        fs::read(self.path(path))
+        limits::read_inside(self.canonical_root(), &self.path(path), Kind::Migration)
     }
 
+    fn problems(&self) -> Vec<Problem> {
+        self.problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// What a listing calls a file: anything but a directory or a link to
+    /// one.
     fn is_file(&self, path: &str) -> bool {
-        self.path(path).is_file()
+        let p = self.path(path);
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => !fs::metadata(&p).is_ok_and(|m| m.is_dir()),
+            Ok(m) => !m.is_dir(),
+            Err(_) => false,
+        }
     }
 
     fn is_dir(&self, path: &str) -> bool {

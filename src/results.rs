@@ -277,6 +277,9 @@ impl SourceTree for Recorder<'_> {
         self.stamp(path);
         self.inner.is_file(path)
     }
+    fn problems(&self) -> Vec<crate::core::tree::Problem> {
+        self.inner.problems()
+    }
     fn is_dir(&self, path: &str) -> bool {
         self.stamp(path);
         self.inner.is_dir(path)
@@ -353,7 +356,15 @@ impl ResultCache {
     }
 
     fn load_inner<T: DeserializeOwned>(&self, key: &Key) -> Result<T, &'static str> {
-        let data = std::fs::read(self.file(key)).map_err(|_| "miss (nothing stored)")?;
+        let data = match crate::limits::read(&self.file(key), crate::limits::Kind::ResultCache) {
+            Ok(d) => d,
+            // A FIFO, a device, a huge file: never read, and replaced by
+            // the next answer stored.
+            Err(e) if crate::limits::refusal(&e).is_some() => {
+                return Err("miss (not a regular file of a sane size)")
+            }
+            Err(_) => return Err("miss (nothing stored)"),
+        };
         let body = data
             .strip_prefix(MAGIC.as_slice())
             .filter(|b| b.len() >= 8)

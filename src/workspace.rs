@@ -44,13 +44,24 @@ impl Workspace {
                 _ => (Some(c.to_path_buf()), true),
             },
             None => {
+                // Anything there is read (and a FIFO or device refused by
+                // name), not only what `is_file` would call a file.
                 let c = root.join(CONFIG_FILE);
-                (c.is_file().then_some(c), false)
+                (std::fs::symlink_metadata(&c).is_ok().then_some(c), false)
             }
         };
         let cfg = match &config_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
+                // The default file is the project's, maybe hostile: a link
+                // out of the project is refused. One given with --config is
+                // the user's own.
+                let read = if explicit {
+                    crate::limits::read_string(path, crate::limits::Kind::Config)
+                } else {
+                    crate::limits::read_inside(&root, path, crate::limits::Kind::Config)
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                };
+                let text = read.map_err(|e| {
                     let err = Error::usage(format!(
                         "cannot read the configuration file {}",
                         path.display()

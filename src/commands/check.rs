@@ -41,6 +41,7 @@ pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     if args.base.is_some() {
         return run_compare(ws, args, io);
     }
+    super::require_worktree(ws)?;
     let mut report = worktree_report(ws, &args.apps)?;
     crate::core::dlm::annotate(&mut report, &crate::fs_tree::FsTree::new(&ws.root));
     let written = match check_format(args.format) {
@@ -354,6 +355,7 @@ fn leaf_sides(ws: &Workspace, report: &GraphReport) -> BTreeMap<String, String> 
         return out;
     }
     let Ok(tree) = repo.tree(oid) else { return out };
+    let mut sides = BTreeMap::new();
     for (app, leaves) in &report.conflicts {
         let dir = &report.apps[app].path;
         for leaf in leaves {
@@ -363,9 +365,14 @@ fn leaf_sides(ws: &Workspace, report: &GraphReport) -> BTreeMap<String, String> 
             } else {
                 "yours".to_string()
             };
-            out.insert(format!("{app}.{leaf}"), side);
+            sides.insert(format!("{app}.{leaf}"), side);
         }
     }
+    // A side read with objects missing could call upstream's leaf yours.
+    if super::missing_objects(&[&tree]).is_err() {
+        return out;
+    }
+    out.extend(sides);
     if let Some(s) = compare::where_you_are(&state) {
         out.insert(String::new(), s);
     }

@@ -241,6 +241,13 @@ pub fn compare_revisions(
             }
         }
     }
+    // An object missing from the repository leaves a side incomplete: no
+    // answer is better than a wrong one.
+    let mut git_sides: Vec<&dyn SourceTree> = vec![&mb_tree, &base_tree];
+    if let Some(h) = &head_git {
+        git_sides.push(h);
+    }
+    super::missing_objects(&git_sides)?;
     let keys = |m: &BTreeMap<MigrationKey, String>| m.keys().cloned().collect::<BTreeSet<_>>();
     let (mb_keys, ours_keys, theirs_keys) = (
         keys(&merge_base_files),

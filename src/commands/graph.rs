@@ -13,13 +13,18 @@ use super::{analyze_worktree, print_diags, selected_apps, Io};
 
 pub fn run(ws: &Workspace, args: &GraphArgs, io: &mut Io) -> Result<Exit> {
     let a = match &args.rev {
-        None => analyze_worktree(ws),
+        None => {
+            super::require_worktree(ws)?;
+            analyze_worktree(ws)
+        }
         Some(rev) => {
             let repo = super::compare::open_repo(ws)?;
             let reader = super::compare::open_cache(&repo);
             let r = repo.resolve(rev)?;
             let tree = repo.tree(r.oid)?;
             let a = super::analyze_with(ws, &tree, &reader);
+            super::missing_objects(&[&tree])
+                .map_err(|e| e.cause(format!("reading {}", r.describe())))?;
             let _ = reader.save();
             a
         }

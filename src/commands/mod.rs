@@ -129,6 +129,22 @@ pub fn analyze_worktree(ws: &Workspace) -> Analysis {
     analyze_with(ws, &tree, &PlainReader)
 }
 
+/// The work tree must exist to be read: in a bare repository there is
+/// none, and reading the git directory as a project would answer "no
+/// conflicts" about nothing. A git directory djmig refuses to open (a FIFO
+/// for an index) is an error here too, not a quiet read without git.
+pub fn require_worktree(ws: &Workspace) -> Result<()> {
+    match crate::git::Repo::find(&ws.root)? {
+        Some(repo) if repo.is_bare() => Err(Error::git(format!(
+            "{} is in a bare repository, which has no work tree to read",
+            ws.root.display()
+        ))
+        .hint("compare two revisions instead: `djmig check --base REV --head REV`")
+        .hint("or show one revision's graph: `djmig graph --ref REV`")),
+        _ => Ok(()),
+    }
+}
+
 /// Read any snapshot of the project.
 pub fn analyze_with(
     ws: &Workspace,
@@ -168,7 +184,7 @@ pub fn analyze_recorded(
         },
         display_root: t.root().display().to_string(),
     });
-    let project = load_project(
+    let mut project = load_project(
         tree,
         &LoadOptions {
             config: &ws.config,
@@ -176,8 +192,103 @@ pub fn analyze_recorded(
             reader,
         },
     );
+    project.diags.extend(problem_diags(ws, tree.problems(), ""));
+    if let (Some(t), Some(root)) = (&env_tree, &site) {
+        let shown = format!("{}/", root.display());
+        project
+            .diags
+            .extend(problem_diags(ws, t.problems(), &shown));
+    }
     let built = build_graph(&project, ws.strict);
     Analysis { project, built }
+}
+
+/// What a tree met and could not say in its answers, as warnings and
+/// errors: a directory that could not be listed, an object missing from
+/// git (also an error of its own: see [`missing_objects`]), a submodule
+/// not read at a revision. `shown` prefixes paths (the virtualenv's).
+fn problem_diags(
+    ws: &Workspace,
+    problems: Vec<crate::core::tree::Problem>,
+    shown: &str,
+) -> Vec<crate::core::diag::Diag> {
+    use crate::core::diag::{Diag, DiagKind};
+    use crate::core::tree::Problem;
+    let exclude = crate::core::config::exclude_matcher(&ws.config.exclude);
+    let mut out = Vec::new();
+    for p in problems {
+        out.push(match p {
+            Problem::Unlistable { dir, why } => Diag::new(
+                DiagKind::UnreadableDirectory,
+                format!(
+                    "cannot list this directory ({why}); migrations below it are not read: \
+                     shorten the path or fix its permissions, or leave it out with `exclude:` in .djmig.yml"
+                ),
+            )
+            .at(format!("{shown}{dir}"), None),
+            Problem::MissingObject { path, id, commit } => Diag::new(
+                DiagKind::Unreadable,
+                format!(
+                    "git object {id} is missing from the repository (in commit {}); \
+                     run `git fsck`, then fetch again",
+                    &commit[..commit.len().min(7)]
+                ),
+            )
+            .at(format!("{shown}{path}"), None),
+            Problem::Submodule { path, commit } => {
+                let hidden = path.split('/').any(|c| c.starts_with('.'));
+                if hidden || exclude.as_ref().is_some_and(|m| m.is_match(&path)) {
+                    continue;
+                }
+                Diag::new(
+                    DiagKind::Submodule,
+                    format!(
+                        "a git submodule (at commit {}): djmig does not read submodules at a revision, \
+                         so any app inside it is left out here (its migrations count as external); \
+                         the work tree reads it as Django does. If it holds no Django app, leave it out with `exclude:` in .djmig.yml",
+                        &commit[..commit.len().min(7)]
+                    ),
+                )
+                .at(format!("{shown}{path}"), None)
+            }
+        });
+    }
+    out
+}
+
+/// A revision read that met objects missing from the repository cannot be
+/// trusted at all: a git problem (exit 4) naming the first object, where it
+/// was needed, and the fix.
+pub fn missing_objects(trees: &[&dyn SourceTree]) -> Result<()> {
+    use crate::core::tree::Problem;
+    let mut missing: Vec<(String, String, String)> = trees
+        .iter()
+        .flat_map(|t| t.problems())
+        .filter_map(|p| match p {
+            Problem::MissingObject { path, id, commit } => Some((commit, path, id)),
+            _ => None,
+        })
+        .collect();
+    missing.sort();
+    missing.dedup();
+    let Some((commit, path, id)) = missing.first() else {
+        return Ok(());
+    };
+    let at = if path.is_empty() {
+        "the project directory".to_string()
+    } else {
+        path.clone()
+    };
+    let mut e = Error::git(format!(
+        "git object {id} ({at} in commit {}) is missing from the repository: the revision cannot be read whole",
+        &commit[..commit.len().min(7)]
+    ));
+    if missing.len() > 1 {
+        e = e.cause(format!("{} object(s) are missing in all", missing.len()));
+    }
+    Err(e
+        .hint("`git fsck --full` lists what is missing or damaged")
+        .hint("fetch the objects again: `git fetch --refetch` (a partial clone: clone or fetch without --filter)"))
 }
 
 /// What, besides the files read, a cached result depends on: the build,

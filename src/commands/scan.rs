@@ -179,16 +179,14 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
     let mut fork_index: BTreeMap<Oid, usize> = BTreeMap::new();
     let mut forks: Vec<Oid> = Vec::new();
     for b in &branches {
-        let fork = match repo.merge_base(b.oid, base.oid) {
-            Ok(Some(m)) => m,
-            Ok(None) => continue,
-            Err(e) => {
-                warnings.push(format!(
-                    "{}: not compared with {}: {}",
-                    b.name, base.rev, e.message
-                ));
-                continue;
-            }
+        // A history too short to find where they forked (a shallow clone)
+        // would make everything look added: stop, as `check --base` does.
+        let fork = match repo
+            .merge_base(b.oid, base.oid)
+            .map_err(|e| e.cause(format!("scanning {}", b.name)))?
+        {
+            Some(m) => m,
+            None => continue,
         };
         // Base has nothing of its own since (or the branch is in base
         // already: merging it again changes nothing).
@@ -202,8 +200,10 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
         fork_of.insert(b.oid, k);
     }
     let mut base_jobs: Vec<Job> = Vec::new();
+    let mut fork_trees = Vec::with_capacity(forks.len());
     for (k, fork) in forks.iter().enumerate() {
-        let fork_tree = repo.tree(*fork)?;
+        fork_trees.push(repo.tree(*fork)?);
+        let fork_tree = &fork_trees[k];
         let mut js = Vec::new();
         migration_jobs(
             k,
@@ -222,6 +222,12 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
         .collect();
     progress.set(branches.len() as u64 + 1);
     progress.finish();
+    // A branch or the base read with objects missing could lose a real
+    // collision: a git problem, not a quieter answer.
+    let mut read: Vec<&dyn SourceTree> = vec![&base_tree];
+    read.extend(trees.iter().map(|t| t as &dyn SourceTree));
+    read.extend(fork_trees.iter().map(|t| t as &dyn SourceTree));
+    super::missing_objects(&read)?;
     let _ = reader.save();
 
     let added = fold_added(
@@ -248,6 +254,8 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
 
     // (app, base migration followed) → branches adding on top of it.
     let mut by_attach: BTreeMap<(String, String), Vec<Addition>> = BTreeMap::new();
+    let mut related_cache: BTreeMap<(Oid, Oid), bool> = BTreeMap::new();
+    let mut related_err = None;
     for ((i, app), (names, parents)) in added {
         let b = &branches[i];
         for after in parents {
@@ -270,7 +278,19 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
                 let (x, y) = (&adds[i], &adds[j]);
                 // The same work seen twice (a branch and its remote-tracking
                 // copy, or one built on the other) is not a collision.
-                if x.names == y.names || related(&repo, x.oid, y.oid) {
+                if x.names == y.names {
+                    continue;
+                }
+                let rel = *related_cache.entry((x.oid, y.oid)).or_insert_with(|| {
+                    match related(&repo, x.oid, y.oid) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            related_err.get_or_insert(e);
+                            false
+                        }
+                    }
+                });
+                if rel {
                     continue;
                 }
                 collisions.push(Collision {
@@ -300,6 +320,9 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
                 with_base: true,
             });
         }
+    }
+    if let Some(e) = related_err {
+        return Err(e);
     }
     collisions.sort();
     let written = match args.format {
@@ -341,9 +364,10 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
     })
 }
 
-/// Whether one commit contains the other.
-fn related(repo: &crate::git::Repo, a: Oid, b: Oid) -> bool {
-    matches!(repo.merge_base(a, b), Ok(Some(m)) if m == a || m == b)
+/// Whether one commit contains the other; an error when the history is too
+/// short to tell (a shallow clone).
+fn related(repo: &crate::git::Repo, a: Oid, b: Oid) -> Result<bool> {
+    Ok(matches!(repo.merge_base(a, b)?, Some(m) if m == a || m == b))
 }
 
 /// Each line is shown as [`term`] shows it: branch, app and migration

@@ -277,7 +277,15 @@ pub fn run(ws: &Workspace, args: &UndoArgs, io: &mut Io) -> Result<Exit> {
     } else {
         None
     };
+    let _signals = crate::interrupt::guard();
     for (i, s) in steps.iter().enumerate() {
+        if crate::interrupt::requested() {
+            return Err(crate::interrupt::stopped(
+                "undo",
+                i,
+                "run `djmig undo` again: it goes on where it stopped",
+            ));
+        }
         run_step(ws, s, django.as_ref(), &rec, out)?;
         // An effect counts as undone once every app of it is reversed.
         if let UndoStep::Migrate { effect, .. } = s {

@@ -104,12 +104,44 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// The largest configuration file read, in bytes: a real one is a few
+/// hundred. Anything bigger is refused before it is parsed.
+pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
+
+/// How deeply mappings and sequences may nest: the configuration itself
+/// needs three levels; hostile nesting is refused at once instead of
+/// costing time.
+pub const MAX_CONFIG_DEPTH: usize = 16;
+
 /// Parse a configuration file's text.
 pub fn parse_config(text: &str) -> Result<Config, ConfigError> {
+    if text.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError {
+            message: format!(
+                "the file is {} bytes; a configuration file may have at most {MAX_CONFIG_BYTES}",
+                text.len()
+            ),
+            line: None,
+            column: None,
+        });
+    }
     if text.trim().is_empty() {
         return Ok(Config::default());
     }
-    match serde_yaml::from_str::<Option<Config>>(text) {
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_CONFIG_DEPTH,
+            flow_nesting_limit: MAX_CONFIG_DEPTH,
+            max_documents: 1,
+            max_nodes: 100_000,
+            max_events: 400_000,
+            max_aliases: 1_000,
+            max_anchors: 1_000,
+            max_total_scalar_bytes: MAX_CONFIG_BYTES,
+        },
+        with_snippet: false,
+    };
+    match serde_saphyr::from_str_with_options::<Option<Config>>(text, options) {
         Ok(c) => {
             let c = c.unwrap_or_default();
             validate(&c, text)?;
@@ -117,18 +149,82 @@ pub fn parse_config(text: &str) -> Result<Config, ConfigError> {
         }
         Err(e) => {
             let loc = e.location();
-            let mut message = e.to_string();
-            // serde_yaml appends " at line L column C"; we report it apart.
-            if let Some(i) = message.find(" at line ") {
-                message.truncate(i);
+            let rendered = e.render_with_options(serde_saphyr::render_options! {
+                snippets: serde_saphyr::SnippetMode::Off,
+            });
+            let line = loc.map(|l| l.line() as u32).filter(|l| *l > 0);
+            let mut message = plain_message(&rendered);
+            if message.contains("recursion limit") || message.contains("depth") {
+                message = format!(
+                    "mappings and lists nested more than {MAX_CONFIG_DEPTH} levels deep; the configuration needs three"
+                );
+            } else if let Some(key) = line.and_then(|l| key_path(text, l)) {
+                // The parser names the value's problem; say whose value.
+                if !message.contains(&format!("`{key}`")) {
+                    message = format!("{key}: {message}");
+                }
             }
             Err(ConfigError {
                 message,
-                line: loc.as_ref().map(|l| l.line() as u32),
-                column: loc.as_ref().map(|l| l.column() as u32),
+                line,
+                column: loc.map(|l| l.column() as u32).filter(|c| *c > 0),
             })
         }
     }
+}
+
+/// The parser's message without the position it appends (reported apart)
+/// and on one line.
+fn plain_message(rendered: &str) -> String {
+    let first = rendered.lines().next().unwrap_or("").trim();
+    let cut = [" at line ", " (at line "]
+        .iter()
+        .filter_map(|m| first.find(m))
+        .min()
+        .unwrap_or(first.len());
+    let msg = first[..cut].trim_end_matches([',', ':', ' ']);
+    if msg.is_empty() {
+        "not valid YAML".to_string()
+    } else {
+        msg.to_string()
+    }
+}
+
+/// The dotted path of the key on a 1-based line of block YAML
+/// (`hooks.database_check`), found by indentation; `None` when the line
+/// holds no `key:`.
+fn key_path(text: &str, line: u32) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let idx = (line as usize).checked_sub(1)?;
+    let key_of = |l: &str| -> Option<(usize, String)> {
+        let indent = l.len() - l.trim_start().len();
+        let body = l.trim_start().trim_start_matches("- ");
+        let (k, _) = body.split_once(':')?;
+        let k = k.trim().trim_matches(['"', '\'']);
+        let plain = !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '*'));
+        plain.then(|| (indent, k.to_string()))
+    };
+    let (mut indent, key) = key_of(lines.get(idx)?)?;
+    let mut path = vec![key];
+    for l in lines[..idx].iter().rev() {
+        if indent == 0 {
+            break;
+        }
+        let t = l.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if let Some((i, k)) = key_of(l) {
+            if i < indent {
+                path.push(k);
+                indent = i;
+            }
+        }
+    }
+    path.reverse();
+    Some(path.join("."))
 }
 
 /// Checks serde cannot express; errors point at the key's line.
@@ -235,5 +331,74 @@ mod tests {
         assert!(m.is_match("docs/a/migrations"));
         assert!(m.is_match("vendor/p/x"));
         assert!(!m.is_match("src/docs2"));
+    }
+
+    #[test]
+    fn a_wrong_value_names_its_key_path_and_line() {
+        let e = parse_config("exclude: [a]\nstrict: maybe\n").unwrap_err();
+        assert!(e.message.starts_with("strict: "), "{e}");
+        assert_eq!((e.line, e.column), (Some(2), Some(9)));
+        let e = parse_config("strict: false\nhooks:\n  # on checkout\n  database_check: 3\n")
+            .unwrap_err();
+        assert!(e.message.starts_with("hooks.database_check: "), "{e}");
+        assert_eq!(e.line, Some(4));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors_at_the_second() {
+        let e = parse_config("app_labels:\n  a: b\n  a: c\n").unwrap_err();
+        assert!(e.message.contains("duplicate"), "{e}");
+        assert_eq!(e.line, Some(3));
+    }
+
+    /// Hostile nesting used to cost time quadratic in the depth (a 200 KB
+    /// file took over a minute): it is refused at the depth limit, at once.
+    #[test]
+    fn deeply_nested_yaml_is_refused_quickly() {
+        let flow = format!("exclude: {}{}\n", "[".repeat(60_000), "]".repeat(60_000));
+        let mut block = String::from("settings:\n");
+        for i in 0..400 {
+            block.push_str(&" ".repeat(i + 2));
+            block.push_str("a:\n");
+        }
+        let mut seq = String::from("app_labels:\n");
+        for i in 0..200 {
+            seq.push_str(&" ".repeat(i * 2 + 2));
+            seq.push_str("-\n");
+        }
+        for text in [flow, block, seq] {
+            let t = std::time::Instant::now();
+            let e = parse_config(&text).unwrap_err();
+            assert!(t.elapsed() < std::time::Duration::from_secs(1), "{e}");
+            assert!(e.line.is_some(), "{e}");
+        }
+        let e =
+            parse_config(&format!("exclude: {}{}\n", "[".repeat(40), "]".repeat(40))).unwrap_err();
+        assert!(e.message.contains("nested more than 16"), "{e}");
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused_before_parsing() {
+        let text = format!(
+            "exclude:\n{}",
+            "  - docs\n".repeat(MAX_CONFIG_BYTES / 9 + 1)
+        );
+        let e = parse_config(&text).unwrap_err();
+        assert!(e.message.contains("at most 262144"), "{e}");
+    }
+
+    #[test]
+    fn aliases_cannot_multiply_the_input() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let prev = format!("*a{}", i - 1);
+            text.push_str(&format!(
+                "a{i}: &a{i} [{}]\n",
+                [prev.as_str(); 10].join(", ")
+            ));
+        }
+        let t = std::time::Instant::now();
+        assert!(parse_config(&text).is_err());
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
     }
 }

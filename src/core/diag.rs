@@ -14,6 +14,9 @@ pub enum DiagKind {
     CircularDependency,
     DuplicateAppLabel,
     Config,
+    /// A file djmig must read and does not: a FIFO, a device, a link out
+    /// of the project, too large, or an object missing from git.
+    Unreadable,
     // warnings
     NonLiteral,
     NotAMigrationsPackage,
@@ -25,6 +28,10 @@ pub enum DiagKind {
     /// A django-linear-migrations `max_migration.txt` that does not name the
     /// app's leaf; a warning, but `check` exits 1 for it.
     MaxMigration,
+    /// A directory that could not be listed: what is below it is not read.
+    UnreadableDirectory,
+    /// A git submodule, not read at a revision.
+    Submodule,
 }
 
 impl DiagKind {
@@ -39,6 +46,7 @@ impl DiagKind {
                 | DiagKind::CircularDependency
                 | DiagKind::DuplicateAppLabel
                 | DiagKind::Config
+                | DiagKind::Unreadable
         )
     }
 }

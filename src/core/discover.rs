@@ -223,7 +223,18 @@ pub fn app_label(
         return (l.clone(), LabelSource::Config);
     }
     let apps_py = join(app_dir, "apps.py");
-    if let Ok(src) = tree.read(&apps_py) {
+    let read = crate::limits::narrow(tree.read(&apps_py), crate::limits::Kind::Module);
+    if let Err(e) = &read {
+        // Not a file djmig reads (a FIFO, a device, a link out of the
+        // project): the label it would give is unknown.
+        if e.kind() != std::io::ErrorKind::NotFound {
+            diags.push(
+                Diag::new(DiagKind::Unreadable, format!("cannot read the file: {e}"))
+                    .at(apps_py.clone(), None),
+            );
+        }
+    }
+    if let Ok(src) = read {
         let (label, note) = pyparse::parse_app_label(&src);
         if let Some(note) = note {
             diags.push(Diag::new(DiagKind::LabelDetection, note).at(apps_py.clone(), None));

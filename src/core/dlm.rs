@@ -266,18 +266,34 @@ fn or_none(names: &[String]) -> String {
 /// Read the `max_migration.txt` files of the report's project apps from the
 /// snapshot and add the findings to the report's warnings.
 pub fn annotate(report: &mut GraphReport, tree: &dyn SourceTree) {
-    let contents: Vec<(String, Option<String>)> = report
+    let mut found: Vec<DiagReport> = Vec::new();
+    let mut contents: Vec<(String, Option<String>)> = Vec::new();
+    for (label, a) in report
         .apps
         .iter()
         .filter(|(_, a)| a.source == Origin::Project)
-        .map(|(label, a)| {
-            let text = tree
-                .read(&file_path(&a.path))
-                .ok()
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            (label.clone(), text)
-        })
-        .collect();
+    {
+        let path = file_path(&a.path);
+        let read = crate::limits::narrow(tree.read(&path), crate::limits::Kind::MaxMigration);
+        match read {
+            Ok(b) => contents.push((
+                label.clone(),
+                Some(String::from_utf8_lossy(&b).into_owned()),
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                contents.push((label.clone(), None))
+            }
+            // A FIFO, a device, a link out of the project, too large: said
+            // as such, never taken for a missing file.
+            Err(e) => found.push(DiagReport::from(
+                &Diag::new(
+                    DiagKind::MaxMigration,
+                    format!("{FILE_NAME} of {label} cannot be read: {e}"),
+                )
+                .at(path, None),
+            )),
+        }
+    }
     let apps: Vec<AppFiles> = contents
         .iter()
         .map(|(label, text)| {
@@ -291,7 +307,7 @@ pub fn annotate(report: &mut GraphReport, tree: &dyn SourceTree) {
             }
         })
         .collect();
-    let found: Vec<DiagReport> = check(&apps).iter().map(DiagReport::from).collect();
+    found.extend(check(&apps).iter().map(DiagReport::from));
     if found.is_empty() {
         return;
     }

@@ -235,7 +235,7 @@ fn load_packages(
         match res {
             Ok(m) => per_pkg.entry(i).or_default().push((name, file, m)),
             Err(e) => p.diags.push(
-                Diag::new(DiagKind::Syntax, format!("cannot read the file: {e}"))
+                Diag::new(DiagKind::Unreadable, format!("cannot read the file: {e}"))
                     .at(display(&file), None),
             ),
         }

@@ -24,6 +24,23 @@ pub struct ResolvedSettings {
     pub migration_modules: BTreeMap<String, Option<String>>,
 }
 
+/// The bytes of `manage.py` or the settings module; `None` when it is not
+/// there, or (with an error naming it) when it is not a file djmig reads.
+fn read_module(tree: &dyn SourceTree, path: &str, diags: &mut Vec<Diag>) -> Option<Vec<u8>> {
+    let read = crate::limits::narrow(tree.read(path), crate::limits::Kind::Module);
+    match read {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            diags.push(
+                Diag::new(DiagKind::Unreadable, format!("cannot read the file: {e}"))
+                    .at(path.to_string(), None),
+            );
+            None
+        }
+    }
+}
+
 /// Find and read the settings module, then apply the configuration.
 pub fn resolve_settings(
     tree: &dyn SourceTree,
@@ -41,16 +58,14 @@ pub fn resolve_settings(
     out.import_root = split_parent(&manage_py).0.to_string();
     let config_module = config.settings.as_ref().and_then(|s| s.module.clone());
     out.module = config_module.or_else(|| {
-        tree.read(&manage_py)
-            .ok()
-            .and_then(|src| pyparse::parse_manage_py_settings(&src))
+        read_module(tree, &manage_py, diags).and_then(|src| pyparse::parse_manage_py_settings(&src))
     });
     if let Some(module) = &out.module {
         let base = join(&out.import_root, &module.replace('.', "/"));
         let candidates = [format!("{base}.py"), format!("{base}/__init__.py")];
         match candidates.iter().find(|c| tree.is_file(c)) {
             Some(file) => {
-                if let Ok(src) = tree.read(file) {
+                if let Some(src) = read_module(tree, file, diags) {
                     let s = pyparse::parse_settings(&src);
                     out.values.extend(s.strings);
                     out.migration_modules.extend(s.migration_modules);

@@ -22,6 +22,26 @@ pub struct Entry {
 /// reuse parse results across refs and runs.
 pub type BlobId = [u8; 20];
 
+/// Something a snapshot met while answering that its answers cannot say:
+/// listings answer `None` for a directory that is not there, and for one
+/// that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Problem {
+    /// A directory that exists but could not be listed (a path too long
+    /// for the system, no permission): what is below it is not read.
+    Unlistable { dir: String, why: String },
+    /// An object the revision needs is not in the repository (a partial
+    /// or damaged clone): what it holds is missing from the answer.
+    MissingObject {
+        path: String,
+        id: String,
+        commit: String,
+    },
+    /// A git submodule: another repository, whose files are not read at a
+    /// revision.
+    Submodule { path: String, commit: String },
+}
+
 /// Read-only access to one snapshot of a project.
 pub trait SourceTree: Sync {
     /// Entries of a directory (`""` is the root), sorted by name; `None` when
@@ -32,6 +52,10 @@ pub trait SourceTree: Sync {
     /// The blob id of a file when known without reading it.
     fn blob_id(&self, _path: &str) -> Option<BlobId> {
         None
+    }
+    /// What was met so far that the answers could not say ([`Problem`]).
+    fn problems(&self) -> Vec<Problem> {
+        Vec::new()
     }
     /// Whether a file exists.
     fn is_file(&self, path: &str) -> bool {

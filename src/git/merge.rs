@@ -471,6 +471,13 @@ impl SourceTree for MergedTree<'_> {
         self.entry(path).is_some_and(|e| e.kind == EntryKind::File)
     }
 
+    fn problems(&self) -> Vec<crate::core::tree::Problem> {
+        let mut all: Vec<_> = self.sides().iter().flat_map(|s| s.problems()).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     fn is_dir(&self, path: &str) -> bool {
         path.is_empty() || self.entry(path).is_some_and(|e| e.kind == EntryKind::Dir)
     }

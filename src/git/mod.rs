@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 
 mod merge;
 mod pool;
+mod preflight;
 pub mod process;
 mod state;
 mod status;
@@ -135,7 +136,15 @@ impl std::fmt::Debug for Repo {
 }
 
 fn git_err(message: impl Into<String>, e: git2::Error) -> Error {
-    Error::git(message).cause(e.message())
+    let err = Error::git(message).cause(e.message());
+    if e.class() == git2::ErrorClass::Odb && e.code() == ErrorCode::NotFound {
+        // A damaged or partial clone: say so, and how to mend it.
+        return err
+            .cause("an object the revision needs is missing from the repository")
+            .hint("`git fsck --full` lists what is missing or damaged")
+            .hint("fetch the objects again: `git fetch --refetch` (a partial clone: clone or fetch without --filter)");
+    }
+    err
 }
 
 impl Repo {
@@ -146,6 +155,7 @@ impl Repo {
         let abs = dir.canonicalize().map_err(|e| {
             Error::git(format!("cannot read the directory {}", dir.display())).cause(e)
         })?;
+        preflight::check_around(&abs)?;
         let repo = Repository::discover(&abs).map_err(|e| {
             if e.code() == ErrorCode::NotFound {
                 Error::git(format!("{} is not in a git repository", dir.display())).hint(
@@ -202,6 +212,19 @@ impl Repo {
             project_root: abs,
             prefix,
         })
+    }
+
+    /// [`Repo::discover`], with `None` when `dir` is in no repository at
+    /// all; a repository that is there but cannot be read is an error.
+    pub fn find(dir: &Path) -> Result<Option<Repo>> {
+        let Ok(abs) = dir.canonicalize() else {
+            return Ok(None);
+        };
+        preflight::check_around(&abs)?;
+        match Repository::discover(&abs) {
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            _ => Repo::discover(dir).map(Some),
+        }
     }
 
     /// The underlying `git2` repository.
@@ -586,8 +609,18 @@ impl Repo {
             }
             for p in paths {
                 let p = p.as_ref();
-                let Ok(e) = tree.get_path(Path::new(&self.repo_path(p))) else {
-                    continue;
+                let e = match tree.get_path(Path::new(&self.repo_path(p))) {
+                    Ok(e) => e,
+                    // A tree missing from the repository must not read as
+                    // "not published": resolve would rewrite it.
+                    Err(e) if e.class() == git2::ErrorClass::Odb => {
+                        return Err(git_err(
+                            format!("cannot tell whether {p} is published in {name}: an object is missing"),
+                            e,
+                        )
+                        .hint("`git fsck --full` lists what is missing; fetch again: `git fetch --refetch`"))
+                    }
+                    Err(_) => continue,
                 };
                 if e.kind() != Some(ObjectType::Blob) {
                     continue;

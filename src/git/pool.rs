@@ -73,15 +73,53 @@ impl Pool {
         Ok(made)
     }
 
-    /// The bytes of a blob.
-    pub(crate) fn read_blob(&self, oid: Oid) -> Result<Vec<u8>, git2::Error> {
+    /// The bytes of a blob of at most `cap` bytes: its size is read from
+    /// the object's header first, so a large (or highly compressed) blob
+    /// is refused without being inflated.
+    pub(crate) fn read_blob(&self, oid: Oid, cap: u64) -> Result<Vec<u8>, BlobError> {
         self.with(|r| {
             let odb = r.odb()?;
-            let obj = odb.read(oid)?;
-            if obj.kind() != git2::ObjectType::Blob {
-                return Err(git2::Error::from_str(&format!("{oid} is not a blob")));
+            let (size, kind) = odb.read_header(oid)?;
+            if kind != git2::ObjectType::Blob {
+                return Ok(Err(BlobError::Other(format!("{oid} is not a blob"))));
             }
-            Ok(obj.data().to_vec())
+            if size as u64 > cap {
+                return Ok(Err(BlobError::TooLarge(size as u64)));
+            }
+            let obj = odb.read(oid)?;
+            Ok(Ok(obj.data().to_vec()))
         })
+        .unwrap_or_else(|e| Err(BlobError::from(e)))
+    }
+}
+
+/// Why a blob was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BlobError {
+    /// Not in the object database.
+    Missing(String),
+    /// Larger than asked for.
+    TooLarge(u64),
+    Other(String),
+}
+
+/// A copy of a git2 error (which is not `Clone`).
+pub(crate) trait CloneError {
+    fn clone_error(&self) -> git2::Error;
+}
+
+impl CloneError for git2::Error {
+    fn clone_error(&self) -> git2::Error {
+        git2::Error::new(self.code(), self.class(), self.message())
+    }
+}
+
+impl From<git2::Error> for BlobError {
+    fn from(e: git2::Error) -> Self {
+        if e.code() == git2::ErrorCode::NotFound || e.class() == git2::ErrorClass::Odb {
+            BlobError::Missing(e.message().to_string())
+        } else {
+            BlobError::Other(e.message().to_string())
+        }
     }
 }

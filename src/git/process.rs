@@ -18,16 +18,13 @@ pub struct GitOutput {
 
 /// Run `git ARGS` in `dir`, stdin closed, output captured.
 pub fn run_git(dir: &Path, args: &[&str]) -> Result<GitOutput> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            Error::failed(format!("cannot run `git {}`", args.join(" ")))
-                .cause(e)
-                .hint("djmig runs your own git for this step: is git on PATH?")
-        })?;
+    let mut cmd = Command::new("git");
+    cmd.args(args).current_dir(dir).stdin(Stdio::null());
+    let out = crate::interrupt::output(&mut cmd).map_err(|e| {
+        Error::failed(format!("cannot run `git {}`", args.join(" ")))
+            .cause(e)
+            .hint("djmig runs your own git for this step: is git on PATH?")
+    })?;
     Ok(GitOutput {
         ok: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

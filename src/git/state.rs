@@ -68,13 +68,19 @@ impl RepoState {
     }
 }
 
+/// A state file git writes; what is not one (a FIFO, a device, a huge
+/// file) reads as absent: `Repo::discover` refused those already.
+fn read_state(path: &Path) -> Option<String> {
+    crate::limits::read_string(path, crate::limits::Kind::GitState).ok()
+}
+
 fn read_oid(path: &Path) -> Option<Oid> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = read_state(path)?;
     Oid::from_str(text.lines().next()?.trim()).ok()
 }
 
 fn read_oids(path: &Path) -> Option<Vec<Oid>> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = read_state(path)?;
     Some(
         text.lines()
             .filter_map(|l| Oid::from_str(l.trim()).ok())
@@ -115,9 +121,7 @@ impl Repo {
                 Some(InProgress::Rebase(RebaseInfo {
                     onto: read_oid(&d.join("onto")),
                     orig_head: read_oid(&d.join("orig-head")),
-                    head_name: std::fs::read_to_string(d.join("head-name"))
-                        .ok()
-                        .and_then(|s| branch_name(&s)),
+                    head_name: read_state(&d.join("head-name")).and_then(|s| branch_name(&s)),
                 }))
             }
         } else if let Some(heads) = read_oids(&gd.join("MERGE_HEAD")) {

@@ -16,7 +16,12 @@ fn files(tree: &dyn SourceTree) -> BTreeMap<String, Vec<u8>> {
             match e.kind {
                 EntryKind::Dir if e.name != ".git" => walk(tree, &p, out),
                 EntryKind::File => {
-                    out.insert(p.clone(), tree.read(&p).unwrap());
+                    // A link that leads nowhere is listed, and says so.
+                    let bytes = tree.read(&p).unwrap_or_else(|e| {
+                        assert!(crate::limits::refusal(&e).is_some(), "{p}: {e}");
+                        format!("refused: {e}").into_bytes()
+                    });
+                    out.insert(p.clone(), bytes);
                 }
                 _ => {}
             }

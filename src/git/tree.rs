@@ -7,9 +7,12 @@ use std::sync::{Arc, RwLock};
 
 use git2::Oid;
 
-use super::pool::Pool;
-use crate::core::tree::{join, split_parent, BlobId, Entry, EntryKind, MemTree, SourceTree};
+use super::pool::{BlobError, CloneError, Pool};
+use crate::core::tree::{
+    join, split_parent, BlobId, Entry, EntryKind, MemTree, Problem, SourceTree,
+};
 use crate::fs_tree::FsTree;
+use crate::limits::{Kind as ReadKind, Reason, Refused};
 
 /// A tree that can take part in a virtual merge ([`super::MergedTree`]):
 /// besides files' blob ids it may know a directory's identity (a git tree
@@ -45,19 +48,35 @@ type Listing = Arc<Vec<GEntry>>;
 /// How many symbolic links are followed before giving up (as a loop).
 const MAX_LINKS: usize = 8;
 
+/// The longest symbolic link target read (a path).
+const MAX_LINK_TARGET: u64 = 4096;
+
 /// The project directory in the tree of one commit. Directories are read
 /// when first listed and kept; blobs are read on demand through a pool of
 /// repository handles, so it can be read from many threads at once.
 ///
 /// Contents are the blobs as stored: no end-of-line conversion or filter
 /// is applied. A symbolic link to a file inside the project reads as that
-/// file; other links are left out (as [`FsTree`] does for linked
-/// directories).
+/// file; a link to a directory is left out (as [`FsTree`] does); any other
+/// link is listed as a file whose reading says where it leads. Blobs are
+/// read up to [`ReadKind::Migration`]'s cap, checked before inflating.
+///
+/// An object missing from the repository is not an empty directory or an
+/// unreadable file: it is recorded, and [`SourceTree::problems`] names it
+/// so the caller can stop (a partial clone, a damaged repository).
 pub struct GitTree {
     pool: Arc<Pool>,
     commit: Oid,
     root: Option<Oid>,
     dirs: RwLock<HashMap<String, Option<Listing>>>,
+    problems: std::sync::Mutex<Vec<Problem>>,
+}
+
+/// Where a symbolic link in a commit leads.
+enum Leads {
+    File(Oid),
+    Dir,
+    Nowhere(Reason),
 }
 
 impl std::fmt::Debug for GitTree {
@@ -76,7 +95,23 @@ impl GitTree {
             commit,
             root,
             dirs: RwLock::new(HashMap::new()),
+            problems: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    fn note(&self, p: Problem) {
+        let mut all = self.problems.lock().unwrap_or_else(|e| e.into_inner());
+        if !all.contains(&p) {
+            all.push(p);
+        }
+    }
+
+    fn missing(&self, path: &str, id: Oid) {
+        self.note(Problem::MissingObject {
+            path: path.to_string(),
+            id: id.to_string(),
+            commit: self.commit.to_string(),
+        });
     }
 
     /// The commit this tree is from.
@@ -109,7 +144,28 @@ impl GitTree {
                 .map(|e| e.id)
         };
         let listing = match tree_id {
-            Some(id) => self.read_tree(id).ok(),
+            Some(id) => match self.read_tree(id) {
+                Ok(l) => {
+                    for e in l.iter().filter(|e| e.kind == Kind::Submodule) {
+                        self.note(Problem::Submodule {
+                            path: join(dir, &e.name),
+                            commit: e.id.to_string(),
+                        });
+                    }
+                    Some(l)
+                }
+                Err(e) => {
+                    if matches!(BlobError::from(e.clone_error()), BlobError::Missing(_)) {
+                        self.missing(dir, id);
+                    } else {
+                        self.note(Problem::Unlistable {
+                            dir: dir.to_string(),
+                            why: e.message().to_string(),
+                        });
+                    }
+                    None
+                }
+            },
             None if dir.is_empty() => Some(Arc::new(Vec::new())),
             None => None,
         };
@@ -155,23 +211,66 @@ impl GitTree {
         find(&listing, name).cloned()
     }
 
-    /// The blob a path reads as: a file's own, or the file a symbolic link
-    /// leads to inside the project.
-    fn file_blob(&self, path: &str) -> Option<Oid> {
+    /// What a path reads as: a file's own blob, or the file a symbolic
+    /// link leads to inside the project.
+    fn leads(&self, path: &str) -> Option<Leads> {
         let mut path = path.to_string();
+        let mut target = String::new();
         for _ in 0..MAX_LINKS {
-            let e = self.entry(&path)?;
+            let Some(e) = self.entry(&path) else {
+                return (!target.is_empty()).then(|| {
+                    Leads::Nowhere(Reason::Dangling {
+                        target: target.clone().into(),
+                    })
+                });
+            };
             match e.kind {
-                Kind::File => return Some(e.id),
-                Kind::Symlink => {
-                    let target = self.pool.read_blob(e.id).ok()?;
-                    let target = std::str::from_utf8(&target).ok()?;
-                    path = resolve_link(split_parent(&path).0, target)?;
+                Kind::File => return Some(Leads::File(e.id)),
+                Kind::Dir => return Some(Leads::Dir),
+                // Another repository: neither a file nor a directory here,
+                // and what a link into it leads to is not read.
+                Kind::Submodule if target.is_empty() => return None,
+                Kind::Submodule => {
+                    return Some(Leads::Nowhere(Reason::Dangling {
+                        target: target.into(),
+                    }))
                 }
-                Kind::Dir | Kind::Submodule => return None,
+                Kind::Symlink => {
+                    let bytes = match self.pool.read_blob(e.id, MAX_LINK_TARGET) {
+                        Ok(b) => b,
+                        Err(BlobError::Missing(_)) => {
+                            self.missing(&path, e.id);
+                            return None;
+                        }
+                        Err(_) => {
+                            return Some(Leads::Nowhere(Reason::Dangling {
+                                target: "(a target too long to be a path)".into(),
+                            }))
+                        }
+                    };
+                    target = String::from_utf8_lossy(&bytes).into_owned();
+                    match resolve_link(split_parent(&path).0, &target) {
+                        Some(next) => path = next,
+                        None => {
+                            return Some(Leads::Nowhere(Reason::Outside {
+                                target: target.into(),
+                            }))
+                        }
+                    }
+                }
             }
         }
-        None
+        Some(Leads::Nowhere(Reason::Dangling {
+            target: target.into(),
+        }))
+    }
+
+    /// The blob a path reads as, when it reads as one.
+    fn file_blob(&self, path: &str) -> Option<Oid> {
+        match self.leads(path)? {
+            Leads::File(oid) => Some(oid),
+            _ => None,
+        }
     }
 }
 
@@ -217,12 +316,10 @@ impl SourceTree for GitTree {
                 Kind::File => EntryKind::File,
                 Kind::Dir => EntryKind::Dir,
                 Kind::Submodule => EntryKind::Submodule,
-                Kind::Symlink => {
-                    if self.file_blob(&join(dir, &e.name)).is_none() {
-                        continue;
-                    }
-                    EntryKind::File
-                }
+                Kind::Symlink => match self.leads(&join(dir, &e.name)) {
+                    Some(Leads::Dir) => continue,
+                    _ => EntryKind::File,
+                },
             };
             out.push(Entry {
                 name: e.name.clone(),
@@ -233,18 +330,51 @@ impl SourceTree for GitTree {
     }
 
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
-        let oid = self.file_blob(path).ok_or_else(|| not_found(path))?;
-        self.pool
-            .read_blob(oid)
-            .map_err(|e| io::Error::other(format!("{path}: {}", e.message())))
+        let oid = match self.leads(path) {
+            Some(Leads::File(oid)) => oid,
+            Some(Leads::Nowhere(reason)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    Refused {
+                        kind: ReadKind::Migration,
+                        reason,
+                    },
+                ))
+            }
+            Some(Leads::Dir) | None => return Err(not_found(path)),
+        };
+        match self.pool.read_blob(oid, ReadKind::Migration.cap()) {
+            Ok(b) => Ok(b),
+            Err(BlobError::TooLarge(size)) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                Refused {
+                    kind: ReadKind::Migration,
+                    reason: Reason::TooLarge { size },
+                },
+            )),
+            Err(BlobError::Missing(m)) => {
+                self.missing(path, oid);
+                Err(io::Error::other(format!(
+                    "{path}: blob {oid} is missing from the repository ({m})"
+                )))
+            }
+            Err(BlobError::Other(m)) => Err(io::Error::other(format!("{path}: {m}"))),
+        }
     }
 
     fn blob_id(&self, path: &str) -> Option<BlobId> {
         self.file_blob(path).map(oid_bytes)
     }
 
+    fn problems(&self) -> Vec<Problem> {
+        self.problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn is_file(&self, path: &str) -> bool {
-        self.file_blob(path).is_some()
+        matches!(self.leads(path), Some(Leads::File(_) | Leads::Nowhere(_)))
     }
 
     fn is_dir(&self, path: &str) -> bool {

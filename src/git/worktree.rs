@@ -236,7 +236,7 @@ fn conversion_possible(
         })
     };
     for id in attribute_blobs {
-        match pool.read_blob(*id) {
+        match pool.read_blob(*id, crate::limits::Kind::GitState.cap()) {
             Ok(b) if !mentions(&b) => {}
             _ => return true,
         }
@@ -256,7 +256,7 @@ fn conversion_possible(
     }
     files
         .iter()
-        .any(|f| std::fs::read(f).is_ok_and(|b| mentions(&b)))
+        .any(|f| crate::limits::read(f, crate::limits::Kind::GitState).is_ok_and(|b| mentions(&b)))
 }
 
 impl SourceTree for WorktreeTree {
@@ -268,6 +268,9 @@ impl SourceTree for WorktreeTree {
     }
     fn blob_id(&self, path: &str) -> Option<BlobId> {
         self.index_blob(path)
+    }
+    fn problems(&self) -> Vec<crate::core::tree::Problem> {
+        self.fs.problems()
     }
     fn is_file(&self, path: &str) -> bool {
         self.fs.is_file(path)

@@ -186,7 +186,7 @@ fn locate(root: &Path) -> Result<(PathBuf, PathBuf)> {
 /// A `.git` file (linked worktree, submodule): `gitdir: PATH`, relative to
 /// the directory holding the file.
 fn read_gitdir_file(dotgit: &Path) -> Result<PathBuf> {
-    let text = fs::read_to_string(dotgit)
+    let text = crate::limits::read_string(dotgit, crate::limits::Kind::GitState)
         .map_err(|e| Error::git(format!("cannot read {}", dotgit.display())).cause(e))?;
     let line = text
         .lines()
@@ -250,7 +250,7 @@ fn current_journal(home: &Path) -> Option<PathBuf> {
 
 fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST);
-    let bytes = fs::read(&path).map_err(|e| {
+    let bytes = crate::limits::read(&path, crate::limits::Kind::Journal).map_err(|e| {
         Error::failed(format!(
             "cannot read the journal manifest {}",
             path.display()
@@ -542,7 +542,7 @@ impl Journal {
             }
             Current::File { mode, .. } => {
                 entry.mode = mode;
-                Some(fs::read(&abs).map_err(io_err)?)
+                Some(crate::limits::read(&abs, crate::limits::Kind::Migration).map_err(io_err)?)
             }
         };
         if let Some(bytes) = bytes {
@@ -639,9 +639,10 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
                 dir.display()
             ))
         })?);
-        let bytes = fs::read(&backup).map_err(|err| {
-            Error::failed(format!("cannot read the backup {}", backup.display())).cause(err)
-        })?;
+        let bytes =
+            crate::limits::read(&backup, crate::limits::Kind::Migration).map_err(|err| {
+                Error::failed(format!("cannot read the backup {}", backup.display())).cause(err)
+            })?;
         if e.blob.as_deref() != Some(blob_hex(&bytes).as_str()) {
             return Err(Error::failed(format!(
                 "the backup {} of {} is damaged; nothing was changed",
@@ -674,6 +675,17 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
         }
     }
 
+    // Temporary files of atomic writes that a kill interrupted
+    // (`.NAME.djmig-PID-N.tmp` next to a recorded file): the resolution
+    // made them, so they go too.
+    for e in &m.files {
+        let abs = base.join(checked_rel(&e.path)?);
+        for t in temporaries_of(&abs) {
+            if !watched_new.contains(&t) {
+                watched_new.push(t);
+            }
+        }
+    }
     for (abs, _, action) in &plan {
         match action {
             Action::Restore(_) => report.restored.push(abs.clone()),
@@ -700,7 +712,7 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
             let bytes = if fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
                 link_bytes(p)
             } else {
-                fs::read(p)
+                crate::limits::read(p, crate::limits::Kind::Migration)
             }
             .map_err(|e| Error::failed(format!("cannot read {}", p.display())).cause(e))?;
             write_synced(&save.join(&name), &bytes).map_err(|e| {
@@ -845,6 +857,29 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result
     Ok(())
 }
 
+/// The temporary files [`write_atomic`] (or a symlink restore) may have
+/// left next to `path` when killed: `.NAME.djmig-*.tmp`.
+fn temporaries_of(path: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!(".{}.djmig-", name.to_string_lossy());
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = rd
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with(&prefix) && n.ends_with(".tmp")
+        })
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
+
 /// `.NAME.djmig-PID-N.tmp` next to `path`.
 fn temp_name(path: &Path) -> PathBuf {
     let name = path
@@ -957,7 +992,7 @@ fn current_state(path: &Path) -> io::Result<Current> {
         return Ok(Current::Other);
     }
     Ok(Current::File {
-        blob: blob_hex(&fs::read(path)?),
+        blob: blob_hex(&crate::limits::read(path, crate::limits::Kind::Migration)?),
         mode: mode_of(&meta),
     })
 }
@@ -1221,6 +1256,30 @@ mod tests {
         let j = Journal::begin(r, "again", std::slice::from_ref(&a)).unwrap();
         j.finish().unwrap();
         assert!(r.join(".git/djmig/journal.prev").join(MANIFEST).is_file());
+    }
+
+    /// A kill between writing the temporary file and renaming it leaves
+    /// `.NAME.djmig-PID-N.tmp` beside the file: undo removes it (and keeps
+    /// a copy with what it replaced).
+    #[test]
+    fn undo_removes_temporaries_a_killed_write_left() {
+        let d = project();
+        let r = d.path();
+        let f = r.join("blog/migrations/max_migration.txt");
+        fs::write(&f, b"0001_initial\n").unwrap();
+        let _j = Journal::begin(r, "killed", std::slice::from_ref(&f)).unwrap();
+        let tmp = r.join("blog/migrations/.max_migration.txt.djmig-4242-7.tmp");
+        fs::write(&tmp, b"0002_half").unwrap();
+        let other = r.join("blog/migrations/.other.txt.djmig-4242-8.tmp");
+        fs::write(&other, b"not ours").unwrap();
+        let dry = undo(r, true).unwrap();
+        assert!(dry.deleted.contains(&tmp), "{dry:?}");
+        assert!(tmp.exists());
+        let rep = undo(r, false).unwrap();
+        assert!(rep.deleted.contains(&tmp), "{rep:?}");
+        assert!(!tmp.exists());
+        assert!(other.exists(), "only temporaries of recorded files go");
+        assert_eq!(fs::read(&f).unwrap(), b"0001_initial\n");
     }
 
     #[test]

@@ -134,8 +134,19 @@ impl<'a> Executor<'a> {
             }
         }
         let mut progress = Progress::default();
+        let _signals = crate::interrupt::guard();
         for (i, step) in steps.iter().enumerate() {
-            let res = self.step(step, &mut journal, &mut progress, &files);
+            // Ctrl-C: the step that was running finished (or failed);
+            // stop before the next, the journal as it is.
+            let res = if crate::interrupt::requested() {
+                Err(crate::interrupt::stopped(
+                    "the resolution",
+                    i,
+                    "`djmig undo` puts back every file and the local database as they were before this resolution",
+                ))
+            } else {
+                self.step(step, &mut journal, &mut progress, &files)
+            };
             if let Err(e) = res {
                 let _ = put_back(&progress.aside);
                 if let (Step::Rebase { .. }, true) = (step, i == 0) {
