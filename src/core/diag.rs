@@ -25,6 +25,9 @@ pub enum DiagKind {
     /// A django-linear-migrations `max_migration.txt` that does not name the
     /// app's leaf; a warning, but `check` exits 1 for it.
     MaxMigration,
+    /// A squash that lists itself in `replaces`: Django's loader accepts it
+    /// but drops it from the graph.
+    SelfReplacing,
 }
 
 impl DiagKind {

@@ -24,6 +24,10 @@ struct Node {
     dummy: Option<(MigrationKey, String)>,
     /// A stub for a migration of an app outside the project (lenient mode).
     external: bool,
+    /// A squash that listed itself in `replaces`: Django drops it from
+    /// `graph.nodes` and `node_map`, but the migrations next to it keep
+    /// their edges to it (they still count for leaves and roots).
+    ghost: bool,
 }
 
 /// The migration graph. Edges point from a migration to the migration it
@@ -60,6 +64,7 @@ impl MigrationGraph {
             key: key.clone(),
             dummy: None,
             external,
+            ghost: false,
         });
         self.index.insert(key.clone(), ix);
         self.order.push(key);
@@ -70,6 +75,7 @@ impl MigrationGraph {
             key: key.clone(),
             dummy: Some((origin.clone(), message)),
             external: false,
+            ghost: false,
         });
         self.index.insert(key.clone(), ix);
         self.order.push(key);
@@ -118,6 +124,29 @@ impl MigrationGraph {
                 continue;
             };
             self.order.retain(|k| k != *rkey);
+            if ix == rix {
+                // Django pops the replacement itself from the graph, then
+                // re-adds its edges to every neighbour it does not replace.
+                self.g[ix].ghost = true;
+                let replaced_neighbours: Vec<_> = self
+                    .g
+                    .edges_directed(ix, Direction::Incoming)
+                    .chain(self.g.edges_directed(ix, Direction::Outgoing))
+                    .filter(|e| {
+                        let other = if e.source() == ix {
+                            e.target()
+                        } else {
+                            e.source()
+                        };
+                        other != ix && replaced_set.contains(&self.g[other].key)
+                    })
+                    .map(|e| e.id())
+                    .collect();
+                for e in replaced_neighbours {
+                    self.g.remove_edge(e);
+                }
+                continue;
+            }
             let children: Vec<NodeIndex> =
                 self.g.neighbors_directed(ix, Direction::Incoming).collect();
             let parents: Vec<NodeIndex> =
@@ -180,8 +209,10 @@ impl MigrationGraph {
             .map(move |c| &self.g[c].key)
     }
 
+    /// A node of Django's `graph.nodes`: not a dummy, not a ghost.
     fn is_real(&self, ix: NodeIndex) -> bool {
-        self.g[ix].dummy.is_none()
+        let n = &self.g[ix];
+        n.dummy.is_none() && !n.ghost
     }
 
     /// Whether a real (non-dummy) node exists.
@@ -253,12 +284,15 @@ impl MigrationGraph {
         v
     }
 
-    /// Edges `(child, parent)` between real nodes, sorted.
+    /// Edges `(child, parent)` from real nodes, sorted: to real nodes, and
+    /// to a ghost (a squash that replaced itself), as Django keeps them.
     pub fn edges(&self) -> Vec<(MigrationKey, MigrationKey)> {
         let mut v: Vec<_> = self
             .g
             .edge_references()
-            .filter(|e| self.is_real(e.source()) && self.is_real(e.target()))
+            .filter(|e| {
+                self.is_real(e.source()) && (self.is_real(e.target()) || self.g[e.target()].ghost)
+            })
             .map(|e| {
                 (
                     self.g[e.source()].key.clone(),
@@ -329,9 +363,13 @@ impl MigrationGraph {
     }
 
     /// Cycles among real nodes, each as the path that closes it, sorted.
+    /// Like Django's `ensure_not_cyclic`, which walks `graph.nodes` only, a
+    /// path through a ghost is no cycle (nor one through a dummy: Django
+    /// stops at the missing node before it looks for cycles).
     fn cycles(&self) -> Vec<Vec<MigrationKey>> {
         let mut out = Vec::new();
-        for scc in petgraph::algo::tarjan_scc(&self.g) {
+        let real = petgraph::visit::NodeFiltered::from_fn(&self.g, |ix| self.is_real(ix));
+        for scc in petgraph::algo::tarjan_scc(&real) {
             let self_loop = scc.len() == 1 && self.g.contains_edge(scc[0], scc[0]);
             if scc.len() < 2 && !self_loop {
                 continue;
@@ -629,6 +667,64 @@ mod tests {
             vec!["a.0001_squashed_0002"]
         );
         assert_eq!(names(b.graph.leaves("a")), vec!["a.0003"]);
+    }
+
+    /// Django 5.2 loads a squash that lists itself in `replaces`: it drops
+    /// the squash from `graph.nodes`, but the migrations around it keep
+    /// their edges to it (so 0003 is no root and 0001 no leaf).
+    #[test]
+    fn self_replacing_squash_leaves_the_graph_like_django() {
+        let p = project(&[
+            ("a.0001", &[], &[], &[]),
+            ("a.0002_b", &["a.0001"], &[], &[]),
+            ("a.0001_sq", &[], &["a.0001_sq", "a.0002_b"], &[]),
+            ("a.0003", &["a.0002_b"], &[], &[]),
+        ]);
+        let b = build_graph(&p, false);
+        assert!(b.errors.is_empty(), "{:?}", b.errors);
+        let s = &b.graph.app_summaries()["a"];
+        assert_eq!(s.nodes, vec!["0001", "0003"]);
+        assert_eq!(s.leaves, vec!["0003"]);
+        assert_eq!(s.roots, vec!["0001"]);
+        assert_eq!(
+            b.graph
+                .edges()
+                .iter()
+                .map(|(c, p)| format!("{c}->{p}"))
+                .collect::<Vec<_>>(),
+            vec!["a.0003->a.0001_sq"]
+        );
+        assert!(!b.graph.contains(&k("a.0001_sq")));
+    }
+
+    /// Django's cycle check walks `graph.nodes` only: a loop through a
+    /// squash that replaced itself is none, and 0003 is no leaf (the ghost
+    /// is its child).
+    #[test]
+    fn loop_through_self_replacing_squash_is_no_cycle() {
+        let p = project(&[
+            ("a.0001", &[], &[], &[]),
+            ("a.0001_sq", &["a.0003"], &["a.0001_sq"], &[]),
+            ("a.0003", &["a.0001_sq"], &[], &[]),
+        ]);
+        let b = build_graph(&p, false);
+        assert!(b.errors.is_empty(), "{:?}", b.errors);
+        assert_eq!(names(b.graph.leaves("a")), vec!["a.0001"]);
+    }
+
+    /// A squash that depends on a migration it replaces ends up depending
+    /// on itself: Django's CircularDependencyError.
+    #[test]
+    fn squash_depending_on_what_it_replaces_is_a_cycle() {
+        let p = project(&[
+            ("a.0001", &[], &[], &[]),
+            ("a.0002", &["a.0001"], &[], &[]),
+            ("a.0001_sq", &["a.0002"], &["a.0001", "a.0002"], &[]),
+        ]);
+        let b = build_graph(&p, false);
+        assert_eq!(b.errors.len(), 1, "{:?}", b.errors);
+        assert_eq!(b.errors[0].kind, DiagKind::CircularDependency);
+        assert!(b.errors[0].message.ends_with("a.0001_sq"), "{:?}", b.errors);
     }
 
     #[test]

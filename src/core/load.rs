@@ -303,6 +303,9 @@ fn load_packages(
             let dependencies = resolve(&m.dependencies);
             let replaces = resolve(&m.replaces);
             let run_before = resolve(&m.run_before);
+            if replaces.contains(&key) {
+                p.diags.push(self_replacing(&key, &file, &m));
+            }
             p.migrations.insert(
                 key.clone(),
                 Migration {
@@ -317,6 +320,29 @@ fn load_packages(
             );
         }
     }
+}
+
+/// A squash that names itself in `replaces`. Django 5.2 loads it, dropping
+/// it from `graph.nodes` while the migrations around it keep their edges to
+/// it; any command that then plans migrations (`migrate`, `makemigrations`,
+/// `showmigrations`) fails with a `KeyError` for it.
+fn self_replacing(key: &MigrationKey, file: &str, m: &ParsedMigration) -> Diag {
+    let line = m.replaces.iter().find_map(|e| match e {
+        DepEntry::Key { app, name, line } if app.value == key.app && name.value == key.name => {
+            Some(*line)
+        }
+        _ => None,
+    });
+    Diag::new(
+        DiagKind::SelfReplacing,
+        format!(
+            "{key} lists itself in `replaces`: Django's loader drops it from the graph, and \
+             once a migration depends on it (or on what it replaces) `migrate`, `makemigrations` \
+             and `showmigrations` fail with KeyError: ('{}', '{}'); remove it from its own `replaces`",
+            key.app, key.name
+        ),
+    )
+    .at(file.to_string(), line)
 }
 
 /// `DepEntry` → key, resolving swappable settings like

@@ -11,6 +11,7 @@ mod django_agreement;
 mod dlm;
 mod git_compare;
 mod hooks;
+mod hostile;
 mod resolve;
 mod scenario;
 mod stands;
