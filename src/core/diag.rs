@@ -14,6 +14,9 @@ pub enum DiagKind {
     CircularDependency,
     DuplicateAppLabel,
     Config,
+    /// One migration replaced by two squashes: Django's graph depends on
+    /// the order it happens to handle them in.
+    AmbiguousReplacement,
     // warnings
     NonLiteral,
     NotAMigrationsPackage,
@@ -42,6 +45,7 @@ impl DiagKind {
                 | DiagKind::CircularDependency
                 | DiagKind::DuplicateAppLabel
                 | DiagKind::Config
+                | DiagKind::AmbiguousReplacement
         )
     }
 }

@@ -14,7 +14,7 @@ use petgraph::Direction;
 
 use super::diag::{Diag, DiagKind};
 use super::keys::MigrationKey;
-use super::load::Project;
+use super::load::{Migration, Project};
 use super::pyparse::DepEntry;
 
 #[derive(Debug, Clone)]
@@ -502,10 +502,9 @@ pub fn build_graph(project: &Project, strict: bool) -> BuiltGraph {
     }
     // Squashes: with no database nothing is applied, so every replacing
     // migration replaces its targets.
-    for (key, m) in &project.migrations {
-        if m.replaces.is_empty() {
-            continue;
-        }
+    let order = replacement_order(project, &gr, &mut errors);
+    for key in order {
+        let m = &project.migrations[key];
         if let Err(msg) = gr.remove_replaced_nodes(key, &m.replaces) {
             errors.push(Diag::new(DiagKind::NodeNotFound, msg).at(m.file.clone(), None));
         }
@@ -545,6 +544,119 @@ pub fn build_graph(project: &Project, strict: bool) -> BuiltGraph {
     errors.sort();
     errors.dedup();
     BuiltGraph { graph: gr, errors }
+}
+
+/// The order to handle squashes in, and the errors their order causes.
+///
+/// Django handles them in the order of a set (the migration names of an
+/// app), which changes from run to run. Two things then depend on luck:
+/// - a squash that replaces another replacing migration: handled first, it
+///   removes the other, whose own turn then raises NodeNotFoundError
+///   ("Unable to find replacement node");
+/// - a migration in the graph replaced by two squashes: its edges go to
+///   whichever squash comes first.
+///
+/// Both are errors here. The order returned handles replaced squashes
+/// before those replacing them (the runs in which Django succeeds), then
+/// by key.
+fn replacement_order<'p>(
+    project: &'p Project,
+    gr: &MigrationGraph,
+    errors: &mut Vec<Diag>,
+) -> Vec<&'p MigrationKey> {
+    let replacing: BTreeMap<&MigrationKey, &Migration> = project
+        .migrations
+        .iter()
+        .filter(|(_, m)| m.is_replacing())
+        .collect();
+    // inner → the squashes that replace it (nested), and each squash's
+    // number of replacing migrations it replaces.
+    let mut outers: BTreeMap<&MigrationKey, Vec<&MigrationKey>> = BTreeMap::new();
+    let mut pending: BTreeMap<&MigrationKey, usize> = BTreeMap::new();
+    let mut claimed: BTreeMap<&MigrationKey, Vec<&MigrationKey>> = BTreeMap::new();
+    for (&outer, m) in &replacing {
+        let targets: BTreeSet<&MigrationKey> = m.replaces.iter().collect();
+        pending.insert(outer, 0);
+        for inner in targets {
+            if inner == outer {
+                continue;
+            }
+            if let Some((&inner, _)) = replacing.get_key_value(inner) {
+                outers.entry(inner).or_default().push(outer);
+                *pending.entry(outer).or_default() += 1;
+                errors.push(
+                    Diag::new(
+                        DiagKind::NodeNotFound,
+                        format!(
+                            "Migration {outer} replaces {inner}, which replaces migrations itself: \
+                             Django handles squashes in an order that changes from run to run, and \
+                             whenever it takes {outer} first it fails with \"Unable to find \
+                             replacement node {}. It was either never added to the migration graph, \
+                             or has been removed.\"; list the migrations {inner} replaces instead",
+                            py_key(inner)
+                        ),
+                    )
+                    .at(m.file.clone(), entry_line(&m.parsed.replaces, inner)),
+                );
+            } else if gr.index.contains_key(inner) {
+                claimed.entry(inner).or_default().push(outer);
+            }
+        }
+    }
+    for (target, squashes) in &claimed {
+        if squashes.len() < 2 {
+            continue;
+        }
+        let names: Vec<String> = squashes.iter().map(|k| k.to_string()).collect();
+        let first = &project.migrations[squashes[0]];
+        errors.push(
+            Diag::new(
+                DiagKind::AmbiguousReplacement,
+                format!(
+                    "{target} is replaced by both {}: Django gives its place in the graph to \
+                     whichever squash it handles first, in an order that changes from run to run, \
+                     so its leaves and conflicts do too; keep {target} in one squash's `replaces` only",
+                    names.join(" and ")
+                ),
+            )
+            .at(first.file.clone(), entry_line(&first.parsed.replaces, target)),
+        );
+    }
+    // Kahn's algorithm, smallest key first; what a loop of squashes leaves
+    // over comes last, by key.
+    let mut ready: BTreeSet<&MigrationKey> = pending
+        .iter()
+        .filter(|(_, &n)| n == 0)
+        .map(|(&k, _)| k)
+        .collect();
+    let mut order = Vec::with_capacity(replacing.len());
+    while let Some(k) = ready.pop_first() {
+        order.push(k);
+        for &outer in outers.get(k).map(Vec::as_slice).unwrap_or_default() {
+            let n = pending.get_mut(outer).expect("every squash is pending");
+            *n -= 1;
+            if *n == 0 {
+                ready.insert(outer);
+            }
+        }
+    }
+    if order.len() < replacing.len() {
+        let done: BTreeSet<&MigrationKey> = order.iter().copied().collect();
+        order.extend(replacing.keys().filter(|k| !done.contains(*k)));
+    }
+    order
+}
+
+/// The line of the entry of `entries` that names `target`.
+fn entry_line(entries: &[DepEntry], target: &MigrationKey) -> Option<u32> {
+    entries.iter().find_map(|e| match e {
+        DepEntry::Key { app, name, line }
+            if app.value == target.app && name.value == target.name =>
+        {
+            Some(*line)
+        }
+        _ => None,
+    })
 }
 
 /// The line of the entry in `origin` that names `target`, else its class.
@@ -725,6 +837,89 @@ mod tests {
         assert_eq!(b.errors.len(), 1, "{:?}", b.errors);
         assert_eq!(b.errors[0].kind, DiagKind::CircularDependency);
         assert!(b.errors[0].message.ends_with("a.0001_sq"), "{:?}", b.errors);
+    }
+
+    /// Django handles squashes in the order of a set, different on each
+    /// run: when it takes the outer squash first, the inner one is gone and
+    /// `remove_replaced_nodes` raises NodeNotFoundError. An error whatever
+    /// the names; the graph shown is the one of the orders that succeed.
+    #[test]
+    fn squash_replacing_a_replacing_squash_is_an_error_in_any_name_order() {
+        for (inner, outer) in [
+            ("a.0001_sq_b", "a.0001_sq_a"),
+            ("a.0001_sq_a", "a.0001_sq_b"),
+        ] {
+            let p = project(&[
+                ("a.0001", &[], &[], &[]),
+                ("a.0002", &["a.0001"], &[], &[]),
+                ("a.0003", &["a.0002"], &[], &[]),
+                (inner, &[], &["a.0001", "a.0002"], &[]),
+                (outer, &[], &[inner, "a.0003"], &[]),
+                ("a.0004", &["a.0003"], &[], &[]),
+            ]);
+            let b = build_graph(&p, false);
+            let errs: Vec<_> = b
+                .errors
+                .iter()
+                .map(|e| (e.kind, e.message.as_str()))
+                .collect();
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert_eq!(errs[0].0, DiagKind::NodeNotFound);
+            assert!(
+                errs[0]
+                    .1
+                    .contains(&format!("Migration {outer} replaces {inner}")),
+                "{errs:?}"
+            );
+            assert!(
+                errs[0].1.contains("Unable to find replacement node"),
+                "{errs:?}"
+            );
+            assert_eq!(
+                b.errors[0].file.as_deref(),
+                Some(format!("a/migrations/{}.py", &outer[2..]).as_str())
+            );
+            assert_eq!(
+                names(b.graph.app_nodes("a")),
+                vec![outer.to_string(), "a.0004".into()]
+            );
+            assert_eq!(names(b.graph.parents(&k("a.0004"))), vec![outer]);
+        }
+    }
+
+    /// Two squashes replacing one migration that is in the graph: its
+    /// dependents go to whichever squash Django happens to handle first, so
+    /// Django's leaves change from run to run.
+    #[test]
+    fn two_squashes_replacing_one_present_migration_are_ambiguous() {
+        let p = project(&[
+            ("a.0001", &[], &[], &[]),
+            ("a.0002", &["a.0001"], &[], &[]),
+            ("a.0001_sq_x", &[], &["a.0001", "a.0002"], &[]),
+            ("a.0001_sq_y", &[], &["a.0002"], &[]),
+            ("a.0003", &["a.0002"], &[], &[]),
+        ]);
+        let b = build_graph(&p, false);
+        let errs: Vec<_> = b
+            .errors
+            .iter()
+            .map(|e| (e.kind, e.message.as_str()))
+            .collect();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].0, DiagKind::AmbiguousReplacement);
+        assert!(
+            errs[0]
+                .1
+                .starts_with("a.0002 is replaced by both a.0001_sq_x and a.0001_sq_y"),
+            "{errs:?}"
+        );
+        // Replacing the same migrations when they are not in the graph
+        // (files gone, nothing depends on them) is harmless.
+        let p = project(&[
+            ("a.0001_sq_x", &[], &["a.0001", "a.0002"], &[]),
+            ("a.0001_sq_y", &[], &["a.0002"], &[]),
+        ]);
+        assert!(build_graph(&p, false).errors.is_empty());
     }
 
     #[test]

@@ -51,6 +51,13 @@ pub struct Migration {
     pub run_before: Vec<MigrationKey>,
 }
 
+impl Migration {
+    /// Django's `if migration.replaces:`: the migration is a squash.
+    pub fn is_replacing(&self) -> bool {
+        !self.replaces.is_empty()
+    }
+}
+
 /// Everything read from one snapshot of a project.
 #[derive(Debug, Clone, Default)]
 pub struct Project {

@@ -88,6 +88,33 @@ struct Expect<'a> {
     says: &'a str,
 }
 
+impl Expect<'_> {
+    fn error(kind: &'static str, file: &'static str, line: u64, says: &'static str) -> Self {
+        Expect {
+            code: 3,
+            list: "errors",
+            kind,
+            file,
+            line: Some(line),
+            says,
+        }
+    }
+}
+
+/// Django's error kind (or `None`) in each distinct outcome of building the
+/// graph with the squashes in every order.
+fn django_outcomes(project: &Path) -> Vec<Option<String>> {
+    let graph: Value = support::django_graph_with(support::django(), project, &["--all-orders"]);
+    let mut kinds: Vec<Option<String>> = graph["outcomes"]
+        .as_array()
+        .expect("outcomes")
+        .iter()
+        .map(|o| o["error"]["kind"].as_str().map(str::to_owned))
+        .collect();
+    kinds.sort();
+    kinds
+}
+
 /// Run `check` (JSON and text) and `graph` on the project in `dir`; assert
 /// the verdict, the diagnostic, a clean finish and an unchanged tree.
 #[track_caller]
@@ -171,4 +198,39 @@ fn self_replacing_squash_is_loaded_like_django_with_a_warning() {
             "blog.0001_squashed_0002_post_body"
         ]])
     );
+}
+
+#[test]
+fn squash_of_a_replacing_squash_is_refused_as_django_refuses_it_in_some_runs() {
+    let project = copy_fixture("hostile_squash_of_a_replacing_squash");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "node_not_found",
+            "blog/migrations/0001_squashed_0003_post_published.py",
+            11,
+            "Unable to find replacement node ('blog', '0001_squashed_0002_post_body')",
+        ),
+    );
+    // Django loads it in one order of the squashes and fails in the other.
+    assert_eq!(
+        django_outcomes(project.path()),
+        [None, Some("node_not_found".to_owned())]
+    );
+}
+
+#[test]
+fn two_squashes_of_one_migration_are_refused_as_their_graph_changes_run_to_run() {
+    let project = copy_fixture("hostile_two_squashes_replace_one_migration");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "ambiguous_replacement",
+            "blog/migrations/0001_squashed_0002_post_body.py",
+            8,
+            "blog.0002_post_body is replaced by both blog.0001_squashed_0002_post_body and blog.0002_squashed_0002_post_body",
+        ),
+    );
+    // Django loads it either way, with one leaf or two.
+    assert_eq!(django_outcomes(project.path()), [None, None]);
 }
