@@ -21,7 +21,9 @@ graph is data, reported under "error"):
              it lives elsewhere, e.g. django.contrib); project: it lives
              inside FIXTURE_DIR
   error      null | {"kind": "node_not_found" | "circular_dependency" |
-             "syntax" | "bad_migration" | "other", "message": str}
+             "syntax" | "bad_migration" | "import_error" | "invalid_value"
+             (TypeError, IndexError, KeyError) | "invalid_app_label" |
+             "other", "message": str}
   django_version, python_version
 
 With --all-orders, also:
@@ -87,6 +89,14 @@ def error_kind(exc):
         return "syntax"
     if isinstance(exc, BadMigrationError):
         return "bad_migration"
+    if isinstance(exc, ImportError):
+        return "import_error"
+    if isinstance(exc, (TypeError, IndexError, KeyError)):
+        return "invalid_value"
+    from django.core.exceptions import ImproperlyConfigured
+
+    if isinstance(exc, ImproperlyConfigured) and "not a valid Python identifier" in str(exc):
+        return "invalid_app_label"
     return "other"
 
 

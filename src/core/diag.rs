@@ -17,6 +17,9 @@ pub enum DiagKind {
     /// One migration replaced by two squashes: Django's graph depends on
     /// the order it happens to handle them in.
     AmbiguousReplacement,
+    /// A value Python or Django raises on while loading a migration: a
+    /// dependency entry that cannot be indexed or hashed, `None` for a list.
+    InvalidValue,
     // warnings
     NonLiteral,
     NotAMigrationsPackage,
@@ -46,6 +49,7 @@ impl DiagKind {
                 | DiagKind::DuplicateAppLabel
                 | DiagKind::Config
                 | DiagKind::AmbiguousReplacement
+                | DiagKind::InvalidValue
         )
     }
 }

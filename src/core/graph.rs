@@ -14,8 +14,8 @@ use petgraph::Direction;
 
 use super::diag::{Diag, DiagKind};
 use super::keys::MigrationKey;
-use super::load::{Migration, Project};
-use super::pyparse::DepEntry;
+use super::load::{DepAttr, Migration, OddEntry, Project};
+use super::pyparse::{DepEntry, PyError, PyValue};
 
 #[derive(Debug, Clone)]
 struct Node {
@@ -38,6 +38,8 @@ pub struct MigrationGraph {
     index: HashMap<MigrationKey, NodeIndex>,
     /// Insertion order of live nodes, as Django's `graph.nodes` dict keeps it.
     order: Vec<MigrationKey>,
+    /// How Django prints the keys that are no `(app, name)` pair.
+    shown: HashMap<MigrationKey, String>,
 }
 
 /// One app's nodes, leaves and roots, by name.
@@ -90,20 +92,50 @@ impl MigrationGraph {
     ) {
         if !self.index.contains_key(child) {
             let msg = format!(
-                "Migration {origin} dependencies reference nonexistent child node {}",
-                py_key(child)
+                "Migration {origin} dependencies reference nonexistent child node {}{}",
+                self.show(child),
+                self.hint(child)
             );
             self.add_dummy(child.clone(), origin, msg);
         }
         if !self.index.contains_key(parent) {
             let msg = format!(
-                "Migration {origin} dependencies reference nonexistent parent node {}",
-                py_key(parent)
+                "Migration {origin} dependencies reference nonexistent parent node {}{}",
+                self.show(parent),
+                self.hint(parent)
             );
             self.add_dummy(parent.clone(), origin, msg);
         }
         let (c, p) = (self.index[child], self.index[parent]);
         self.g.update_edge(c, p, ());
+    }
+
+    /// The graph key Django uses for a value that is no `(app, name)` pair.
+    fn opaque(&mut self, value: &PyValue) -> MigrationKey {
+        let key = opaque_key(value);
+        self.shown
+            .entry(key.clone())
+            .or_insert_with(|| value.repr());
+        key
+    }
+
+    /// A key as Django prints it.
+    fn show(&self, k: &MigrationKey) -> String {
+        match self.shown.get(k) {
+            Some(repr) => repr.clone(),
+            None => py_key(k),
+        }
+    }
+
+    /// For a key that is no pair: what was probably meant.
+    fn hint(&self, k: &MigrationKey) -> &'static str {
+        if !self.shown.contains_key(k) {
+            ""
+        } else if k.name.starts_with('\'') || k.name.starts_with('"') {
+            " (one string, not an (app_label, name) pair: is a comma missing?)"
+        } else {
+            " (an entry is an (app_label, migration_name) pair of strings)"
+        }
     }
 
     /// `MigrationGraph.remove_replaced_nodes`.
@@ -405,6 +437,119 @@ impl MigrationGraph {
     }
 }
 
+/// Keys that are no `(app, name)` pair live in this pseudo app, which no
+/// app label can be (labels are identifiers).
+const OPAQUE_APP: &str = "\u{0}";
+
+/// The graph key of a value that is no `(app, name)` pair: equal values
+/// (Python's `==`) give equal keys.
+fn opaque_key(value: &PyValue) -> MigrationKey {
+    MigrationKey::new(OPAQUE_APP, value.identity())
+}
+
+/// What Django makes of an entry that is no pair of strings.
+enum OddUse {
+    /// It raises.
+    Raises(PyError),
+    /// It skips it (`__first__` of the migration's own app).
+    Ignored,
+    /// It resolves it like a key (`('other', '__first__', …)`).
+    Key(MigrationKey),
+    /// It uses the value itself as a graph key, which no migration has.
+    Node,
+}
+
+/// `check_key(entry, app)` as far as an odd entry goes, then the hash that
+/// `add_dependency` takes of what it returns.
+fn odd_check_key(e: &PyValue, app: &str) -> Result<OddUse, PyError> {
+    let k1 = e.get(1)?;
+    if !(k1.eq_str("__first__") || k1.eq_str("__latest__")) {
+        e.check_hashable()?;
+        return Ok(OddUse::Node);
+    }
+    e.check_hashable()?; // `key in self.graph`
+    let k0 = e.get(0)?;
+    if k0.eq_str(app) {
+        return Ok(OddUse::Ignored);
+    }
+    k0.check_hashable()?; // `key[0] in self.unmigrated_apps`
+    match (k0, k1) {
+        (PyValue::Str(label), PyValue::Str(name)) => {
+            Ok(OddUse::Key(MigrationKey::new(label, name)))
+        }
+        (k0, _) => Err(PyError {
+            exception: "ValueError",
+            message: format!("Dependency on unknown app: {}", k0.repr()),
+        }),
+    }
+}
+
+/// What `add_internal_dependencies` then `add_external_dependencies` (or,
+/// for `run_before`, the latter) do with an odd entry of a migration of
+/// `app`.
+fn odd_use(entry: &OddEntry, app: &str) -> OddUse {
+    let e = &entry.value;
+    let run = || -> Result<OddUse, PyError> {
+        if entry.attr == DepAttr::RunBefore {
+            return odd_check_key(e, app);
+        }
+        if e.get(0)?.eq_str(app) {
+            // Internal: `parent[0] == key[0] and parent[1] != "__first__"`;
+            // external then skips it.
+            if e.get(1)?.eq_str("__first__") {
+                return Ok(OddUse::Ignored);
+            }
+            e.check_hashable()?;
+            return Ok(OddUse::Node);
+        }
+        odd_check_key(e, app)
+    };
+    run().unwrap_or_else(OddUse::Raises)
+}
+
+/// The error for an odd entry Django raises on.
+fn odd_error(key: &MigrationKey, m: &Migration, entry: &OddEntry, err: &PyError) -> Diag {
+    let (kind, message) = if err.exception == "ValueError" {
+        (
+            DiagKind::NodeNotFound,
+            format!(
+                "Migration {key} dependencies reference {}: {}",
+                entry.value.repr(),
+                err.message
+            ),
+        )
+    } else {
+        (
+            DiagKind::InvalidValue,
+            format!(
+                "{} entry {} of {key}: Django raises {err} on it while building the graph; \
+                 an entry is an (app_label, migration_name) pair of strings",
+                entry.attr.name(),
+                entry.value.repr(),
+            ),
+        )
+    };
+    Diag::new(kind, message).at(m.file.clone(), Some(entry.line))
+}
+
+/// The keys a squash replaces, odd entries included (those Django cannot
+/// hash are reported in `errors`).
+fn replaced_keys(
+    gr: &mut MigrationGraph,
+    key: &MigrationKey,
+    m: &Migration,
+    errors: &mut Vec<Diag>,
+) -> Vec<MigrationKey> {
+    let mut out = m.replaces.clone();
+    for entry in m.odd.iter().filter(|e| e.attr == DepAttr::Replaces) {
+        match entry.value.check_hashable() {
+            Ok(()) => out.push(gr.opaque(&entry.value)),
+            Err(err) => errors.push(odd_error(key, m, entry, &err)),
+        }
+    }
+    out
+}
+
 /// Python's repr of a key tuple, as Django prints it: `('app', 'name')`.
 pub fn py_key(k: &MigrationKey) -> String {
     format!("('{}', '{}')", k.app, k.name)
@@ -447,6 +592,28 @@ pub fn build_graph(project: &Project, strict: bool) -> BuiltGraph {
         for parent in &m.dependencies {
             if parent.app == key.app && parent.name != "__first__" {
                 gr.add_dependency(key, key, parent);
+            }
+        }
+    }
+    // Entries that are no pair of strings, as Django's code takes them.
+    let mut odd_keys: Vec<(&MigrationKey, MigrationKey, DepAttr)> = Vec::new();
+    for (key, m) in &project.migrations {
+        for entry in &m.odd {
+            if entry.attr == DepAttr::Replaces {
+                continue;
+            }
+            match odd_use(entry, &key.app) {
+                OddUse::Raises(err) => errors.push(odd_error(key, m, entry, &err)),
+                OddUse::Ignored => {}
+                OddUse::Key(k) => odd_keys.push((key, k, entry.attr)),
+                OddUse::Node => {
+                    let k = gr.opaque(&entry.value);
+                    if entry.attr == DepAttr::RunBefore {
+                        gr.add_dependency(key, &k, key);
+                    } else {
+                        gr.add_dependency(key, key, &k);
+                    }
+                }
             }
         }
     }
@@ -500,12 +667,22 @@ pub fn build_graph(project: &Project, strict: bool) -> BuiltGraph {
             }
         }
     }
+    for (key, k, attr) in odd_keys {
+        if let Some(k) = check_key(&gr, &k, key) {
+            if attr == DepAttr::RunBefore {
+                gr.add_dependency(key, &k, key);
+            } else {
+                gr.add_dependency(key, key, &k);
+            }
+        }
+    }
     // Squashes: with no database nothing is applied, so every replacing
     // migration replaces its targets.
     let order = replacement_order(project, &gr, &mut errors);
     for key in order {
         let m = &project.migrations[key];
-        if let Err(msg) = gr.remove_replaced_nodes(key, &m.replaces) {
+        let targets = replaced_keys(&mut gr, key, m, &mut errors);
+        if let Err(msg) = gr.remove_replaced_nodes(key, &targets) {
             errors.push(Diag::new(DiagKind::NodeNotFound, msg).at(m.file.clone(), None));
         }
     }
@@ -574,8 +751,17 @@ fn replacement_order<'p>(
     let mut outers: BTreeMap<&MigrationKey, Vec<&MigrationKey>> = BTreeMap::new();
     let mut pending: BTreeMap<&MigrationKey, usize> = BTreeMap::new();
     let mut claimed: BTreeMap<&MigrationKey, Vec<&MigrationKey>> = BTreeMap::new();
+    let odd_targets: BTreeMap<&MigrationKey, Vec<MigrationKey>> = replacing
+        .iter()
+        .map(|(&k, m)| {
+            let odd = m.odd.iter().filter(|e| e.attr == DepAttr::Replaces);
+            let hashable = odd.filter(|e| e.value.check_hashable().is_ok());
+            (k, hashable.map(|e| opaque_key(&e.value)).collect())
+        })
+        .collect();
     for (&outer, m) in &replacing {
-        let targets: BTreeSet<&MigrationKey> = m.replaces.iter().collect();
+        let targets: BTreeSet<&MigrationKey> =
+            m.replaces.iter().chain(&odd_targets[outer]).collect();
         pending.insert(outer, 0);
         for inner in targets {
             if inner == outer {
@@ -603,23 +789,35 @@ fn replacement_order<'p>(
             }
         }
     }
+    let first_of = |squashes: &[&MigrationKey]| &project.migrations[squashes[0]];
     for (target, squashes) in &claimed {
         if squashes.len() < 2 {
             continue;
         }
+        let shown = if target.app == OPAQUE_APP {
+            gr.show(target)
+        } else {
+            target.to_string()
+        };
+        let line = entry_line(&first_of(squashes).parsed.replaces, target).or_else(|| {
+            first_of(squashes)
+                .odd
+                .iter()
+                .find(|e| e.attr == DepAttr::Replaces && opaque_key(&e.value) == **target)
+                .map(|e| e.line)
+        });
         let names: Vec<String> = squashes.iter().map(|k| k.to_string()).collect();
-        let first = &project.migrations[squashes[0]];
         errors.push(
             Diag::new(
                 DiagKind::AmbiguousReplacement,
                 format!(
-                    "{target} is replaced by both {}: Django gives its place in the graph to \
+                    "{shown} is replaced by both {}: Django gives its place in the graph to \
                      whichever squash it handles first, in an order that changes from run to run, \
-                     so its leaves and conflicts do too; keep {target} in one squash's `replaces` only",
+                     so its leaves and conflicts do too; keep {shown} in one squash's `replaces` only",
                     names.join(" and ")
                 ),
             )
-            .at(first.file.clone(), entry_line(&first.parsed.replaces, target)),
+            .at(first_of(squashes).file.clone(), line),
         );
     }
     // Kahn's algorithm, smallest key first; what a loop of squashes leaves
@@ -674,6 +872,12 @@ fn dependency_line(project: &Project, origin: &MigrationKey, target: &MigrationK
             }
             _ => None,
         })
+        .or_else(|| {
+            m.odd
+                .iter()
+                .find(|e| e.attr != DepAttr::Replaces && opaque_key(&e.value) == *target)
+                .map(|e| e.line)
+        })
         .or(Some(p.class_line))
 }
 
@@ -700,6 +904,7 @@ mod tests {
     use super::*;
     use crate::core::discover::{LabelSource, PackageKind};
     use crate::core::load::{App, Migration, Origin};
+    use crate::core::pyparse::PyValue;
     use std::sync::Arc;
 
     fn k(s: &str) -> MigrationKey {
@@ -732,6 +937,7 @@ mod tests {
                     dependencies: keys(deps),
                     replaces: keys(reps),
                     run_before: keys(rb),
+                    odd: Vec::new(),
                 },
             );
         }
@@ -920,6 +1126,130 @@ mod tests {
             ("a.0001_sq_y", &[], &["a.0002"], &[]),
         ]);
         assert!(build_graph(&p, false).errors.is_empty());
+    }
+
+    fn odd(p: &mut Project, key: &str, attr: DepAttr, value: PyValue, line: u32) {
+        let m = p.migrations.get_mut(&k(key)).unwrap();
+        m.odd.push(OddEntry { attr, value, line });
+    }
+
+    fn s(v: &str) -> PyValue {
+        PyValue::Str(v.to_owned())
+    }
+
+    /// `('a' '0001')` is one string: Django keys a node by it, and it is
+    /// missing.
+    #[test]
+    fn dependency_that_is_one_string_is_a_missing_node() {
+        let mut p = project(&[("a.0001", &[], &[], &[]), ("a.0002", &[], &[], &[])]);
+        odd(&mut p, "a.0002", DepAttr::Dependencies, s("a0001"), 7);
+        let b = build_graph(&p, true);
+        assert_eq!(b.errors.len(), 1, "{:?}", b.errors);
+        let e = &b.errors[0];
+        assert_eq!(e.kind, DiagKind::NodeNotFound);
+        assert!(
+            e.message.starts_with(
+                "Migration a.0002 dependencies reference nonexistent parent node 'a0001' (one string"
+            ),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            (e.file.as_deref(), e.line),
+            (Some("a/migrations/0002.py"), Some(7))
+        );
+        // No second leaf: the graph is not trusted, and not a conflict.
+        assert_eq!(names(b.graph.leaves("a")), vec!["a.0001", "a.0002"]);
+    }
+
+    /// Entries Django cannot index or hash make it raise while building.
+    #[test]
+    fn dependency_entries_django_cannot_index_or_hash_are_invalid() {
+        let mut p = project(&[("a.0001", &[], &[], &[])]);
+        let t = PyValue::Tuple;
+        for (i, v) in [
+            t(vec![s("a")]),
+            PyValue::None,
+            PyValue::List(vec![s("b"), s("0001")]),
+            PyValue::Dict(vec![(s("a"), s("b"))]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            odd(&mut p, "a.0001", DepAttr::Dependencies, v, i as u32 + 10);
+        }
+        odd(
+            &mut p,
+            "a.0001",
+            DepAttr::RunBefore,
+            t(vec![s("b"), s("0001"), PyValue::List(vec![])]),
+            20,
+        );
+        let b = build_graph(&p, false);
+        let got: Vec<(DiagKind, Option<u32>, &str)> = b
+            .errors
+            .iter()
+            .map(|e| {
+                (
+                    e.kind,
+                    e.line,
+                    e.message.split(": Django raises ").nth(1).unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (DiagKind::InvalidValue, Some(10), "IndexError: tuple index out of range on it while building the graph; an entry is an (app_label, migration_name) pair of strings"),
+                (DiagKind::InvalidValue, Some(11), "TypeError: 'NoneType' object is not subscriptable on it while building the graph; an entry is an (app_label, migration_name) pair of strings"),
+                (DiagKind::InvalidValue, Some(12), "TypeError: unhashable type: 'list' on it while building the graph; an entry is an (app_label, migration_name) pair of strings"),
+                (DiagKind::InvalidValue, Some(13), "KeyError: 0 on it while building the graph; an entry is an (app_label, migration_name) pair of strings"),
+                (DiagKind::InvalidValue, Some(20), "TypeError: unhashable type: 'list' on it while building the graph; an entry is an (app_label, migration_name) pair of strings"),
+            ]
+        );
+    }
+
+    /// What Django happens to accept: `['a', '__first__']` in app a is
+    /// skipped before anything hashes it; `('b', '__first__', 'x')` is
+    /// resolved like `('b', '__first__')`.
+    #[test]
+    fn odd_entries_django_accepts_resolve_like_django() {
+        let mut p = project(&[
+            ("a.0001", &[], &[], &[]),
+            ("b.0001", &[], &[], &[]),
+            ("b.0002", &["b.0001"], &[], &[]),
+        ]);
+        odd(
+            &mut p,
+            "a.0001",
+            DepAttr::Dependencies,
+            PyValue::List(vec![s("a"), s("__first__")]),
+            3,
+        );
+        let three = PyValue::Tuple(vec![s("b"), s("__latest__"), PyValue::Int("1".into())]);
+        odd(&mut p, "a.0001", DepAttr::Dependencies, three, 4);
+        let b = build_graph(&p, true);
+        assert!(b.errors.is_empty(), "{:?}", b.errors);
+        assert_eq!(names(b.graph.parents(&k("a.0001"))), vec!["b.0002"]);
+    }
+
+    /// A squash may list the same odd value: the missing node is replaced
+    /// and its dependents point at the squash, as Django re-points them.
+    #[test]
+    fn odd_dependency_replaced_by_a_squash_listing_it_goes_to_the_squash() {
+        let mut p = project(&[
+            ("a.0001", &[], &[], &[]),
+            ("a.0001_sq", &[], &["a.0001"], &[]),
+            ("a.0002", &[], &[], &[]),
+        ]);
+        let v = || PyValue::Tuple(vec![s("a"), s("0001"), PyValue::Bool(true)]);
+        odd(&mut p, "a.0002", DepAttr::Dependencies, v(), 5);
+        let v1 = PyValue::Tuple(vec![s("a"), s("0001"), PyValue::Int("1".into())]);
+        odd(&mut p, "a.0001_sq", DepAttr::Replaces, v1, 6);
+        let b = build_graph(&p, true);
+        assert!(b.errors.is_empty(), "{:?}", b.errors);
+        assert_eq!(names(b.graph.parents(&k("a.0002"))), vec!["a.0001_sq"]);
+        assert_eq!(names(b.graph.leaves("a")), vec!["a.0002"]);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::config::{exclude_matcher, Config};
 use super::diag::{Diag, DiagKind};
 use super::discover::{discover, module_names, DiscoverOptions, LabelSource, Package, PackageKind};
 use super::keys::MigrationKey;
-use super::pyparse::{self, DepEntry, FileProblemKind, ParsedMigration};
+use super::pyparse::{self, DepEntry, FileProblemKind, ParsedMigration, PyValue};
 use super::settings::{resolve_settings, ResolvedSettings};
 use super::tree::SourceTree;
 
@@ -49,12 +49,41 @@ pub struct Migration {
     pub dependencies: Vec<MigrationKey>,
     pub replaces: Vec<MigrationKey>,
     pub run_before: Vec<MigrationKey>,
+    /// Entries of the three lists that are no `(app_label, name)` pair of
+    /// strings; the graph decides what Django makes of them.
+    pub odd: Vec<OddEntry>,
+}
+
+/// Which list an entry is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepAttr {
+    Dependencies,
+    Replaces,
+    RunBefore,
+}
+
+impl DepAttr {
+    pub fn name(self) -> &'static str {
+        match self {
+            DepAttr::Dependencies => "dependencies",
+            DepAttr::Replaces => "replaces",
+            DepAttr::RunBefore => "run_before",
+        }
+    }
+}
+
+/// An entry that is a literal but no pair of strings.
+#[derive(Debug, Clone)]
+pub struct OddEntry {
+    pub attr: DepAttr,
+    pub value: PyValue,
+    pub line: u32,
 }
 
 impl Migration {
     /// Django's `if migration.replaces:`: the migration is a squash.
     pub fn is_replacing(&self) -> bool {
-        !self.replaces.is_empty()
+        !self.replaces.is_empty() || self.odd.iter().any(|e| e.attr == DepAttr::Replaces)
     }
 }
 
@@ -280,6 +309,7 @@ fn load_packages(
                     FileProblemKind::Syntax => DiagKind::Syntax,
                     FileProblemKind::NonLiteral => DiagKind::NonLiteral,
                     FileProblemKind::Note => DiagKind::Parse,
+                    FileProblemKind::Invalid => DiagKind::InvalidValue,
                 };
                 p.diags.push(
                     Diag::new(kind, prob.message.clone())
@@ -301,15 +331,25 @@ fn load_packages(
                 continue;
             }
             let key = MigrationKey::new(pkg.label.clone(), name);
-            let mut resolve = |entries: &[DepEntry]| -> Vec<MigrationKey> {
-                entries
-                    .iter()
-                    .filter_map(|e| resolve_dep(e, &p.settings, &file, &mut p.diags))
-                    .collect()
+            let mut odd = Vec::new();
+            let mut resolve = |attr: DepAttr, entries: &[DepEntry]| -> Vec<MigrationKey> {
+                let mut keys = Vec::with_capacity(entries.len());
+                for e in entries {
+                    if let DepEntry::Value { value, line } = e {
+                        odd.push(OddEntry {
+                            attr,
+                            value: value.clone(),
+                            line: *line,
+                        });
+                    } else if let Some(k) = resolve_dep(e, &p.settings, &file, &mut p.diags) {
+                        keys.push(k);
+                    }
+                }
+                keys
             };
-            let dependencies = resolve(&m.dependencies);
-            let replaces = resolve(&m.replaces);
-            let run_before = resolve(&m.run_before);
+            let dependencies = resolve(DepAttr::Dependencies, &m.dependencies);
+            let replaces = resolve(DepAttr::Replaces, &m.replaces);
+            let run_before = resolve(DepAttr::RunBefore, &m.run_before);
             if replaces.contains(&key) {
                 p.diags.push(self_replacing(&key, &file, &m));
             }
@@ -323,6 +363,7 @@ fn load_packages(
                     dependencies,
                     replaces,
                     run_before,
+                    odd,
                 },
             );
         }
@@ -390,6 +431,7 @@ fn resolve_dep(
                 }
             }
         }
+        DepEntry::Value { .. } => None,
     }
 }
 

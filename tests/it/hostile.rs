@@ -234,3 +234,130 @@ fn two_squashes_of_one_migration_are_refused_as_their_graph_changes_run_to_run()
     // Django loads it either way, with one leaf or two.
     assert_eq!(django_outcomes(project.path()), [None, None]);
 }
+
+/// `git init` and commit everything in `dir`, hermetically.
+fn commit_all(dir: &Path) {
+    let home = support::target_tmp().join("djmig-test-home");
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &["commit", "-q", "-m", "hostile"],
+    ] {
+        let status = support::git_command(dir, &home)
+            .args(args)
+            .status()
+            .expect("run git");
+        assert!(status.success(), "git {args:?} failed");
+    }
+}
+
+/// `('blog' '0001_initial')` is one string. It was dropped with a warning,
+/// which left 0002 a second root and leaf: a false conflict even with
+/// --strict, and `resolve` offered a merge migration. Django raises
+/// NodeNotFoundError.
+#[test]
+fn dependency_missing_a_comma_is_djangos_missing_node_not_a_conflict() {
+    let project = copy_fixture("hostile_dependency_missing_comma");
+    let report = verdict(
+        project.path(),
+        &Expect::error(
+            "node_not_found",
+            "blog/migrations/0002_post_body.py",
+            10,
+            "dependencies reference nonexistent parent node 'blog0001_initial' (one string",
+        ),
+    );
+    assert_eq!(report["errors"].as_array().map(Vec::len), Some(1));
+    // Not a conflict to resolve: the text verdict is the error, with
+    // --strict too.
+    let strict = run(project.path(), &["--strict", "check"]);
+    strict.expect_code(3);
+    assert!(
+        strict.stdout.contains("cannot be built")
+            && !strict.stdout.to_lowercase().contains("conflict"),
+        "{}",
+        strict.stdout
+    );
+
+    commit_all(project.path());
+    let before = snapshot(project.path());
+    let resolve = run(project.path(), &["resolve", "--dry-run", "--no-database"]);
+    resolve.expect_code(3);
+    assert!(
+        resolve.stderr.contains("blog0001_initial") && !resolve.stdout.contains("merge"),
+        "stdout:\n{}\nstderr:\n{}",
+        resolve.stdout,
+        resolve.stderr
+    );
+    assert_eq!(before, snapshot(project.path()));
+}
+
+#[test]
+fn dependency_naming_no_migration_is_djangos_missing_node() {
+    let project = copy_fixture("hostile_dependency_name_none");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "node_not_found",
+            "blog/migrations/0002_post_body.py",
+            10,
+            "nonexistent parent node ('blog', None)",
+        ),
+    );
+}
+
+#[test]
+fn dependency_with_three_items_is_djangos_missing_node() {
+    let project = copy_fixture("hostile_dependency_three_items");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "node_not_found",
+            "blog/migrations/0002_post_body.py",
+            10,
+            "nonexistent parent node ('blog', '0001_initial', 'extra')",
+        ),
+    );
+}
+
+#[test]
+fn dependency_with_one_item_is_djangos_index_error() {
+    let project = copy_fixture("hostile_dependency_one_item");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "invalid_value",
+            "blog/migrations/0002_post_body.py",
+            10,
+            "Django raises IndexError: tuple index out of range",
+        ),
+    );
+}
+
+#[test]
+fn dependency_written_as_a_list_is_djangos_unhashable_type_error() {
+    let project = copy_fixture("hostile_dependency_list_entry");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "invalid_value",
+            "blog/migrations/0002_post_body.py",
+            10,
+            "Django raises TypeError: unhashable type: 'list'",
+        ),
+    );
+}
+
+#[test]
+fn dependencies_none_is_djangos_type_error() {
+    let project = copy_fixture("hostile_dependencies_none");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "invalid_value",
+            "blog/migrations/0002_post_body.py",
+            9,
+            "dependencies = None: Django raises TypeError: 'NoneType' object is not iterable",
+        ),
+    );
+}

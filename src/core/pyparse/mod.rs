@@ -25,6 +25,7 @@ mod apps;
 mod eval;
 mod migration;
 mod settings;
+mod value;
 
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ mod tests;
 pub use apps::parse_app_label;
 pub use migration::{operation_signature, parse_migration, parse_migration_graph};
 pub use settings::{parse_manage_py_settings, parse_settings, StaticSettings};
+pub use value::{PyError, PyValue};
 
 /// A string literal value with the byte span of its token (quotes included)
 /// in the source, so later rewrites can replace exactly that token.
@@ -60,6 +62,10 @@ pub enum DepEntry {
         default: Option<String>,
         line: u32,
     },
+    /// Any other literal (`('blog' '0001')`, `('blog', None)`, a 3-tuple, a
+    /// list): Django uses it as it is, and fails or not on it when it
+    /// builds the graph.
+    Value { value: PyValue, line: u32 },
 }
 
 /// One operation of the `operations` list.
@@ -102,6 +108,9 @@ pub enum FileProblemKind {
     NonLiteral,
     /// Something suspicious that does not stop reading.
     Note,
+    /// A value Python or Django raises on when the migration is loaded
+    /// (`dependencies = None`, `[...] + (...)`).
+    Invalid,
 }
 
 /// What a migration module says about itself.

@@ -3,7 +3,7 @@ use super::*;
 fn key(e: &DepEntry) -> (&str, &str) {
     match e {
         DepEntry::Key { app, name, .. } => (&app.value, &name.value),
-        DepEntry::Swappable { .. } => panic!("not a key: {e:?}"),
+        DepEntry::Swappable { .. } | DepEntry::Value { .. } => panic!("not a key: {e:?}"),
     }
 }
 
@@ -491,28 +491,75 @@ fn python_uses_bindings_before_the_class() {
     assert_eq!(nonliteral(&p).len(), 1);
 }
 
+/// Entries that are literals but no pairs of strings are kept as values
+/// (Django decides what they do); what cannot be evaluated is reported.
 #[test]
-fn replaces_compute_and_bad_entries() {
+fn odd_entries_are_kept_as_values_and_calls_reported() {
     let src = r#"
 class Migration(migrations.Migration):
     replaces = compute()
-    dependencies = [("a", "0001"), ["b", "0002"], ("c",), ("d", "e", "f"), (1, 2), None, helper(), UNKNOWN]
+    dependencies = [("a", "0001"), ["b", "0002"], ("c",), ("d", "e", "f"), (1, 2), None, helper(), UNKNOWN, ("g" "h")]
 "#;
     let p = parse_migration(src.as_bytes());
     assert!(p.replaces.is_empty());
-    assert_eq!(keys(&p.dependencies), vec![("a", "0001"), ("b", "0002")]);
-    let notes: Vec<_> = p
-        .problems
+    let values: Vec<String> = p
+        .dependencies
         .iter()
-        .filter(|p| p.kind == FileProblemKind::Note)
+        .map(|e| match e {
+            DepEntry::Key { app, name, .. } => format!("key {}.{}", app.value, name.value),
+            DepEntry::Value { value, line } => format!("{} at {line}", value.repr()),
+            DepEntry::Swappable { .. } => panic!("{e:?}"),
+        })
         .collect();
-    assert_eq!(notes.len(), 1);
-    assert!(notes[0].message.contains("TypeError"));
+    assert_eq!(
+        values,
+        [
+            "key a.0001",
+            "['b', '0002'] at 4",
+            "('c',) at 4",
+            "('d', 'e', 'f') at 4",
+            "(1, 2) at 4",
+            "None at 4",
+            "'gh' at 4",
+        ]
+    );
     let nl = nonliteral(&p);
     assert!(nl[0].message.starts_with("replaces:"), "{}", nl[0].message);
     assert!(nl[0].message.contains("compute()"));
     assert_eq!((nl[0].line, nl[0].col), (3, 16));
-    assert_eq!(nl.len(), 1 + 6, "{nl:#?}");
+    assert_eq!(nl.len(), 3, "{nl:#?}");
+    assert!(!kinds(&p).contains(&FileProblemKind::Invalid));
+}
+
+/// `list(...)` of what is not iterable, and `list + tuple`, raise
+/// TypeError when Django loads the migration: invalid, not a guess.
+#[test]
+fn lists_python_cannot_build_are_invalid() {
+    let src = "class Migration:\n    dependencies = [('a', '1')] + (('b', '2'),)\n    replaces = None\n    run_before = 5\n    operations = None\n";
+    let p = parse_migration_graph(src.as_bytes());
+    let invalid: Vec<(u32, &str)> = p
+        .problems
+        .iter()
+        .filter(|p| p.kind == FileProblemKind::Invalid)
+        .map(|p| (p.line, p.message.as_str()))
+        .collect();
+    assert_eq!(invalid.len(), 4, "{invalid:#?}");
+    assert!(invalid[0]
+        .1
+        .contains("can only concatenate list (not \"tuple\") to list"));
+    assert!(invalid[1]
+        .1
+        .contains("TypeError: 'NoneType' object is not iterable"));
+    assert!(invalid[2]
+        .1
+        .contains("TypeError: 'int' object is not iterable"));
+    assert!(invalid[3].1.starts_with("operations = None"));
+    // A string, bytes or a dict is iterable: its items are the entries.
+    let src = "class Migration:\n    dependencies = {('a', '1'): 0}\n    run_before = 'xy'\n";
+    let p = parse_migration(src.as_bytes());
+    assert_eq!(keys(&p.dependencies), vec![("a", "1")]);
+    assert_eq!(p.run_before.len(), 2);
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
 }
 
 #[test]
@@ -638,8 +685,14 @@ class Migration:
 "#;
     let p = parse_migration(src.as_bytes());
     assert_eq!(
-        keys(&p.dependencies),
+        keys(&p.dependencies[..3]),
         vec![("ab", "0001"), ("c", "0002"), ("d", "0003")]
+    );
+    // bytes are no str: Django keys a node by (b'e', '0004') that never exists.
+    assert!(
+        matches!(&p.dependencies[3], DepEntry::Value { value, .. } if value.repr() == "(b'e', '0004')"),
+        "{:?}",
+        p.dependencies[3]
     );
     match &p.dependencies[0] {
         DepEntry::Key { app, name, .. } => {
@@ -665,23 +718,7 @@ class Migration:
         }
         _ => panic!(),
     }
-    assert_eq!(nonliteral(&p).len(), 2);
-}
-
-#[test]
-fn tuple_list_mixing() {
-    let src = "class Migration:\n    dependencies = [('a', '1')] + (('b', '2'),)\n    replaces = None\n    run_before = None\n";
-    let p = parse_migration(src.as_bytes());
-    assert_eq!(keys(&p.dependencies), vec![("a", "1"), ("b", "2")]);
-    assert!(nonliteral(&p)[0].message.contains("TypeError"));
-    // replaces = None is Django's default; run_before = None is not.
-    let notes: Vec<_> = p
-        .problems
-        .iter()
-        .filter(|p| p.kind == FileProblemKind::Note)
-        .collect();
-    assert_eq!(notes.len(), 1);
-    assert!(notes[0].message.starts_with("run_before"));
+    assert_eq!(nonliteral(&p).len(), 1);
 }
 
 #[test]
