@@ -361,3 +361,233 @@ fn dependencies_none_is_djangos_type_error() {
         ),
     );
 }
+
+/// Sources Python refuses to compile, or compiles though they look odd.
+fn compile_corpus() -> Vec<(&'static str, Vec<u8>)> {
+    let text = |name, s: &str| (name, s.as_bytes().to_vec());
+    let bytes = |name, s: &[u8]| (name, s.to_vec());
+    let indent = |n: usize| -> String {
+        let mut s: String = (0..n)
+            .map(|i| format!("{}if x:\n", " ".repeat(i)))
+            .collect();
+        s.push_str(&" ".repeat(n));
+        s.push_str("pass\n");
+        s
+    };
+    vec![
+        text("repeated_keyword", "f(a=1, a=2)\n"),
+        text("repeated_keyword_in_class", "class Migration:\n    operations = [RunSQL(sql='', sql='')]\n"),
+        text("await_module", "await x\n"),
+        text("await_class", "class C:\n    await x\n"),
+        text("await_sync_def", "def f():\n    await x\n"),
+        text("await_lambda_in_async", "async def f():\n    return lambda: await x\n"),
+        text("await_listcomp_sync", "def f():\n    return [await x for x in y]\n"),
+        text("await_listcomp_async", "async def f():\n    return [await x for x in y]\n"),
+        text("await_genexp_module", "(await x for x in y)\n"),
+        text("await_genexp_sync", "def f():\n    return (await x for x in y)\n"),
+        text("await_genexp_if_sync", "def f():\n    return (x for x in y if await x)\n"),
+        text("await_genexp_first_iter_sync", "def f():\n    return (x for x in await y)\n"),
+        text("async_for_sync", "def f():\n    async for x in y: pass\n"),
+        text("async_with_module", "async with x: pass\n"),
+        text("async_comp_sync", "def f():\n    return [x async for x in y]\n"),
+        text("yield_module", "yield 1\n"),
+        text("yield_class", "class C:\n    yield 1\n"),
+        text("yield_in_list", "class Migration:\n    dependencies = [(yield)]\n"),
+        text("yield_lambda", "f = lambda: (yield)\n"),
+        text("yield_listcomp", "def f():\n    return [(yield) for x in y]\n"),
+        text("yield_from_async", "async def f():\n    yield from x\n"),
+        text("return_module", "return 1\n"),
+        text("return_class", "def f():\n    class C:\n        return 1\n"),
+        text("return_async_gen", "async def f():\n    yield 1\n    return 2\n"),
+        text("break_module", "break\n"),
+        text("continue_class", "for x in y:\n    class C:\n        continue\n"),
+        text("break_for_else", "for x in y:\n    pass\nelse:\n    break\n"),
+        text("break_nested_def", "for x in y:\n    def f():\n        break\n"),
+        text("break_while", "while x:\n    for y in z:\n        break\n    else:\n        continue\n"),
+        text("break_try_finally", "for x in y:\n    try:\n        pass\n    finally:\n        break\n"),
+        text("nonlocal_module", "nonlocal x\n"),
+        text("duplicate_parameter", "def f(a, a): pass\n"),
+        text("duplicate_lambda_parameter", "f = lambda a, a: 1\n"),
+        text("late_future", "x = 1\nfrom __future__ import annotations\n"),
+        text("future_braces", "from __future__ import braces\n"),
+        text("docstring_then_future", "'''doc'''\nfrom __future__ import annotations\n"),
+        text("assign_debug", "__debug__ = 1\n"),
+        text("keyword_debug", "f(__debug__=1)\n"),
+        text("starred_assign", "*a = [1]\n"),
+        text("two_starred", "*a, *b = [1]\n"),
+        text("walrus_class_comp", "class C:\n    [(y := x) for x in z]\n"),
+        text("walrus_comp_iter", "[x for x in (y := [1])]\n"),
+        text("walrus_rebind", "[x := 0 for x in y]\n"),
+        text("import_star_def", "def f():\n    from os import *\n"),
+        text("match_irrefutable", "match x:\n    case y:\n        pass\n    case 1:\n        pass\n"),
+        text("match_dup_key", "match x:\n    case {'a': 1, 'a': 2}:\n        pass\n"),
+        text("match_two_names", "match x:\n    case [a, a]:\n        pass\n"),
+        text("match_or_bindings", "match x:\n    case [a] | [b]:\n        pass\n"),
+        text("fine_migration", "from django.db import migrations\nclass Migration(migrations.Migration):\n    dependencies = [('a', '0001')]\n    operations = []\n"),
+        text("fine_async_helpers", "async def f():\n    async with x:\n        async for y in z:\n            await y\n    return [a async for a in b]\n"),
+        (
+            "parens_200",
+            format!("x = {}1{}\n", "(".repeat(200), ")".repeat(200)).into_bytes(),
+        ),
+        (
+            "brackets_201",
+            format!("x = {}{}\n", "([{".repeat(67), "}])".repeat(67)).into_bytes(),
+        ),
+        ("indent_99", indent(99).into_bytes()),
+        ("indent_100", indent(100).into_bytes()),
+        bytes("cookie_unknown", b"# -*- coding: foobar -*-\nx = 1\n"),
+        bytes("cookie_line2_unknown", b"#!/usr/bin/env python\n# coding: foobar\nx = 1\n"),
+        bytes("cookie_line2_after_code", b"x = 1\n# coding: foobar\n"),
+        bytes("cookie_line3", b"#\n#\n# coding: foobar\nx = 1\n"),
+        bytes("cookie_blank_line1", b"\n# coding: foobar\nx = 1\n"),
+        bytes("cookie_vim", b"# vim: set fileencoding=foobar :\nx = 1\n"),
+        bytes("cookie_utf8_variant", b"# coding: UTF8\nx = '\xc3\xa9'\n"),
+        bytes("cookie_utf8_suffix", b"# -*- coding: utf-8-unix -*-\nx = 1\n"),
+        bytes("cookie_latin1_variant", b"# coding: ISO_8859-1\nx = '\xff'\n"),
+        bytes("cookie_latin1_alias", b"# coding: l1\nx = '\xff'\n"),
+        bytes("cookie_cp1252_ascii", b"# coding: cp1252\nx = 1\n"),
+        bytes("cookie_euc_jp", b"# coding: euc_jp\nx = 1\n"),
+        bytes("cookie_hex", b"# coding: hex\nx = 1\n"),
+        bytes("cookie_rot13", b"# coding: rot13\nx = 1\n"),
+        bytes("cookie_utf16", b"# coding: utf-16\nx = 1\n"),
+        bytes("cookie_cp037", b"# coding: cp037\nx = 1\n"),
+        bytes("cookie_ascii_non_ascii", b"# coding: ascii\nx = '\xc3\xa9'\n"),
+        bytes("cookie_utf8_invalid", b"# coding: utf-8\nx = '\xff'\n"),
+        bytes("invalid_utf8", b"x = '\xff'\n"),
+        bytes("invalid_utf8_comment", b"# caf\xe9\nx = 1\n"),
+        bytes("bom_latin1_cookie", b"\xef\xbb\xbf# coding: latin-1\nx = 1\n"),
+        bytes("bom_utf8_cookie", b"\xef\xbb\xbf# coding: utf-8\nx = 1\n"),
+        bytes("bom_invalid", b"\xef\xbb\xbfx = '\xff'\n"),
+        bytes("nul_byte", b"x = 1\n\x00\n"),
+    ]
+}
+
+/// Compile-time errors djmig does not detect: they need to know which
+/// names each scope binds or declares `global`, which it does not track.
+/// Python must still refuse them (else the list is stale).
+const KNOWN_GAPS: &[(&str, &str)] = &[
+    (
+        "nonlocal_and_global",
+        "def f():\n    x = 1\n    def g():\n        global x\n        nonlocal x\n",
+    ),
+    (
+        "used_before_global",
+        "def f():\n    print(x)\n    global x\n",
+    ),
+    ("parameter_and_global", "def f(x):\n    global x\n"),
+];
+
+/// djmig's verdict (refused or not) on each source of [`compile_corpus`]
+/// against the test Python's `compile()`.
+#[test]
+fn compile_and_encoding_verdicts_agree_with_cpython() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = compile_corpus();
+    let gaps: Vec<(&str, Vec<u8>)> = KNOWN_GAPS
+        .iter()
+        .map(|(n, s)| (*n, s.as_bytes().to_vec()))
+        .collect();
+    for (name, src) in corpus.iter().chain(&gaps) {
+        fs::write(dir.path().join(format!("{name}.py")), src).expect("write source");
+    }
+    let script = "import json, os, sys\n\
+        out = {}\n\
+        for f in sorted(os.listdir(sys.argv[1])):\n\
+        \x20   data = open(os.path.join(sys.argv[1], f), 'rb').read()\n\
+        \x20   try:\n\
+        \x20       compile(data, f, 'exec')\n\
+        \x20       out[f[:-3]] = None\n\
+        \x20   except (SyntaxError, ValueError) as e:\n\
+        \x20       out[f[:-3]] = '%s: %s' % (type(e).__name__, e)\n\
+        print(json.dumps(out))\n";
+    let out = std::process::Command::new(support::django_python())
+        .args(["-c", script])
+        .arg(dir.path())
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let python: BTreeMap<String, Option<String>> =
+        serde_json::from_slice(&out.stdout).expect("python's verdicts");
+    let mut disagree = Vec::new();
+    for (name, src) in &corpus {
+        let parsed = djmig::core::pyparse::parse_migration_graph(src);
+        let ours: Vec<&str> = parsed
+            .problems
+            .iter()
+            .filter(|p| p.kind == djmig::core::pyparse::FileProblemKind::Syntax)
+            .map(|p| p.message.as_str())
+            .collect();
+        let theirs = &python[*name];
+        if ours.is_empty() != theirs.is_none() {
+            disagree.push(format!("{name}: Python {theirs:?}, djmig {ours:?}"));
+        }
+    }
+    for (name, _) in KNOWN_GAPS {
+        if python[*name].is_none() {
+            disagree.push(format!(
+                "{name}: Python compiles it; take it off KNOWN_GAPS"
+            ));
+        }
+    }
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+}
+
+#[test]
+fn repeated_keyword_argument_is_the_syntax_error_python_raises_on_import() {
+    let project = copy_fixture("hostile_repeated_keyword_argument");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "syntax",
+            "blog/migrations/0002_post_body.py",
+            17,
+            "keyword argument `name`",
+        ),
+    );
+}
+
+#[test]
+fn await_in_a_class_body_is_the_syntax_error_python_raises_on_import() {
+    let project = copy_fixture("hostile_await_outside_function");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "syntax",
+            "blog/migrations/0002_post_body.py",
+            13,
+            "`await` statement outside of a function",
+        ),
+    );
+}
+
+#[test]
+fn unknown_coding_declaration_is_the_syntax_error_python_raises_on_import() {
+    let project = copy_fixture("hostile_unknown_encoding");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "syntax",
+            "blog/migrations/0002_post_body.py",
+            1,
+            "unknown encoding: klingon",
+        ),
+    );
+}
+
+#[test]
+fn undeclared_latin1_string_is_the_syntax_error_python_raises_on_import() {
+    let project = copy_fixture("hostile_invalid_utf8");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "syntax",
+            "blog/migrations/0002_post_body.py",
+            18,
+            "Non-UTF-8 code starting with '\\xe9', but no encoding declared",
+        ),
+    );
+}

@@ -318,8 +318,32 @@ fn non_ascii_and_latin1() {
         &bytes[s as usize..e as usize],
         b"migrations.DeleteModel('\xff')"
     );
+    // Python decodes a file declared Latin-1: nothing to report.
+    assert_eq!(kinds(&p), vec![]);
+    // Declared in an encoding djmig does not decode: read as Latin-1, said.
+    let cp1252 = [&b"# coding: cp1252\n"[..], &bytes[26..]].concat();
+    let p = parse_migration(&cp1252);
+    assert_eq!(keys(&p.dependencies), vec![("café", "0001_x")]);
     assert_eq!(kinds(&p), vec![FileProblemKind::Note]);
-    assert!(p.problems[0].message.contains("latin-1"));
+    assert!(p.problems[0].message.contains("cp1252"));
+}
+
+/// Without a declaration Python decodes UTF-8, and refuses the file when
+/// it is not; an unknown declaration is refused whatever the bytes.
+#[test]
+fn undeclared_non_utf8_and_unknown_encodings_are_syntax_errors() {
+    let p = parse_migration(b"class Migration:\n    # caf\xe9\n    label = 'caf\xe9'\n");
+    assert_eq!(kinds(&p), vec![FileProblemKind::Syntax]);
+    assert_eq!(p.problems[0].line, 3);
+    assert!(p.problems[0].message.contains("no encoding declared"));
+    // In a comment only: Python does not decode comments.
+    let p = parse_migration(b"class Migration:\n    # caf\xe9\n    pass\n");
+    assert_eq!(kinds(&p), vec![]);
+    let p = parse_migration(b"# -*- coding: klingon -*-\nclass Migration:\n    pass\n");
+    assert_eq!(kinds(&p), vec![FileProblemKind::Syntax]);
+    assert_eq!(p.problems[0].message, "unknown encoding: klingon");
+    // Still read as far as it goes.
+    assert!(p.has_migration_class);
 }
 
 #[test]
@@ -1098,4 +1122,87 @@ mod props {
 
     const CRLF_TABS: &str = "\u{feff}# -*- coding: utf-8 -*-\r\nfrom __future__ import unicode_literals\r\nfrom django.db import migrations\r\nclass Migration(migrations.Migration):\r\n\tdependencies = [\r\n\t\t('shop', '0001_initial'),  # c\r\n\t\t(\r\n\t\t\t'catalog',\r\n\t\t\t'0002_x',\r\n\t\t),\r\n\t]\r\n\toperations = [migrations.RunPython(f, migrations.RunPython.noop)]\r\n";
     const TRICKY: &str = "E = [('e', '1')]\nclass Migration(migrations.Migration):\n    replaces = [('a', '0001'), ('a', '0002')]\n    dependencies = E + [(\"b\" \"c\", 'd'), swappable_dependency(getattr(settings, 'X', 'a.B'))]\n    dependencies += [*E]\n    run_before: list = [('z', '0009')]\n    initial = True\n    atomic = False\n    operations = [migrations.AddField('m', 'f', models.IntegerField(null=True)), OP]\n";
+}
+
+fn syntax_messages(src: &str) -> Vec<(u32, String)> {
+    parse_migration_graph(src.as_bytes())
+        .problems
+        .into_iter()
+        .filter(|p| p.kind == FileProblemKind::Syntax)
+        .map(|p| (p.line, p.message))
+        .collect()
+}
+
+/// `f(a=1, a=2)` parses, but Python refuses to compile it: SyntaxError
+/// "keyword argument repeated" when Django imports the migration.
+#[test]
+fn repeated_keyword_argument_is_a_syntax_error() {
+    let src = "from django.db import migrations\nclass Migration(migrations.Migration):\n    operations = [migrations.RunSQL(sql='', sql='x')]\n";
+    let got = syntax_messages(src);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, 3);
+    assert!(got[0].1.contains("sql"), "{got:?}");
+}
+
+/// `await` and `yield` outside a function, `return` in a class body,
+/// `break` outside a loop: Python's compiler refuses them all.
+#[test]
+fn await_yield_return_break_outside_their_place_are_syntax_errors() {
+    for (src, line) in [
+        ("await x\nclass Migration:\n    pass\n", 1),
+        ("class Migration:\n    yield 1\n", 2),
+        ("class Migration:\n    dependencies = [(yield)]\n", 2),
+        ("class Migration:\n    return 1\n", 2),
+        (
+            "for x in y:\n    pass\nelse:\n    break\nclass Migration:\n    pass\n",
+            4,
+        ),
+        (
+            "def f():\n    [await x for x in y]\nclass Migration:\n    pass\n",
+            2,
+        ),
+    ] {
+        let got = syntax_messages(src);
+        assert_eq!(
+            got.iter().map(|g| g.0).collect::<Vec<_>>(),
+            [line],
+            "{src:?}: {got:?}"
+        );
+    }
+    // And where Python allows them, nothing.
+    for src in [
+        "async def f():\n    await x\n    [await y for y in z]\n",
+        "def f():\n    yield 1\n    return (await x for x in y)\n",
+        "(await x for x in y)\n",
+        "f = lambda: (yield)\n",
+        "while x:\n    for y in z:\n        break\n    else:\n        continue\n",
+        "class C:\n    def f(self):\n        return 1\n",
+    ] {
+        assert_eq!(syntax_messages(src), [], "{src:?}");
+    }
+}
+
+/// CPython's tokenizer stops at 200 nested brackets and 100 indentation
+/// levels; ruff's parser does not.
+#[test]
+fn nesting_past_cpythons_tokenizer_limits_is_a_syntax_error() {
+    let ok = format!("x = {}1{}\n", "(".repeat(200), ")".repeat(200));
+    assert_eq!(syntax_messages(&ok), []);
+    let deep = format!("x = {}1{}\n", "([{".repeat(67), "}])".repeat(67));
+    assert_eq!(
+        syntax_messages(&deep),
+        [(1, "too many nested parentheses".to_owned())]
+    );
+    let indent = |n: usize| {
+        let mut s: String = (0..n)
+            .map(|i| format!("{}if x:\n", " ".repeat(i)))
+            .collect();
+        s.push_str(&" ".repeat(n));
+        s.push_str("pass\n");
+        s
+    };
+    assert_eq!(syntax_messages(&indent(99)), []);
+    let got = syntax_messages(&indent(100));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].1.contains("too many levels of indentation"));
 }
