@@ -58,10 +58,16 @@ impl FsTree {
                 // like a module, makes the listing depend on it.
                 let file = matches!(fs::metadata(e.path()), Ok(m) if m.is_file());
                 links |= file || name.ends_with(".py");
-                if !file {
+                if file {
+                    EntryKind::File
+                } else if module_like(&name) {
+                    EntryKind::Other
+                } else {
                     continue;
                 }
-                EntryKind::File
+            } else if module_like(&name) {
+                // A FIFO, socket or device named like a module.
+                EntryKind::Other
             } else {
                 continue;
             };
@@ -72,13 +78,28 @@ impl FsTree {
     }
 }
 
+/// Names Python's import system takes for a module: those of the special
+/// files listed (as [`EntryKind::Other`]) because importing them fails.
+fn module_like(name: &str) -> bool {
+    name.ends_with(".py") || name.ends_with(".pyc")
+}
+
 impl SourceTree for FsTree {
     fn list_dir(&self, dir: &str) -> Option<Vec<Entry>> {
         self.list_dir_links(dir).map(|(entries, _)| entries)
     }
 
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
-        fs::read(self.path(path))
+        let path = self.path(path);
+        // Reading a FIFO (or a device) named apps.py or settings.py would
+        // wait forever.
+        if !fs::metadata(&path)?.is_file() {
+            return Err(io::Error::other(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
+        }
+        fs::read(path)
     }
 
     fn is_file(&self, path: &str) -> bool {

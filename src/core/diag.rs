@@ -20,6 +20,9 @@ pub enum DiagKind {
     /// A value Python or Django raises on while loading a migration: a
     /// dependency entry that cannot be indexed or hashed, `None` for a list.
     InvalidValue,
+    /// An entry of a migrations package named like a module that Python
+    /// cannot import (a directory, a FIFO, a broken link).
+    ImportError,
     // warnings
     NonLiteral,
     NotAMigrationsPackage,
@@ -50,6 +53,7 @@ impl DiagKind {
                 | DiagKind::Config
                 | DiagKind::AmbiguousReplacement
                 | DiagKind::InvalidValue
+                | DiagKind::ImportError
         )
     }
 }

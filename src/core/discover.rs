@@ -236,56 +236,76 @@ pub fn app_label(
     (name.to_string(), LabelSource::DirName)
 }
 
+/// What `pkgutil.iter_modules` finds in a migrations package.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Modules {
+    /// `(name, file)` of the source modules, in file name order.
+    pub sources: Vec<(String, String)>,
+    /// Compiled modules without source (stray `.pyc`): Django would import
+    /// them, djmig cannot read them.
+    pub compiled: Vec<String>,
+    /// Entries named like modules that Python cannot import (a directory
+    /// named `0003_x.py`, a FIFO, a link that leads nowhere): `(name, file,
+    /// what it is)`. Django's import of them raises ModuleNotFoundError.
+    pub unimportable: Vec<(String, String, &'static str)>,
+}
+
 /// Module names Django would import from a migrations package:
 /// `pkgutil.iter_modules` over the directory, minus sub-packages and names
-/// starting with `_` or `~`. Returns `(name, file)` pairs in filename order,
-/// plus files that are modules Django would load but djmig cannot read
-/// (stray `.pyc`).
-pub fn module_names(tree: &dyn SourceTree, dir: &str) -> (Vec<(String, String)>, Vec<String>) {
-    let mut names = Vec::new();
-    let mut unreadable = Vec::new();
+/// starting with `_` or `~`.
+pub fn module_names(tree: &dyn SourceTree, dir: &str) -> Modules {
+    let mut out = Modules::default();
     let Some(entries) = tree.list_dir(dir) else {
-        return (names, unreadable);
+        return out;
     };
     // pkgutil sorts file names and yields each module name once: a package
-    // directory `foo/` shadows `foo.py`, which sorts after it.
+    // directory `foo/` shadows `foo.py`, which sorts after it. A name with
+    // a module suffix is a module whatever the entry is.
     let mut yielded = std::collections::HashSet::new();
     for e in &entries {
-        match e.kind {
-            EntryKind::Dir => {
-                if !e.name.contains('.') && tree.is_file(&join(&join(dir, &e.name), "__init__.py"))
-                {
-                    yielded.insert(e.name.clone());
-                }
+        let suffixed = e
+            .name
+            .strip_suffix(".py")
+            .map(|s| (s, true))
+            .or_else(|| e.name.strip_suffix(".pyc").map(|s| (s, false)));
+        let Some((stem, is_source)) = suffixed else {
+            if e.kind == EntryKind::Dir
+                && !e.name.contains('.')
+                && tree.is_file(&join(&join(dir, &e.name), "__init__.py"))
+            {
+                yielded.insert(e.name.clone());
             }
-            EntryKind::Submodule => {}
-            EntryKind::File => {
-                let (stem, is_source) = if let Some(s) = e.name.strip_suffix(".py") {
-                    (s, true)
-                } else if let Some(s) = e.name.strip_suffix(".pyc") {
-                    (s, false)
-                } else {
-                    continue;
-                };
-                if stem.is_empty() || stem == "__init__" || stem.contains('.') {
-                    continue;
-                }
-                if !yielded.insert(stem.to_string()) {
-                    continue;
-                }
-                if stem.starts_with('_') || stem.starts_with('~') {
-                    continue;
-                }
-                let file = join(dir, &e.name);
-                if is_source {
-                    names.push((stem.to_string(), file));
-                } else {
-                    unreadable.push(file);
-                }
-            }
+            continue;
+        };
+        if stem.is_empty() || stem == "__init__" || stem.contains('.') {
+            continue;
         }
+        if !yielded.insert(stem.to_string()) {
+            continue;
+        }
+        if stem.starts_with('_') || stem.starts_with('~') {
+            continue;
+        }
+        let file = join(dir, &e.name);
+        let what = match e.kind {
+            EntryKind::File if is_source => {
+                out.sources.push((stem.to_string(), file));
+                continue;
+            }
+            EntryKind::File => {
+                out.compiled.push(file);
+                continue;
+            }
+            EntryKind::Dir => "a directory",
+            EntryKind::Submodule => "a git submodule",
+            EntryKind::Other => {
+                "not a regular file (a FIFO, socket or device, or a symbolic link that \
+                 leads nowhere, in a loop or to a directory)"
+            }
+        };
+        out.unimportable.push((stem.to_string(), file, what));
     }
-    (names, unreadable)
+    out
 }
 
 #[cfg(test)]
@@ -305,10 +325,32 @@ mod tests {
             .add("a/migrations/sub/__init__.py", "")
             .add("a/migrations/sub.py", "")
             .add("a/migrations/0003_x.pyc", "");
-        let (names, pyc) = module_names(&t, "a/migrations");
-        let names: Vec<_> = names.into_iter().map(|n| n.0).collect();
+        let m = module_names(&t, "a/migrations");
+        let names: Vec<_> = m.sources.into_iter().map(|n| n.0).collect();
         assert_eq!(names, vec!["0001_initial"]);
-        assert_eq!(pyc, vec!["a/migrations/0003_x.pyc"]);
+        assert_eq!(m.compiled, vec!["a/migrations/0003_x.pyc"]);
+        assert!(m.unimportable.is_empty());
+    }
+
+    /// pkgutil yields `0003_x` for a directory named `0003_x.py`; Django's
+    /// import of it fails.
+    #[test]
+    fn directory_named_like_a_module_is_unimportable() {
+        let mut t = MemTree::new();
+        t.add("a/migrations/__init__.py", "")
+            .add("a/migrations/0001_initial.py", "")
+            .add("a/migrations/0003_x.py/__init__.py", "")
+            .add("a/migrations/_0004.py/x", "");
+        let m = module_names(&t, "a/migrations");
+        assert_eq!(m.sources.len(), 1);
+        assert_eq!(
+            m.unimportable,
+            vec![(
+                "0003_x".to_owned(),
+                "a/migrations/0003_x.py".to_owned(),
+                "a directory"
+            )]
+        );
     }
 
     #[test]

@@ -241,11 +241,12 @@ fn load_packages(
     };
     // Which modules to read.
     let mut jobs: Vec<(usize, String, String)> = Vec::new();
+    let mut unimportable: Vec<(usize, (String, String, &str))> = Vec::new();
     for (i, pkg) in packages.iter().enumerate() {
         match pkg.kind {
             PackageKind::Package => {
-                let (names, unreadable) = module_names(tree, &pkg.dir);
-                for f in unreadable {
+                let found = module_names(tree, &pkg.dir);
+                for f in found.compiled {
                     p.diags.push(
                         Diag::new(
                             DiagKind::Parse,
@@ -254,7 +255,8 @@ fn load_packages(
                         .at(display(&f), None),
                     );
                 }
-                jobs.extend(names.into_iter().map(|(n, f)| (i, n, f)));
+                unimportable.extend(found.unimportable.into_iter().map(|u| (i, u)));
+                jobs.extend(found.sources.into_iter().map(|(n, f)| (i, n, f)));
             }
             PackageKind::Namespace | PackageKind::Module | PackageKind::Disabled => {
                 p.unmigrated.insert(pkg.label.clone());
@@ -291,6 +293,20 @@ fn load_packages(
                 .at(display(&pkg.dir), None),
             );
             continue;
+        }
+        for (_, (name, file, what)) in unimportable.iter().filter(|(j, _)| *j == i) {
+            p.diags.push(
+                Diag::new(
+                    DiagKind::ImportError,
+                    format!(
+                        "Django imports migration {name} of app {}, but {} is {what}: \
+                         ModuleNotFoundError",
+                        pkg.label,
+                        display(file)
+                    ),
+                )
+                .at(display(file), None),
+            );
         }
         p.apps.insert(
             pkg.label.clone(),

@@ -591,3 +591,74 @@ fn undeclared_latin1_string_is_the_syntax_error_python_raises_on_import() {
         ),
     );
 }
+
+/// Django's error kind on a project, as `tests/django_graph.py` names it.
+fn django_error_kind(project: &Path) -> Option<String> {
+    let graph: Value = support::django_graph(support::django(), project);
+    graph["error"]["kind"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn directory_named_like_a_migration_is_djangos_import_error() {
+    let project = copy_fixture("hostile_directory_named_like_a_module");
+    verdict(
+        project.path(),
+        &Expect {
+            code: 3,
+            list: "errors",
+            kind: "import_error",
+            file: "blog/migrations/0004_post_slug.py",
+            line: None,
+            says: "is a directory: ModuleNotFoundError",
+        },
+    );
+    assert_eq!(
+        django_error_kind(project.path()).as_deref(),
+        Some("import_error")
+    );
+}
+
+/// A FIFO, a link that leads nowhere, a link in a loop, a link to a
+/// directory, each named `0004_post_slug.py`: pkgutil lists each as a
+/// module and Django's import of it fails. Reading a FIFO would block: djmig
+/// must not try.
+#[test]
+fn special_files_named_like_a_migration_are_djangos_import_error() {
+    type Maker = fn(&Path);
+    let makers: [(&str, Maker); 4] = [
+        ("fifo", |p| {
+            let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).expect("path");
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+        }),
+        ("dangling link", |p| {
+            std::os::unix::fs::symlink("0009_gone.py", p).expect("symlink")
+        }),
+        ("link loop", |p| {
+            std::os::unix::fs::symlink("0004_post_slug.py", p).expect("symlink")
+        }),
+        ("link to a directory", |p| {
+            std::os::unix::fs::symlink("..", p).expect("symlink")
+        }),
+    ];
+    for (what, make) in makers {
+        let project = copy_fixture("linear");
+        make(&project.path().join("blog/migrations/0004_post_slug.py"));
+        verdict(
+            project.path(),
+            &Expect {
+                code: 3,
+                list: "errors",
+                kind: "import_error",
+                file: "blog/migrations/0004_post_slug.py",
+                line: None,
+                says: "is not a regular file",
+            },
+        );
+        assert_eq!(
+            django_error_kind(project.path()).as_deref(),
+            Some("import_error"),
+            "{what}"
+        );
+    }
+}
