@@ -23,6 +23,8 @@ pub enum DiagKind {
     /// An entry of a migrations package named like a module that Python
     /// cannot import (a directory, a FIFO, a broken link).
     ImportError,
+    /// An app label Django refuses: not a Python identifier.
+    InvalidAppLabel,
     // warnings
     NonLiteral,
     NotAMigrationsPackage,
@@ -54,6 +56,7 @@ impl DiagKind {
                 | DiagKind::AmbiguousReplacement
                 | DiagKind::InvalidValue
                 | DiagKind::ImportError
+                | DiagKind::InvalidAppLabel
         )
     }
 }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::diag::{Diag, DiagKind};
-use super::pyparse;
+use super::keys::is_identifier;
+use super::pyparse::{self, PyValue};
 use super::tree::{join, split_parent, EntryKind, SourceTree};
 
 /// Directory names never descended into.
@@ -89,6 +90,15 @@ pub fn discover(tree: &dyn SourceTree, opts: &DiscoverOptions) -> Discovery {
     let mut out = Discovery::default();
     let mut explicit_dirs = Vec::new();
     for (label, module) in &opts.migration_modules {
+        if !is_identifier(label) {
+            // Django looks MIGRATION_MODULES up by app label: a key no
+            // label can be is never used.
+            out.diags.push(Diag::new(
+                DiagKind::Settings,
+                format!("MIGRATION_MODULES[{label:?}]: not an app label (no Python identifier); ignored"),
+            ));
+            continue;
+        }
         let Some(module) = module else {
             out.packages.push(Package {
                 label: label.clone(),
@@ -194,6 +204,24 @@ fn migrations_candidate(
     }
     let (app_dir, _) = split_parent(path);
     let (label, label_from) = app_label(tree, app_dir, opts, diags);
+    if label_from == LabelSource::DirName && !is_identifier(&label) {
+        // No installed app can have this label: Django refuses labels that
+        // are no identifiers, and one from apps.py or .djmig.yml would be
+        // reported there.
+        diags.push(
+            Diag::new(
+                DiagKind::NotAMigrationsPackage,
+                format!(
+                    "the app label would be the directory's name, {label:?}, which is not a \
+                     Python identifier: no installed Django app can have it, so this is not an \
+                     app's migrations package; ignored (give its label under `app_labels` in \
+                     .djmig.yml if it is one)"
+                ),
+            )
+            .at(path.to_string(), None),
+        );
+        return None;
+    }
     let kind = if entries
         .iter()
         .any(|e| e.kind == EntryKind::File && e.name == "__init__.py")
@@ -229,6 +257,19 @@ pub fn app_label(
             diags.push(Diag::new(DiagKind::LabelDetection, note).at(apps_py.clone(), None));
         }
         if let Some(label) = label {
+            if !is_identifier(&label) {
+                diags.push(
+                    Diag::new(
+                        DiagKind::InvalidAppLabel,
+                        format!(
+                            "The app label {} is not a valid Python identifier: Django raises \
+                             ImproperlyConfigured when it sets the app up",
+                            PyValue::Str(label.clone()).repr()
+                        ),
+                    )
+                    .at(apps_py.clone(), pyparse::app_label_line(&src, &label)),
+                );
+            }
             return (label, LabelSource::AppsPy);
         }
     }

@@ -150,7 +150,7 @@ pub fn load_project(tree: &dyn SourceTree, opts: &LoadOptions) -> Project {
             .config
             .app_labels
             .iter()
-            .map(|(k, v)| (k.trim_end_matches('/').replace('.', "/"), v.clone()))
+            .map(|(k, v)| (k.trim_end_matches('/').replace('.', "/"), v.to_string()))
             .collect(),
         migration_modules: p.settings.migration_modules.clone(),
         exclude: exclude_matcher(&opts.config.exclude),

@@ -662,3 +662,92 @@ fn special_files_named_like_a_migration_are_djangos_import_error() {
         );
     }
 }
+
+#[test]
+fn app_label_with_spaces_in_apps_py_is_djangos_improperly_configured() {
+    let project = copy_fixture("hostile_app_label_with_spaces");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "invalid_app_label",
+            "blog/apps.py",
+            8,
+            "The app label 'my blog' is not a valid Python identifier",
+        ),
+    );
+    assert_eq!(
+        django_error_kind(project.path()).as_deref(),
+        Some("invalid_app_label")
+    );
+}
+
+#[test]
+fn empty_app_label_in_apps_py_is_djangos_improperly_configured() {
+    let project = copy_fixture("hostile_empty_app_label");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "invalid_app_label",
+            "blog/apps.py",
+            8,
+            "The app label '' is not a valid Python identifier",
+        ),
+    );
+}
+
+/// `app_labels` in .djmig.yml stands in for an AppConfig's label: null, an
+/// empty label or one with spaces is a configuration error (exit 2) naming
+/// the file and line.
+#[test]
+fn app_labels_in_the_configuration_must_be_identifiers() {
+    for (value, says) in [
+        ("null", "null is not an app label"),
+        ("~", "null is not an app label"),
+        ("''", "\"\" is not an app label"),
+        ("'my blog'", "\"my blog\" is not an app label"),
+    ] {
+        let project = copy_fixture("linear");
+        let config = format!("strict: false\napp_labels:\n  blog: {value}\n");
+        fs::write(project.path().join(".djmig.yml"), &config).expect("write config");
+        let before = snapshot(project.path());
+        let r = run(project.path(), &["check"]);
+        r.expect_code(2);
+        assert!(
+            r.stderr.contains(".djmig.yml:3") && r.stderr.contains(says),
+            "{value}: {}",
+            r.stderr
+        );
+        assert_eq!(before, snapshot(project.path()));
+    }
+}
+
+/// A directory whose name is no identifier cannot be an installed app's
+/// label: its `migrations` is not read as an app (a warning says so).
+#[test]
+fn migrations_under_a_directory_no_label_can_name_are_ignored_with_a_warning() {
+    let project = copy_fixture("linear");
+    let dir = project.path().join("my-tools/migrations");
+    fs::create_dir_all(&dir).expect("mkdir");
+    fs::write(dir.join("__init__.py"), "").expect("write");
+    fs::write(
+        dir.join("0001_initial.py"),
+        "from django.db import migrations\nclass Migration(migrations.Migration):\n    pass\n",
+    )
+    .expect("write");
+    let r = run(project.path(), &["check", "--format", "json"]);
+    r.expect_code(0);
+    let report = r.json();
+    assert!(report["apps"].get("my-tools").is_none(), "{report:#}");
+    let warned = report["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .any(|w| {
+            w["kind"] == "not_a_migrations_package"
+                && w["file"] == "my-tools/migrations"
+                && w["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("\"my-tools\""))
+        });
+    assert!(warned, "{report:#}");
+}

@@ -34,7 +34,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-pub use apps::parse_app_label;
+pub use apps::{app_label_line, parse_app_label};
 pub use migration::{operation_signature, parse_migration, parse_migration_graph};
 pub use settings::{parse_manage_py_settings, parse_settings, StaticSettings};
 pub use value::{PyError, PyValue};
