@@ -186,24 +186,29 @@ def build(root, all_orders=False):
     }
     disk = getattr(loader, "disk_migrations", None)
     if all_orders and disk is not None:
-        # Build again with the squashes in each order: disk_migrations in
-        # that order, read from disk only once.
-        loader.load_disk = lambda: None
-        outcomes = []
-        for order in squash_orders(disk):
-            rank = {k: i for i, k in enumerate(order)}
-            loader.disk_migrations = dict(
-                sorted(disk.items(), key=lambda kv: (kv[0] in rank, rank.get(kv[0], 0), kv[0]))
-            )
-            try:
-                loader.build_graph()
-                outcome = graph_of(loader)
-            except Exception as exc:  # noqa: BLE001
-                outcome = failed(exc)
-            if outcome not in outcomes:
-                outcomes.append(outcome)
-        result["outcomes"] = sorted(outcomes, key=lambda o: json.dumps(o, sort_keys=True))
+        result["outcomes"] = all_outcomes(loader, disk)
     return result
+
+
+def all_outcomes(loader, disk):
+    """The distinct results of building the graph of the migrations in
+    `disk` with the squashes handled in every order (disk_migrations in that
+    order, read from disk only once), sorted."""
+    loader.load_disk = lambda: None
+    outcomes = []
+    for order in squash_orders(disk):
+        rank = {k: i for i, k in enumerate(order)}
+        loader.disk_migrations = dict(
+            sorted(disk.items(), key=lambda kv: (kv[0] in rank, rank.get(kv[0], 0), kv[0]))
+        )
+        try:
+            loader.build_graph()
+            outcome = graph_of(loader)
+        except Exception as exc:  # noqa: BLE001
+            outcome = failed(exc)
+        if outcome not in outcomes:
+            outcomes.append(outcome)
+    return sorted(outcomes, key=lambda o: json.dumps(o, sort_keys=True))
 
 
 def main(argv=None):

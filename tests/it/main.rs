@@ -10,6 +10,7 @@ mod database;
 mod django_agreement;
 mod dlm;
 mod git_compare;
+mod graph_agreement;
 mod hooks;
 mod hostile;
 mod resolve;
