@@ -582,6 +582,45 @@ fn intent(name: &str, python: (u32, u32)) -> Option<Intent> {
             leaves: &[("blog", &["0002_parse_legacy_views"])],
             ..Intent::default()
         },
+        // Hostile projects (see tests/it/hostile.rs). Those whose result
+        // depends on the order of the squashes are checked there, in every
+        // order.
+        "hostile_self_replacing_squash" => Intent {
+            leaves: &[("blog", &["0003_post_published"])],
+            nodes: &[("blog", &["0001_initial", "0003_post_published"])],
+            parents: &[(
+                "blog.0003_post_published",
+                &["blog.0001_squashed_0002_post_body"],
+            )],
+            ..Intent::default()
+        },
+        "hostile_dependency_missing_comma"
+        | "hostile_dependency_name_none"
+        | "hostile_dependency_three_items" => Intent {
+            error: Some("node_not_found"),
+            ..Intent::default()
+        },
+        "hostile_dependency_one_item"
+        | "hostile_dependency_list_entry"
+        | "hostile_dependencies_none" => Intent {
+            error: Some("invalid_value"),
+            ..Intent::default()
+        },
+        "hostile_repeated_keyword_argument"
+        | "hostile_await_outside_function"
+        | "hostile_unknown_encoding"
+        | "hostile_invalid_utf8" => Intent {
+            error: Some("syntax"),
+            ..Intent::default()
+        },
+        "hostile_directory_named_like_a_module" => Intent {
+            error: Some("import_error"),
+            ..Intent::default()
+        },
+        "hostile_app_label_with_spaces" | "hostile_empty_app_label" => Intent {
+            error: Some("invalid_app_label"),
+            ..Intent::default()
+        },
         _ => return None,
     };
     Some(intent)

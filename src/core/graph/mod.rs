@@ -17,6 +17,7 @@ use crate::core::keys::MigrationKey;
 use crate::core::load::{DepAttr, Project};
 use crate::core::pyparse::{DepEntry, PyValue};
 
+pub mod arbitrary;
 mod odd;
 mod squash;
 #[cfg(test)]

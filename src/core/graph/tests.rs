@@ -460,3 +460,28 @@ fn unknown_app_first_is_an_error_and_unmigrated_is_ignored() {
         .message
         .contains("Dependency on unknown app: nope"));
 }
+
+mod props {
+    use super::super::arbitrary::{check, project_from_bytes};
+    use super::build_graph;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Whatever the project -- squashes of themselves or of squashes,
+        /// cycles, missing nodes, odd entries -- building its graph
+        /// finishes, gives a consistent graph, and the same one twice.
+        #[test]
+        fn any_project_builds_a_consistent_graph(
+            bytes in proptest::collection::vec(any::<u8>(), 0..400),
+            strict in any::<bool>(),
+        ) {
+            let p = project_from_bytes(&bytes);
+            let b = build_graph(&p, strict);
+            if let Err(why) = check(&p, &b, strict) {
+                prop_assert!(false, "{why}\nproject: {:#?}\nerrors: {:#?}", p.migrations, b.errors);
+            }
+        }
+    }
+}
