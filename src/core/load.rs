@@ -346,6 +346,20 @@ fn load_packages(
                 );
                 continue;
             }
+            if m.class_without_base {
+                p.diags.push(
+                    Diag::new(
+                        DiagKind::InvalidValue,
+                        format!(
+                            "class Migration has no base class: Django's Migration({name:?}, {:?}) \
+                             raises TypeError (Migration() takes no arguments); derive it from \
+                             migrations.Migration",
+                            pkg.label
+                        ),
+                    )
+                    .at(file.clone(), Some(m.class_line)),
+                );
+            }
             let key = MigrationKey::new(pkg.label.clone(), name);
             let mut odd = Vec::new();
             let mut resolve = |attr: DepAttr, entries: &[DepEntry]| -> Vec<MigrationKey> {

@@ -602,7 +602,8 @@ fn intent(name: &str, python: (u32, u32)) -> Option<Intent> {
         },
         "hostile_dependency_one_item"
         | "hostile_dependency_list_entry"
-        | "hostile_dependencies_none" => Intent {
+        | "hostile_dependencies_none"
+        | "hostile_migration_class_without_base" => Intent {
             error: Some("invalid_value"),
             ..Intent::default()
         },

@@ -751,3 +751,21 @@ fn migrations_under_a_directory_no_label_can_name_are_ignored_with_a_warning() {
         });
     assert!(warned, "{report:#}");
 }
+
+#[test]
+fn migration_class_without_base_is_djangos_type_error() {
+    let project = copy_fixture("hostile_migration_class_without_base");
+    verdict(
+        project.path(),
+        &Expect::error(
+            "invalid_value",
+            "blog/migrations/0002_post_body.py",
+            7,
+            "raises TypeError (Migration() takes no arguments)",
+        ),
+    );
+    assert_eq!(
+        django_error_kind(project.path()).as_deref(),
+        Some("invalid_value")
+    );
+}

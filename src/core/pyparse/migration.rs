@@ -64,6 +64,10 @@ fn parse_migration_with(source: &[u8], with_operations: bool) -> ParsedMigration
     };
     out.has_migration_class = true;
     out.class_line = src.line(class.range());
+    out.class_without_base = class
+        .arguments
+        .as_ref()
+        .is_none_or(|a| a.keywords.is_empty() && a.args.iter().all(|b| is_dotted(b, &["object"])));
 
     let mut cx = Cx::new(src);
     if classes.len() > 1 {

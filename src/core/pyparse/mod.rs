@@ -124,6 +124,9 @@ pub struct ParsedMigration {
     pub has_migration_class: bool,
     /// 1-based line of `class Migration`.
     pub class_line: u32,
+    /// `class Migration:` or `class Migration(object):`: a class Django
+    /// cannot instantiate as `Migration(name, app_label)` (TypeError).
+    pub class_without_base: bool,
     pub dependencies: Vec<DepEntry>,
     pub replaces: Vec<DepEntry>,
     pub run_before: Vec<DepEntry>,

@@ -1206,3 +1206,21 @@ fn nesting_past_cpythons_tokenizer_limits_is_a_syntax_error() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].1.contains("too many levels of indentation"));
 }
+
+/// Django instantiates `Migration(name, app_label)`: a class without a
+/// base (or with `object` only) takes no arguments.
+#[test]
+fn migration_class_without_base_is_marked() {
+    for (src, without) in [
+        ("class Migration:\n    pass\n", true),
+        ("class Migration(object):\n    pass\n", true),
+        ("class Migration(migrations.Migration):\n    pass\n", false),
+        ("class Migration(Base, metaclass=M):\n    pass\n", false),
+    ] {
+        assert_eq!(
+            parse_migration_graph(src.as_bytes()).class_without_base,
+            without,
+            "{src}"
+        );
+    }
+}
