@@ -1224,3 +1224,22 @@ fn migration_class_without_base_is_marked() {
         );
     }
 }
+
+/// The compile checks walk the whole tree: deep nesting that needs no
+/// bracket (unary operators, lambdas, conditional expressions, attribute
+/// chains) must not overflow the stack.
+#[test]
+fn compile_checks_survive_deep_nesting_without_brackets() {
+    for n in [1_000usize, 50_000] {
+        for expr in [
+            format!("{}1", "-".repeat(n)),
+            format!("{}1", "not ".repeat(n)),
+            format!("{}1", "lambda: ".repeat(n)),
+            format!("{}1", "1 if x else ".repeat(n)),
+            format!("a{}", ".b".repeat(n)),
+        ] {
+            let src = format!("class Migration:\n    x = {expr}\n");
+            let _ = parse_migration(src.as_bytes());
+        }
+    }
+}
