@@ -257,20 +257,22 @@ pub fn app_label(
             diags.push(Diag::new(DiagKind::LabelDetection, note).at(apps_py.clone(), None));
         }
         if let Some(label) = label {
-            if !is_identifier(&label) {
-                diags.push(
-                    Diag::new(
-                        DiagKind::InvalidAppLabel,
-                        format!(
-                            "The app label {} is not a valid Python identifier: Django raises \
-                             ImproperlyConfigured when it sets the app up",
-                            PyValue::Str(label.clone()).repr()
-                        ),
-                    )
-                    .at(apps_py.clone(), pyparse::app_label_line(&src, &label)),
-                );
+            if is_identifier(&label) {
+                return (label, LabelSource::AppsPy);
             }
-            return (label, LabelSource::AppsPy);
+            // Django stops there; the graph goes on with the directory's
+            // name, the only other label the app could have.
+            diags.push(
+                Diag::new(
+                    DiagKind::InvalidAppLabel,
+                    format!(
+                        "The app label {} is not a valid Python identifier: Django raises \
+                         ImproperlyConfigured when it sets the app up",
+                        PyValue::Str(label.clone()).repr()
+                    ),
+                )
+                .at(apps_py.clone(), pyparse::app_label_line(&src, &label)),
+            );
         }
     }
     let name = split_parent(app_dir).1;
