@@ -29,7 +29,9 @@ pub const CACHE_FILE: &str = "parse-cache-v1.bin";
 pub const MAX_ENTRIES: usize = 200_000;
 
 const MAGIC: &[u8; 8] = b"DJMIGPC\0";
-const FORMAT_VERSION: u32 = 1;
+/// 2: entries that are no pair of strings are kept (`DepEntry::Value`), and
+/// problems Python raises on are `FileProblemKind::Invalid`.
+const FORMAT_VERSION: u32 = 2;
 const TRAILER: usize = 8;
 
 /// The cache file in a cache directory (`Repo::cache_dir()`).

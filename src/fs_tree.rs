@@ -97,14 +97,28 @@ impl FsTree {
                 EntryKind::Dir
             } else if ft.is_symlink() {
                 // A linked directory is not walked (as os.walk), to stay
-                // out of loops. A linked anything else is listed as a file:
-                // reading it tells what it is, and may change with its
-                // target, so the listing depends on it.
-                if fs::metadata(e.path()).is_ok_and(|m| m.is_dir()) {
+                // out of loops; named like a module, it is what Python
+                // cannot import. A linked anything else named like a
+                // module that is no regular file (dangling, in a loop) is
+                // the same; otherwise it is listed as a file: reading it
+                // tells what it is, and may change with its target, so the
+                // listing depends on it.
+                let target = fs::metadata(e.path());
+                let to_dir = target.as_ref().is_ok_and(|m| m.is_dir());
+                let to_file = target.as_ref().is_ok_and(|m| m.is_file());
+                if to_dir && !module_like(&name) {
                     continue;
                 }
                 links = true;
-                EntryKind::File
+                if module_like(&name) && !to_file {
+                    EntryKind::Other
+                } else {
+                    EntryKind::File
+                }
+            } else if !ft.is_file() && module_like(&name) {
+                // A FIFO, socket or device named like a module.
+                links = true;
+                EntryKind::Other
             } else {
                 // Regular files, and FIFOs, devices and sockets, which a
                 // read refuses by name.
@@ -116,6 +130,12 @@ impl FsTree {
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Some((out, links))
     }
+}
+
+/// Names Python's import system takes for a module: those of the special
+/// files listed (as [`EntryKind::Other`]) because importing them fails.
+fn module_like(name: &str) -> bool {
+    name.ends_with(".py") || name.ends_with(".pyc")
 }
 
 impl SourceTree for FsTree {

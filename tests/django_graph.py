@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Ask Django itself for the migration graph of a fixture project.
 
-Usage: python tests/django_graph.py FIXTURE_DIR [--settings MODULE]
+Usage: python tests/django_graph.py FIXTURE_DIR [--settings MODULE] [--all-orders]
 
 Runs with a Python that has Django 5.2 installed.  The settings module is taken
 from FIXTURE_DIR/manage.py (its DJANGO_SETTINGS_MODULE default) unless
@@ -21,14 +21,25 @@ graph is data, reported under "error"):
              it lives elsewhere, e.g. django.contrib); project: it lives
              inside FIXTURE_DIR
   error      null | {"kind": "node_not_found" | "circular_dependency" |
-             "syntax" | "bad_migration" | "other", "message": str}
+             "syntax" | "bad_migration" | "import_error" | "invalid_value"
+             (TypeError, IndexError, KeyError) | "invalid_app_label" |
+             "other", "message": str}
   django_version, python_version
+
+With --all-orders, also:
+
+  outcomes   the distinct results (each {error, nodes, edges, leaves,
+             conflicts}) of building the graph with the squashes handled in
+             every order.  Django handles them in the order of a set of
+             names, which changes from run to run (PYTHONHASHSEED), and some
+             graphs depend on it.
 
 Everything is sorted.  No bytecode is written into the fixture.
 """
 import argparse
 import ast
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -78,6 +89,14 @@ def error_kind(exc):
         return "syntax"
     if isinstance(exc, BadMigrationError):
         return "bad_migration"
+    if isinstance(exc, ImportError):
+        return "import_error"
+    if isinstance(exc, (TypeError, IndexError, KeyError)):
+        return "invalid_value"
+    from django.core.exceptions import ImproperlyConfigured
+
+    if isinstance(exc, ImproperlyConfigured) and "not a valid Python identifier" in str(exc):
+        return "invalid_app_label"
     return "other"
 
 
@@ -112,49 +131,95 @@ def app_info(root, app_config, migrated):
     return info
 
 
-def build(root):
+# At most this many orders of the squashes are tried with --all-orders.
+MAX_ORDERS = 720
+
+
+def graph_of(loader):
+    """The graph the loader built, as data."""
+    graph = loader.graph
+
+    def key(node):
+        return "%s.%s" % node if isinstance(node, tuple) and len(node) == 2 else repr(node)
+
+    labels = sorted({app for app, _ in graph.nodes})
+    return {
+        "error": None,
+        "nodes": sorted(key(n) for n in graph.nodes),
+        "edges": sorted(
+            [key(child), key(parent.key)]
+            for child in graph.nodes
+            for parent in graph.node_map[child].parents
+        ),
+        "leaves": {app: sorted(name for _, name in graph.leaf_nodes(app)) for app in labels},
+        "conflicts": {app: sorted(names) for app, names in sorted(loader.detect_conflicts().items())},
+    }
+
+
+def failed(exc):
+    return {"error": describe_error(exc), "nodes": [], "edges": [], "leaves": {}, "conflicts": {}}
+
+
+def squash_orders(disk):
+    """Orders of the replacing migrations: all of them, up to MAX_ORDERS."""
+    replacing = sorted(k for k, m in disk.items() if m.replaces)
+    return itertools.islice(itertools.permutations(replacing), MAX_ORDERS)
+
+
+def build(root, all_orders=False):
     import django
     from django.apps import apps
     from django.db.migrations.loader import MigrationLoader
 
     django.setup()
     loader = MigrationLoader(None, load=False, ignore_no_migrations=True)
-    result = {"error": None}
     try:
         loader.build_graph()  # ends with graph.ensure_not_cyclic()
+        result = graph_of(loader)
     except Exception as exc:  # noqa: BLE001 -- every failure is reported as data
-        result["error"] = describe_error(exc)
+        result = failed(exc)
 
     migrated = getattr(loader, "migrated_apps", None) or set()
     result["apps"] = {
         cfg.label: app_info(root, cfg, cfg.label in migrated)
         for cfg in sorted(apps.get_app_configs(), key=lambda c: c.label)
     }
-    if result["error"] is not None:
-        result.update(nodes=[], edges=[], leaves={}, conflicts={})
-        return result
-
-    graph = loader.graph
-
-    def key(node):
-        return "%s.%s" % node
-
-    result["nodes"] = sorted(key(n) for n in graph.nodes)
-    result["edges"] = sorted(
-        [key(child), key(parent.key)]
-        for child in graph.nodes
-        for parent in graph.node_map[child].parents
-    )
-    labels = sorted({app for app, _ in graph.nodes})
-    result["leaves"] = {app: sorted(name for _, name in graph.leaf_nodes(app)) for app in labels}
-    result["conflicts"] = {app: sorted(names) for app, names in sorted(loader.detect_conflicts().items())}
+    disk = getattr(loader, "disk_migrations", None)
+    if all_orders and disk is not None:
+        result["outcomes"] = all_outcomes(loader, disk)
     return result
+
+
+def all_outcomes(loader, disk):
+    """The distinct results of building the graph of the migrations in
+    `disk` with the squashes handled in every order (disk_migrations in that
+    order, read from disk only once), sorted."""
+    loader.load_disk = lambda: None
+    outcomes = []
+    for order in squash_orders(disk):
+        rank = {k: i for i, k in enumerate(order)}
+        loader.disk_migrations = dict(
+            sorted(disk.items(), key=lambda kv: (kv[0] in rank, rank.get(kv[0], 0), kv[0]))
+        )
+        try:
+            loader.build_graph()
+            outcome = graph_of(loader)
+        except Exception as exc:  # noqa: BLE001
+            outcome = failed(exc)
+        if outcome not in outcomes:
+            outcomes.append(outcome)
+    return sorted(outcomes, key=lambda o: json.dumps(o, sort_keys=True))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Print Django's migration graph of a project as JSON.")
     parser.add_argument("root", help="the project directory (where manage.py is)")
     parser.add_argument("--settings", help="settings module (default: from manage.py)")
+    parser.add_argument(
+        "--all-orders",
+        action="store_true",
+        help="also build the graph with the squashes handled in every order (under 'outcomes')",
+    )
     args = parser.parse_args(argv)
 
     root = os.path.realpath(args.root)
@@ -180,7 +245,7 @@ def main(argv=None):
         out["django_version"] = django.get_version()
         # Keep stdout for the JSON alone, whatever project code prints.
         with contextlib.redirect_stdout(sys.stderr):
-            out.update(build(root))
+            out.update(build(root, args.all_orders))
     except BaseException as exc:  # noqa: BLE001 -- never a traceback instead of JSON
         if isinstance(exc, KeyboardInterrupt):
             raise

@@ -309,9 +309,9 @@ fn side_files(
             let names = match id {
                 Some(id) => memo
                     .entry(id)
-                    .or_insert_with(|| module_names(*tree, &app.path).0)
+                    .or_insert_with(|| module_names(*tree, &app.path).sources)
                     .clone(),
-                None => module_names(*tree, &app.path).0,
+                None => module_names(*tree, &app.path).sources,
             };
             for (name, file) in names {
                 files.insert(MigrationKey::new(app.label.clone(), name), file);

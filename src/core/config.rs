@@ -9,6 +9,8 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::keys::{is_identifier, AppLabel};
+
 /// The file name looked for at the project root.
 pub const CONFIG_FILE: &str = ".djmig.yml";
 
@@ -23,7 +25,7 @@ pub struct Config {
     /// to the project root; `null` marks the app unmigrated.
     pub migration_modules: BTreeMap<String, Option<String>>,
     /// App directory (relative to the project root) → app label.
-    pub app_labels: BTreeMap<String, String>,
+    pub app_labels: BTreeMap<String, AppLabel>,
     /// Glob patterns of paths (relative to the project root) not to walk.
     pub exclude: Vec<String>,
     /// The project's Python interpreter (its virtualenv's site-packages is
@@ -239,6 +241,15 @@ fn validate(c: &Config, text: &str) -> Result<(), ConfigError> {
         }
     }
     for (label, module) in &c.migration_modules {
+        if !is_identifier(label) {
+            return Err(ConfigError {
+                message: format!(
+                    "migration_modules: {label:?} is not an app label (Django requires a Python identifier)"
+                ),
+                line: line_of(text, label),
+                column: None,
+            });
+        }
         if let Some(m) = module {
             if m.is_empty() || m.split('.').any(|p| p.is_empty() || p.contains('/')) {
                 return Err(ConfigError {
@@ -296,6 +307,20 @@ mod tests {
         assert_eq!(c.migration_modules["legacy"], None);
         assert_eq!(c.app_labels["wagtail"], "wagtailcore");
         assert!(c.strict);
+    }
+
+    /// Labels must be what Django accepts: Python identifiers.
+    #[test]
+    fn labels_that_are_no_identifiers_are_refused_with_their_line() {
+        for text in [
+            "strict: true\napp_labels:\n  blog: null\n",
+            "strict: true\napp_labels:\n  blog: 'my blog'\n",
+            "strict: true\nmigration_modules:\n  'my blog': blog.migrations\n",
+        ] {
+            let e = parse_config(text).unwrap_err();
+            assert!(e.message.contains("not an app label"), "{text}: {e}");
+            assert_eq!(e.line, Some(3), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -17,6 +17,17 @@ pub enum DiagKind {
     /// A file djmig must read and does not: a FIFO, a device, a link out
     /// of the project, too large, or an object missing from git.
     Unreadable,
+    /// One migration replaced by two squashes: Django's graph depends on
+    /// the order it happens to handle them in.
+    AmbiguousReplacement,
+    /// A value Python or Django raises on while loading a migration: a
+    /// dependency entry that cannot be indexed or hashed, `None` for a list.
+    InvalidValue,
+    /// An entry of a migrations package named like a module that Python
+    /// cannot import (a directory, a FIFO, a broken link).
+    ImportError,
+    /// An app label Django refuses: not a Python identifier.
+    InvalidAppLabel,
     // warnings
     NonLiteral,
     NotAMigrationsPackage,
@@ -32,6 +43,9 @@ pub enum DiagKind {
     UnreadableDirectory,
     /// A git submodule, not read at a revision.
     Submodule,
+    /// A squash that lists itself in `replaces`: Django's loader accepts it
+    /// but drops it from the graph.
+    SelfReplacing,
 }
 
 impl DiagKind {
@@ -47,6 +61,10 @@ impl DiagKind {
                 | DiagKind::DuplicateAppLabel
                 | DiagKind::Config
                 | DiagKind::Unreadable
+                | DiagKind::AmbiguousReplacement
+                | DiagKind::InvalidValue
+                | DiagKind::ImportError
+                | DiagKind::InvalidAppLabel
         )
     }
 }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::diag::{Diag, DiagKind};
-use super::pyparse;
+use super::keys::is_identifier;
+use super::pyparse::{self, PyValue};
 use super::tree::{join, split_parent, EntryKind, SourceTree};
 
 /// Directory names never descended into.
@@ -89,6 +90,15 @@ pub fn discover(tree: &dyn SourceTree, opts: &DiscoverOptions) -> Discovery {
     let mut out = Discovery::default();
     let mut explicit_dirs = Vec::new();
     for (label, module) in &opts.migration_modules {
+        if !is_identifier(label) {
+            // Django looks MIGRATION_MODULES up by app label: a key no
+            // label can be is never used.
+            out.diags.push(Diag::new(
+                DiagKind::Settings,
+                format!("MIGRATION_MODULES[{label:?}]: not an app label (no Python identifier); ignored"),
+            ));
+            continue;
+        }
         let Some(module) = module else {
             out.packages.push(Package {
                 label: label.clone(),
@@ -194,6 +204,24 @@ fn migrations_candidate(
     }
     let (app_dir, _) = split_parent(path);
     let (label, label_from) = app_label(tree, app_dir, opts, diags);
+    if label_from == LabelSource::DirName && !is_identifier(&label) {
+        // No installed app can have this label: Django refuses labels that
+        // are no identifiers, and one from apps.py or .djmig.yml would be
+        // reported there.
+        diags.push(
+            Diag::new(
+                DiagKind::NotAMigrationsPackage,
+                format!(
+                    "the app label would be the directory's name, {label:?}, which is not a \
+                     Python identifier: no installed Django app can have it, so this is not an \
+                     app's migrations package; ignored (give its label under `app_labels` in \
+                     .djmig.yml if it is one)"
+                ),
+            )
+            .at(path.to_string(), None),
+        );
+        return None;
+    }
     let kind = if entries
         .iter()
         .any(|e| e.kind == EntryKind::File && e.name == "__init__.py")
@@ -240,63 +268,98 @@ pub fn app_label(
             diags.push(Diag::new(DiagKind::LabelDetection, note).at(apps_py.clone(), None));
         }
         if let Some(label) = label {
-            return (label, LabelSource::AppsPy);
+            if is_identifier(&label) {
+                return (label, LabelSource::AppsPy);
+            }
+            // Django stops there; the graph goes on with the directory's
+            // name, the only other label the app could have.
+            diags.push(
+                Diag::new(
+                    DiagKind::InvalidAppLabel,
+                    format!(
+                        "The app label {} is not a valid Python identifier: Django raises \
+                         ImproperlyConfigured when it sets the app up",
+                        PyValue::Str(label.clone()).repr()
+                    ),
+                )
+                .at(apps_py.clone(), pyparse::app_label_line(&src, &label)),
+            );
         }
     }
     let name = split_parent(app_dir).1;
     (name.to_string(), LabelSource::DirName)
 }
 
+/// What `pkgutil.iter_modules` finds in a migrations package.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Modules {
+    /// `(name, file)` of the source modules, in file name order.
+    pub sources: Vec<(String, String)>,
+    /// Compiled modules without source (stray `.pyc`): Django would import
+    /// them, djmig cannot read them.
+    pub compiled: Vec<String>,
+    /// Entries named like modules that Python cannot import (a directory
+    /// named `0003_x.py`, a FIFO, a link that leads nowhere): `(name, file,
+    /// what it is)`. Django's import of them raises ModuleNotFoundError.
+    pub unimportable: Vec<(String, String, &'static str)>,
+}
+
 /// Module names Django would import from a migrations package:
 /// `pkgutil.iter_modules` over the directory, minus sub-packages and names
-/// starting with `_` or `~`. Returns `(name, file)` pairs in filename order,
-/// plus files that are modules Django would load but djmig cannot read
-/// (stray `.pyc`).
-pub fn module_names(tree: &dyn SourceTree, dir: &str) -> (Vec<(String, String)>, Vec<String>) {
-    let mut names = Vec::new();
-    let mut unreadable = Vec::new();
+/// starting with `_` or `~`.
+pub fn module_names(tree: &dyn SourceTree, dir: &str) -> Modules {
+    let mut out = Modules::default();
     let Some(entries) = tree.list_dir(dir) else {
-        return (names, unreadable);
+        return out;
     };
     // pkgutil sorts file names and yields each module name once: a package
-    // directory `foo/` shadows `foo.py`, which sorts after it.
+    // directory `foo/` shadows `foo.py`, which sorts after it. A name with
+    // a module suffix is a module whatever the entry is.
     let mut yielded = std::collections::HashSet::new();
     for e in &entries {
-        match e.kind {
-            EntryKind::Dir => {
-                if !e.name.contains('.') && tree.is_file(&join(&join(dir, &e.name), "__init__.py"))
-                {
-                    yielded.insert(e.name.clone());
-                }
+        let suffixed = e
+            .name
+            .strip_suffix(".py")
+            .map(|s| (s, true))
+            .or_else(|| e.name.strip_suffix(".pyc").map(|s| (s, false)));
+        let Some((stem, is_source)) = suffixed else {
+            if e.kind == EntryKind::Dir
+                && !e.name.contains('.')
+                && tree.is_file(&join(&join(dir, &e.name), "__init__.py"))
+            {
+                yielded.insert(e.name.clone());
             }
-            EntryKind::Submodule => {}
-            EntryKind::File => {
-                let (stem, is_source) = if let Some(s) = e.name.strip_suffix(".py") {
-                    (s, true)
-                } else if let Some(s) = e.name.strip_suffix(".pyc") {
-                    (s, false)
-                } else {
-                    continue;
-                };
-                if stem.is_empty() || stem == "__init__" || stem.contains('.') {
-                    continue;
-                }
-                if !yielded.insert(stem.to_string()) {
-                    continue;
-                }
-                if stem.starts_with('_') || stem.starts_with('~') {
-                    continue;
-                }
-                let file = join(dir, &e.name);
-                if is_source {
-                    names.push((stem.to_string(), file));
-                } else {
-                    unreadable.push(file);
-                }
-            }
+            continue;
+        };
+        if stem.is_empty() || stem == "__init__" || stem.contains('.') {
+            continue;
         }
+        if !yielded.insert(stem.to_string()) {
+            continue;
+        }
+        if stem.starts_with('_') || stem.starts_with('~') {
+            continue;
+        }
+        let file = join(dir, &e.name);
+        let what = match e.kind {
+            EntryKind::File if is_source => {
+                out.sources.push((stem.to_string(), file));
+                continue;
+            }
+            EntryKind::File => {
+                out.compiled.push(file);
+                continue;
+            }
+            EntryKind::Dir => "a directory",
+            EntryKind::Submodule => "a git submodule",
+            EntryKind::Other => {
+                "not a regular file (a FIFO, socket or device, or a symbolic link that \
+                 leads nowhere, in a loop or to a directory)"
+            }
+        };
+        out.unimportable.push((stem.to_string(), file, what));
     }
-    (names, unreadable)
+    out
 }
 
 #[cfg(test)]
@@ -316,10 +379,32 @@ mod tests {
             .add("a/migrations/sub/__init__.py", "")
             .add("a/migrations/sub.py", "")
             .add("a/migrations/0003_x.pyc", "");
-        let (names, pyc) = module_names(&t, "a/migrations");
-        let names: Vec<_> = names.into_iter().map(|n| n.0).collect();
+        let m = module_names(&t, "a/migrations");
+        let names: Vec<_> = m.sources.into_iter().map(|n| n.0).collect();
         assert_eq!(names, vec!["0001_initial"]);
-        assert_eq!(pyc, vec!["a/migrations/0003_x.pyc"]);
+        assert_eq!(m.compiled, vec!["a/migrations/0003_x.pyc"]);
+        assert!(m.unimportable.is_empty());
+    }
+
+    /// pkgutil yields `0003_x` for a directory named `0003_x.py`; Django's
+    /// import of it fails.
+    #[test]
+    fn directory_named_like_a_module_is_unimportable() {
+        let mut t = MemTree::new();
+        t.add("a/migrations/__init__.py", "")
+            .add("a/migrations/0001_initial.py", "")
+            .add("a/migrations/0003_x.py/__init__.py", "")
+            .add("a/migrations/_0004.py/x", "");
+        let m = module_names(&t, "a/migrations");
+        assert_eq!(m.sources.len(), 1);
+        assert_eq!(
+            m.unimportable,
+            vec![(
+                "0003_x".to_owned(),
+                "a/migrations/0003_x.py".to_owned(),
+                "a directory"
+            )]
+        );
     }
 
     #[test]

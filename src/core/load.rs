@@ -13,7 +13,7 @@ use super::config::{exclude_matcher, Config};
 use super::diag::{Diag, DiagKind};
 use super::discover::{discover, module_names, DiscoverOptions, LabelSource, Package, PackageKind};
 use super::keys::MigrationKey;
-use super::pyparse::{self, DepEntry, FileProblemKind, ParsedMigration};
+use super::pyparse::{self, DepEntry, FileProblemKind, ParsedMigration, PyValue};
 use super::settings::{resolve_settings, ResolvedSettings};
 use super::tree::SourceTree;
 
@@ -49,6 +49,42 @@ pub struct Migration {
     pub dependencies: Vec<MigrationKey>,
     pub replaces: Vec<MigrationKey>,
     pub run_before: Vec<MigrationKey>,
+    /// Entries of the three lists that are no `(app_label, name)` pair of
+    /// strings; the graph decides what Django makes of them.
+    pub odd: Vec<OddEntry>,
+}
+
+/// Which list an entry is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepAttr {
+    Dependencies,
+    Replaces,
+    RunBefore,
+}
+
+impl DepAttr {
+    pub fn name(self) -> &'static str {
+        match self {
+            DepAttr::Dependencies => "dependencies",
+            DepAttr::Replaces => "replaces",
+            DepAttr::RunBefore => "run_before",
+        }
+    }
+}
+
+/// An entry that is a literal but no pair of strings.
+#[derive(Debug, Clone)]
+pub struct OddEntry {
+    pub attr: DepAttr,
+    pub value: PyValue,
+    pub line: u32,
+}
+
+impl Migration {
+    /// Django's `if migration.replaces:`: the migration is a squash.
+    pub fn is_replacing(&self) -> bool {
+        !self.replaces.is_empty() || self.odd.iter().any(|e| e.attr == DepAttr::Replaces)
+    }
 }
 
 /// Everything read from one snapshot of a project.
@@ -114,7 +150,7 @@ pub fn load_project(tree: &dyn SourceTree, opts: &LoadOptions) -> Project {
             .config
             .app_labels
             .iter()
-            .map(|(k, v)| (k.trim_end_matches('/').replace('.', "/"), v.clone()))
+            .map(|(k, v)| (k.trim_end_matches('/').replace('.', "/"), v.to_string()))
             .collect(),
         migration_modules: p.settings.migration_modules.clone(),
         exclude: exclude_matcher(&opts.config.exclude),
@@ -205,11 +241,12 @@ fn load_packages(
     };
     // Which modules to read.
     let mut jobs: Vec<(usize, String, String)> = Vec::new();
+    let mut unimportable: Vec<(usize, (String, String, &str))> = Vec::new();
     for (i, pkg) in packages.iter().enumerate() {
         match pkg.kind {
             PackageKind::Package => {
-                let (names, unreadable) = module_names(tree, &pkg.dir);
-                for f in unreadable {
+                let found = module_names(tree, &pkg.dir);
+                for f in found.compiled {
                     p.diags.push(
                         Diag::new(
                             DiagKind::Parse,
@@ -218,7 +255,8 @@ fn load_packages(
                         .at(display(&f), None),
                     );
                 }
-                jobs.extend(names.into_iter().map(|(n, f)| (i, n, f)));
+                unimportable.extend(found.unimportable.into_iter().map(|u| (i, u)));
+                jobs.extend(found.sources.into_iter().map(|(n, f)| (i, n, f)));
             }
             PackageKind::Namespace | PackageKind::Module | PackageKind::Disabled => {
                 p.unmigrated.insert(pkg.label.clone());
@@ -256,6 +294,20 @@ fn load_packages(
             );
             continue;
         }
+        for (_, (name, file, what)) in unimportable.iter().filter(|(j, _)| *j == i) {
+            p.diags.push(
+                Diag::new(
+                    DiagKind::ImportError,
+                    format!(
+                        "Django imports migration {name} of app {}, but {} is {what}: \
+                         ModuleNotFoundError; replace it with the migration's file, or remove it",
+                        pkg.label,
+                        display(file)
+                    ),
+                )
+                .at(display(file), None),
+            );
+        }
         p.apps.insert(
             pkg.label.clone(),
             App {
@@ -273,6 +325,7 @@ fn load_packages(
                     FileProblemKind::Syntax => DiagKind::Syntax,
                     FileProblemKind::NonLiteral => DiagKind::NonLiteral,
                     FileProblemKind::Note => DiagKind::Parse,
+                    FileProblemKind::Invalid => DiagKind::InvalidValue,
                 };
                 p.diags.push(
                     Diag::new(kind, prob.message.clone())
@@ -293,16 +346,43 @@ fn load_packages(
                 );
                 continue;
             }
+            if m.class_without_base {
+                p.diags.push(
+                    Diag::new(
+                        DiagKind::InvalidValue,
+                        format!(
+                            "class Migration has no base class: Django's Migration({name:?}, {:?}) \
+                             raises TypeError (Migration() takes no arguments); derive it from \
+                             migrations.Migration",
+                            pkg.label
+                        ),
+                    )
+                    .at(file.clone(), Some(m.class_line)),
+                );
+            }
             let key = MigrationKey::new(pkg.label.clone(), name);
-            let mut resolve = |entries: &[DepEntry]| -> Vec<MigrationKey> {
-                entries
-                    .iter()
-                    .filter_map(|e| resolve_dep(e, &p.settings, &file, &mut p.diags))
-                    .collect()
+            let mut odd = Vec::new();
+            let mut resolve = |attr: DepAttr, entries: &[DepEntry]| -> Vec<MigrationKey> {
+                let mut keys = Vec::with_capacity(entries.len());
+                for e in entries {
+                    if let DepEntry::Value { value, line } = e {
+                        odd.push(OddEntry {
+                            attr,
+                            value: value.clone(),
+                            line: *line,
+                        });
+                    } else if let Some(k) = resolve_dep(e, &p.settings, &file, &mut p.diags) {
+                        keys.push(k);
+                    }
+                }
+                keys
             };
-            let dependencies = resolve(&m.dependencies);
-            let replaces = resolve(&m.replaces);
-            let run_before = resolve(&m.run_before);
+            let dependencies = resolve(DepAttr::Dependencies, &m.dependencies);
+            let replaces = resolve(DepAttr::Replaces, &m.replaces);
+            let run_before = resolve(DepAttr::RunBefore, &m.run_before);
+            if replaces.contains(&key) {
+                p.diags.push(self_replacing(&key, &file, &m));
+            }
             p.migrations.insert(
                 key.clone(),
                 Migration {
@@ -313,10 +393,34 @@ fn load_packages(
                     dependencies,
                     replaces,
                     run_before,
+                    odd,
                 },
             );
         }
     }
+}
+
+/// A squash that names itself in `replaces`. Django 5.2 loads it, dropping
+/// it from `graph.nodes` while the migrations around it keep their edges to
+/// it; any command that then plans migrations (`migrate`, `makemigrations`,
+/// `showmigrations`) fails with a `KeyError` for it.
+fn self_replacing(key: &MigrationKey, file: &str, m: &ParsedMigration) -> Diag {
+    let line = m.replaces.iter().find_map(|e| match e {
+        DepEntry::Key { app, name, line } if app.value == key.app && name.value == key.name => {
+            Some(*line)
+        }
+        _ => None,
+    });
+    Diag::new(
+        DiagKind::SelfReplacing,
+        format!(
+            "{key} lists itself in `replaces`: Django's loader drops it from the graph, and \
+             once a migration depends on it (or on what it replaces) `migrate`, `makemigrations` \
+             and `showmigrations` fail with KeyError: ('{}', '{}'); remove it from its own `replaces`",
+            key.app, key.name
+        ),
+    )
+    .at(file.to_string(), line)
 }
 
 /// `DepEntry` → key, resolving swappable settings like
@@ -357,6 +461,7 @@ fn resolve_dep(
                 }
             }
         }
+        DepEntry::Value { .. } => None,
     }
 }
 

@@ -10,6 +10,10 @@ pub enum EntryKind {
     Dir,
     /// A git submodule (gitlink); never descended into.
     Submodule,
+    /// Named like a Python module but not a file Python can read: a FIFO,
+    /// a socket, a device, or a symbolic link that leads nowhere, in a
+    /// loop or to a directory. Importing it fails.
+    Other,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

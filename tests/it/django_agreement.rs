@@ -25,6 +25,16 @@ struct DjangoGraph {
     conflicts: BTreeMap<String, Names>,
     apps: BTreeMap<String, DjangoApp>,
     error: Option<DjangoError>,
+    /// With `--all-orders`: the distinct results of every order of the
+    /// squashes.
+    #[serde(default)]
+    outcomes: Vec<Outcome>,
+}
+
+/// One result of building the graph (`--all-orders`).
+#[derive(Debug, Deserialize)]
+struct Outcome {
+    error: Option<DjangoError>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,6 +272,45 @@ fn compare_error(error: &DjangoError, run: &DjmigRun, problems: &mut Problems) {
     }
 }
 
+/// Django's result depends on the order it handles squashes in (the order
+/// of a set, new on each run): djmig must refuse the graph, with the error
+/// kind of the orders that fail, else as ambiguous.
+fn compare_order_dependent(django: &DjangoGraph, run: &DjmigRun, problems: &mut Problems) {
+    problems.check("exit code", run.code, Some(3));
+    let failing: BTreeSet<&str> = django
+        .outcomes
+        .iter()
+        .filter_map(|o| o.error.as_ref())
+        .map(|e| e.kind.as_str())
+        .collect();
+    if failing.contains("other") {
+        return; // exit 3 is all we ask
+    }
+    let wanted: BTreeSet<&str> = if failing.is_empty() {
+        BTreeSet::from(["ambiguous_replacement"])
+    } else {
+        failing
+    };
+    match run.graph() {
+        Ok(graph)
+            if graph
+                .errors
+                .iter()
+                .any(|e| wanted.contains(e.kind.as_str())) => {}
+        Ok(graph) => problems.fail(format!(
+            "Django's graph depends on the order of the squashes ({} outcomes), djmig reports \
+             errors {:?}, none of kind {wanted:?}",
+            django.outcomes.len(),
+            graph
+                .errors
+                .iter()
+                .map(|e| (&e.kind, &e.message))
+                .collect::<Vec<_>>()
+        )),
+        Err(e) => problems.fail(e),
+    }
+}
+
 /// `py314_except` holds a migration whose RunPython helper uses PEP 758
 /// `except ValueError, TypeError:` (no brackets), valid only from Python 3.14.
 /// An older Python cannot even import the file, so the Django we test with
@@ -317,10 +366,14 @@ fn djmig_builds_the_graph_django_builds_for_every_fixture() {
     let mut failures = Vec::new();
     for name in support::fixture_names() {
         let project = support::copy_fixture(&name);
-        let expected = django_graph(django, project.path());
+        let expected: DjangoGraph =
+            support::django_graph_with(django, project.path(), &["--all-orders"]);
         let run = djmig_graph(django, project.path());
         let mut problems = Problems::default();
         match &expected.error {
+            _ if expected.outcomes.len() > 1 => {
+                compare_order_dependent(&expected, &run, &mut problems)
+            }
             Some(error)
                 if name == "py314_except"
                     && error.kind == "syntax"
@@ -527,6 +580,46 @@ fn intent(name: &str, python: (u32, u32)) -> Option<Intent> {
         },
         "py314_except" => Intent {
             leaves: &[("blog", &["0002_parse_legacy_views"])],
+            ..Intent::default()
+        },
+        // Hostile projects (see tests/it/hostile.rs). Those whose result
+        // depends on the order of the squashes are checked there, in every
+        // order.
+        "hostile_self_replacing_squash" => Intent {
+            leaves: &[("blog", &["0003_post_published"])],
+            nodes: &[("blog", &["0001_initial", "0003_post_published"])],
+            parents: &[(
+                "blog.0003_post_published",
+                &["blog.0001_squashed_0002_post_body"],
+            )],
+            ..Intent::default()
+        },
+        "hostile_dependency_missing_comma"
+        | "hostile_dependency_name_none"
+        | "hostile_dependency_three_items" => Intent {
+            error: Some("node_not_found"),
+            ..Intent::default()
+        },
+        "hostile_dependency_one_item"
+        | "hostile_dependency_list_entry"
+        | "hostile_dependencies_none"
+        | "hostile_migration_class_without_base" => Intent {
+            error: Some("invalid_value"),
+            ..Intent::default()
+        },
+        "hostile_repeated_keyword_argument"
+        | "hostile_await_outside_function"
+        | "hostile_unknown_encoding"
+        | "hostile_invalid_utf8" => Intent {
+            error: Some("syntax"),
+            ..Intent::default()
+        },
+        "hostile_directory_named_like_a_module" => Intent {
+            error: Some("import_error"),
+            ..Intent::default()
+        },
+        "hostile_app_label_with_spaces" | "hostile_empty_app_label" => Intent {
+            error: Some("invalid_app_label"),
             ..Intent::default()
         },
         _ => return None,

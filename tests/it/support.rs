@@ -301,10 +301,20 @@ pub fn keys(v: &Value) -> std::collections::BTreeSet<String> {
 
 /// The test Django runs `tests/django_graph.py` on `project`; its JSON.
 pub fn django_graph<T: serde::de::DeserializeOwned>(django: &Django, project: &Path) -> T {
+    django_graph_with(django, project, &[])
+}
+
+/// [`django_graph`] with more options (`--all-orders`).
+pub fn django_graph_with<T: serde::de::DeserializeOwned>(
+    django: &Django,
+    project: &Path,
+    options: &[&str],
+) -> T {
     let script = repo_root().join("tests").join("django_graph.py");
     let out = Command::new(&django.python)
         .arg(&script)
         .arg(project)
+        .args(options)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("DJANGO_SETTINGS_MODULE")
         .env_remove("PYTHONPATH")

@@ -1,6 +1,7 @@
 //! The AppConfig label declared in an `apps.py`.
 
 use ruff_python_ast::{Expr, Stmt};
+use ruff_text_size::Ranged;
 
 use super::{str_literal, ParsedModule};
 
@@ -118,4 +119,25 @@ pub fn parse_app_label(source: &[u8]) -> (Option<String>, Option<String>) {
             }
         }
     }
+}
+
+/// The line of the first class attribute `label = "<label>"` in an
+/// `apps.py`, for messages about that label.
+pub fn app_label_line(source: &[u8], label: &str) -> Option<u32> {
+    let pm = ParsedModule::new(source);
+    let module = pm.module()?;
+    module.body.iter().find_map(|stmt| {
+        let Stmt::ClassDef(class) = stmt else {
+            return None;
+        };
+        class.body.iter().find_map(|s| {
+            let (target, value) = match s {
+                Stmt::Assign(a) if a.targets.len() == 1 => (&a.targets[0], &*a.value),
+                Stmt::AnnAssign(a) => (&*a.target, a.value.as_deref()?),
+                _ => return None,
+            };
+            let is_label = matches!(target, Expr::Name(n) if n.id.as_str() == "label");
+            (is_label && str_literal(value) == Some(label)).then(|| pm.src.line(s.range()))
+        })
+    })
 }

@@ -8,9 +8,10 @@
 
 use std::borrow::Cow;
 
-use ruff_python_ast::{Expr, Operator};
+use ruff_python_ast::{Expr, Number, Operator};
 use ruff_text_size::{Ranged, TextRange};
 
+use super::value::PyValue;
 use super::{
     is_settings, last_name, start, DepEntry, FileProblem, FileProblemKind, Source, StrLit,
 };
@@ -122,10 +123,11 @@ impl<'t> Cx<'t> {
         );
     }
 
-    pub(super) fn note(&mut self, node: &Expr, message: String) {
+    /// Something Python or Django raises on when it loads the module.
+    pub(super) fn invalid(&mut self, node: &Expr, message: String) {
         self.problems.push(
             self.src
-                .problem(FileProblemKind::Note, start(node), message),
+                .problem(FileProblemKind::Invalid, start(node), message),
         );
     }
 
@@ -158,15 +160,20 @@ impl<'t> Cx<'t> {
                     (SeqKind::Unknown, k) | (k, SeqKind::Unknown) => k,
                     (l, r) if l == r && l != SeqKind::Set && l != SeqKind::None => l,
                     (l, r) => {
-                        self.fail(
-                            attr,
-                            expr,
-                            format!(
-                                "Python raises TypeError for {} + {}",
-                                kind_name(l),
-                                kind_name(r)
+                        let (l_name, r_name) = (kind_name(l), kind_name(r));
+                        let why = match l {
+                            SeqKind::List | SeqKind::Tuple => format!(
+                                "can only concatenate {l_name} (not \"{r_name}\") to {l_name}"
                             ),
+                            _ => format!(
+                                "unsupported operand type(s) for +: '{l_name}' and '{r_name}'"
+                            ),
+                        };
+                        let message = format!(
+                            "{attr}: `{}` raises TypeError ({why}) when Python imports the module",
+                            self.src.excerpt(expr.range()),
                         );
+                        self.invalid(expr, message);
                         l
                     }
                 };
@@ -267,7 +274,12 @@ impl<'t> Cx<'t> {
                 };
                 let right = self.flatten(attr, rhs, idx, via_name, depth + 1, out);
                 if left == SeqKind::Tuple && right == SeqKind::List {
-                    self.fail(attr, rhs, "Python raises TypeError for tuple += list");
+                    let message = format!(
+                        "{attr}: `{name} += {}` raises TypeError in Python (can only \
+                         concatenate tuple to tuple) when the module is imported",
+                        self.src.excerpt(rhs.range())
+                    );
+                    self.invalid(rhs, message);
                 }
                 if left == SeqKind::Unknown {
                     right
@@ -349,42 +361,27 @@ impl<'t> Cx<'t> {
     }
 
     /// Evaluate one element of `dependencies`/`replaces`/`run_before`.
+    ///
+    /// A pair of strings is a key. Any other literal is kept as a value:
+    /// Django indexes and hashes it all the same, and what that does is
+    /// decided when the graph is built. Only what cannot be evaluated is
+    /// reported here (and left out).
     pub(super) fn dep_entry(&mut self, attr: &str, el: Elem<'t>, out: &mut Vec<DepEntry>) {
         let node = el.expr;
         let el = self.resolve(el);
-        match el.expr {
-            Expr::Tuple(_) | Expr::List(_) => {
+        let value = self.literal(el, 0);
+        match (&value, el.expr) {
+            (Some(PyValue::Tuple(items)), Expr::Tuple(_))
+                if matches!(items.as_slice(), [PyValue::Str(_), PyValue::Str(_)]) =>
+            {
                 let mut parts = Vec::with_capacity(2);
-                let kind = self.flatten(attr, el.expr, el.limit, el.via_name, 1, &mut parts);
-                if parts.len() != 2 {
-                    self.fail(
-                        attr,
-                        node,
-                        format!(
-                            "an entry must be a pair (app_label, migration_name); \
-                             this one has {} item{}",
-                            parts.len(),
-                            if parts.len() == 1 { "" } else { "s" }
-                        ),
-                    );
-                    return;
-                }
-                let app = self.str_val(parts[0], 1);
-                let name = self.str_val(parts[1], 1);
-                let (Some(app), Some(name)) = (app, name) else {
+                self.flatten(attr, el.expr, el.limit, el.via_name, 1, &mut parts);
+                let app = parts.first().and_then(|p| self.str_val(*p, 1));
+                let name = parts.get(1).and_then(|p| self.str_val(*p, 1));
+                let (Some(app), Some(name), 2) = (app, name, parts.len()) else {
                     self.fail(attr, node, "entries must be pairs of strings");
                     return;
                 };
-                if kind == SeqKind::List {
-                    self.note(
-                        node,
-                        format!(
-                            "{attr}: entry `{}` is a list, not a tuple; Django raises \
-                             TypeError (unhashable type: 'list') when it builds the graph",
-                            self.src.excerpt(node.range())
-                        ),
-                    );
-                }
                 let line = self.src.line(el.expr.range());
                 out.push(DepEntry::Key {
                     app: self.str_lit(app),
@@ -392,7 +389,16 @@ impl<'t> Cx<'t> {
                     line,
                 });
             }
-            Expr::Call(c) if last_name(&c.func) == Some("swappable_dependency") => {
+            (Some(value), _) => out.push(value_entry(value.clone(), self.src.line(node.range()))),
+            (None, Expr::Tuple(_) | Expr::List(_)) => {
+                let reported = self.problems.len();
+                let mut parts = Vec::with_capacity(2);
+                self.flatten(attr, el.expr, el.limit, el.via_name, 1, &mut parts);
+                if self.problems.len() == reported {
+                    self.fail(attr, node, "an item is not a literal");
+                }
+            }
+            (None, Expr::Call(c)) if last_name(&c.func) == Some("swappable_dependency") => {
                 let line = self.src.line(el.expr.range());
                 let (args, keywords) = (&c.arguments.args, &c.arguments.keywords);
                 let value = match (&args[..], &keywords[..]) {
@@ -414,22 +420,96 @@ impl<'t> Cx<'t> {
                     ),
                 }
             }
-            Expr::Call(c) => {
+            (None, Expr::Call(c)) => {
                 let name = last_name(&c.func).unwrap_or("?");
                 self.fail(attr, node, format!("call to {name}()"));
             }
-            Expr::Name(n) => {
+            (None, Expr::Name(n)) => {
                 let reason = match self.env.lookup(n.id.as_str(), el.limit) {
                     None => format!("unresolved name `{}`", n.id.as_str()),
                     Some(_) => format!("`{}` is not bound to a literal", n.id.as_str()),
                 };
                 self.fail(attr, node, reason);
             }
-            other => {
+            (None, other) => {
                 let reason = format!("{} is not an (app_label, name) pair", expr_kind(other));
                 self.fail(attr, node, reason);
             }
         }
+    }
+
+    /// The value of a literal expression (names followed), if it is one.
+    pub(super) fn literal(&self, el: Elem<'t>, depth: u32) -> Option<PyValue> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let el = self.resolve(el);
+        let sub = |expr: &'t Expr| Elem { expr, ..el };
+        let items = |elts: &'t [Expr]| -> Option<Vec<PyValue>> {
+            let mut out = Vec::with_capacity(elts.len());
+            for e in elts {
+                match e {
+                    Expr::Starred(st) => {
+                        out.extend(self.literal(sub(&st.value), depth + 1)?.iter().ok()?)
+                    }
+                    e => out.push(self.literal(sub(e), depth + 1)?),
+                }
+            }
+            Some(out)
+        };
+        Some(match el.expr {
+            Expr::StringLiteral(s) => PyValue::Str(s.value.to_str().to_owned()),
+            Expr::BytesLiteral(b) => PyValue::Bytes(b.value.bytes().collect()),
+            Expr::NumberLiteral(n) => match &n.value {
+                Number::Int(i) => PyValue::Int(i.to_string()),
+                Number::Float(f) => PyValue::Float(float_repr(*f)),
+                Number::Complex { real, imag } if *real == 0.0 => {
+                    PyValue::Complex(format!("{}j", float_repr(*imag).trim_end_matches(".0")))
+                }
+                Number::Complex { .. } => return None,
+            },
+            Expr::BooleanLiteral(b) => PyValue::Bool(b.value),
+            Expr::NoneLiteral(_) => PyValue::None,
+            Expr::EllipsisLiteral(_) => PyValue::Ellipsis,
+            Expr::Tuple(t) => PyValue::Tuple(items(&t.elts)?),
+            Expr::List(l) => PyValue::List(items(&l.elts)?),
+            Expr::Set(st) => PyValue::Set(items(&st.elts)?),
+            Expr::Dict(d) => {
+                let mut out = Vec::with_capacity(d.items.len());
+                for item in &d.items {
+                    let v = self.literal(sub(&item.value), depth + 1)?;
+                    match &item.key {
+                        Some(k) => out.push((self.literal(sub(k), depth + 1)?, v)),
+                        None => match v {
+                            PyValue::Dict(more) => out.extend(more),
+                            _ => return None,
+                        },
+                    }
+                }
+                PyValue::Dict(out)
+            }
+            Expr::BinOp(b) if b.op == Operator::Add => {
+                let l = self.literal(sub(&b.left), depth + 1)?;
+                let r = self.literal(sub(&b.right), depth + 1)?;
+                match (l, r) {
+                    (PyValue::Str(l), PyValue::Str(r)) => PyValue::Str(l + &r),
+                    (PyValue::Bytes(mut l), PyValue::Bytes(r)) => {
+                        l.extend(r);
+                        PyValue::Bytes(l)
+                    }
+                    (PyValue::Tuple(mut l), PyValue::Tuple(r)) => {
+                        l.extend(r);
+                        PyValue::Tuple(l)
+                    }
+                    (PyValue::List(mut l), PyValue::List(r)) => {
+                        l.extend(r);
+                        PyValue::List(l)
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        })
     }
 
     /// The argument of `swappable_dependency(...)`.
@@ -484,8 +564,41 @@ impl<'t> Cx<'t> {
     }
 }
 
+/// An evaluated entry: a key when it is a pair of strings (with no spans:
+/// it is not written as one), else the value.
+pub(super) fn value_entry(value: PyValue, line: u32) -> DepEntry {
+    let lit = |value| StrLit { value, span: None };
+    match value {
+        PyValue::Tuple(items) => match <[PyValue; 2]>::try_from(items) {
+            Ok([PyValue::Str(app), PyValue::Str(name)]) => DepEntry::Key {
+                app: lit(app),
+                name: lit(name),
+                line,
+            },
+            Ok(pair) => DepEntry::Value {
+                value: PyValue::Tuple(pair.into()),
+                line,
+            },
+            Err(items) => DepEntry::Value {
+                value: PyValue::Tuple(items),
+                line,
+            },
+        },
+        value => DepEntry::Value { value, line },
+    }
+}
+
+/// Python's `repr` of a float.
+fn float_repr(f: f64) -> String {
+    let s = format!("{f:?}");
+    match s.split_once('e') {
+        Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
+        _ => s,
+    }
+}
+
 /// Expressions `flatten` can expand (or follow).
-fn is_sequence_like(e: &Expr) -> bool {
+pub(super) fn is_sequence_like(e: &Expr) -> bool {
     matches!(
         e,
         Expr::List(_) | Expr::Tuple(_) | Expr::Set(_) | Expr::Name(_) | Expr::NoneLiteral(_)
@@ -497,7 +610,7 @@ fn kind_name(k: SeqKind) -> &'static str {
         SeqKind::List => "list",
         SeqKind::Tuple => "tuple",
         SeqKind::Set => "set",
-        SeqKind::None => "None",
+        SeqKind::None => "NoneType",
         SeqKind::Unknown => "?",
     }
 }

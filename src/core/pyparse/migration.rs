@@ -4,7 +4,8 @@
 use ruff_python_ast::{Expr, ExprCall, Operator, Stmt};
 use ruff_text_size::Ranged;
 
-use super::eval::{expr_kind, Binding, Cx, Elem, SeqKind};
+use super::eval::{expr_kind, is_sequence_like, value_entry, Binding, Cx, Elem};
+use super::value::{PyError, PyValue};
 use super::{
     is_dotted, last_name, DepEntry, FileProblemKind, Operation, ParsedMigration, ParsedModule,
 };
@@ -63,6 +64,10 @@ fn parse_migration_with(source: &[u8], with_operations: bool) -> ParsedMigration
     };
     out.has_migration_class = true;
     out.class_line = src.line(class.range());
+    out.class_without_base = class
+        .arguments
+        .as_ref()
+        .is_none_or(|a| a.keywords.is_empty() && a.args.iter().all(|b| is_dotted(b, &["object"])));
 
     let mut cx = Cx::new(src);
     if classes.len() > 1 {
@@ -104,6 +109,7 @@ fn parse_migration_with(source: &[u8], with_operations: bool) -> ParsedMigration
     if with_operations {
         out.operations = read_operations(&mut cx, class_start);
     }
+    check_operations_iterable(&mut cx, class_start);
 
     out.problems.append(&mut cx.problems);
     out.problems.sort_by_key(|p| (p.line, p.col));
@@ -336,21 +342,61 @@ fn read_list_attr(cx: &mut Cx<'_>, attr: &str, class_start: usize) -> Vec<DepEnt
     let Some((idx, binding)) = final_binding(cx, attr, class_start) else {
         return out;
     };
-    let mut elems = Vec::new();
-    let kind = cx.flatten_binding(attr, attr, idx, binding, false, 0, &mut elems);
-    if let (SeqKind::None, Binding::Expr(e)) = (kind, binding) {
-        if attr != "replaces" {
-            cx.note(
-                e,
-                format!("{attr} = None: Django raises TypeError when it iterates it"),
-            );
+    // `Migration.__init__` does `list(self.__class__.<attr>)`: a string,
+    // bytes or a dict gives its items, anything else not iterable raises.
+    if let Binding::Expr(e) = binding {
+        let el = cx.resolve(Elem {
+            expr: e,
+            limit: idx,
+            via_name: false,
+        });
+        if !is_sequence_like(el.expr) || matches!(el.expr, Expr::NoneLiteral(_)) {
+            if let Some(value) = cx.literal(el, 0) {
+                match value.iter() {
+                    Ok(items) => {
+                        let line = cx.src.line(e.range());
+                        out.extend(items.into_iter().map(|value| value_entry(value, line)));
+                    }
+                    Err(err) => not_iterable(cx, attr, e, &err),
+                }
+                return out;
+            }
         }
     }
+    let mut elems = Vec::new();
+    cx.flatten_binding(attr, attr, idx, binding, false, 0, &mut elems);
     out.reserve(elems.len());
     for el in elems {
         cx.dep_entry(attr, el, &mut out);
     }
     out
+}
+
+/// `<attr> = None` and the like: `Migration.__init__` raises TypeError.
+fn not_iterable(cx: &mut Cx<'_>, attr: &str, e: &Expr, err: &PyError) {
+    let message = format!(
+        "{attr} = {}: Django raises {err} when it loads the migration (it takes \
+         list({attr}); the default is [])",
+        cx.src.excerpt(e.range())
+    );
+    cx.invalid(e, message);
+}
+
+/// `operations` must be iterable too (the graph does not read it).
+fn check_operations_iterable(cx: &mut Cx<'_>, class_start: usize) {
+    let Some((idx, Binding::Expr(e))) = final_binding(cx, "operations", class_start) else {
+        return;
+    };
+    let el = cx.resolve(Elem {
+        expr: e,
+        limit: idx,
+        via_name: false,
+    });
+    if !is_sequence_like(el.expr) || matches!(el.expr, Expr::NoneLiteral(_)) {
+        if let Some(Err(err)) = cx.literal(el, 0).map(PyValue::iter) {
+            not_iterable(cx, "operations", e, &err);
+        }
+    }
 }
 
 fn read_bool_attr(cx: &mut Cx<'_>, attr: &str, class_start: usize) -> Option<bool> {

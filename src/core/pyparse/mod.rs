@@ -16,22 +16,28 @@
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
+use ruff_python_ast::token::TokenKind;
 use ruff_python_ast::{Expr, Mod, ModModule, PythonVersion};
 use ruff_python_parser::{parse_unchecked, Mode, ParseOptions, Parsed};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 use serde::{Deserialize, Serialize};
 
 mod apps;
+mod codecs;
+mod compile;
+mod encoding;
 mod eval;
 mod migration;
 mod settings;
+mod value;
 
 #[cfg(test)]
 mod tests;
 
-pub use apps::parse_app_label;
+pub use apps::{app_label_line, parse_app_label};
 pub use migration::{operation_signature, parse_migration, parse_migration_graph};
 pub use settings::{parse_manage_py_settings, parse_settings, StaticSettings};
+pub use value::{PyError, PyValue};
 
 /// A string literal value with the byte span of its token (quotes included)
 /// in the source, so later rewrites can replace exactly that token.
@@ -60,6 +66,10 @@ pub enum DepEntry {
         default: Option<String>,
         line: u32,
     },
+    /// Any other literal (`('blog' '0001')`, `('blog', None)`, a 3-tuple, a
+    /// list): Django uses it as it is, and fails or not on it when it
+    /// builds the graph.
+    Value { value: PyValue, line: u32 },
 }
 
 /// One operation of the `operations` list.
@@ -102,6 +112,9 @@ pub enum FileProblemKind {
     NonLiteral,
     /// Something suspicious that does not stop reading.
     Note,
+    /// A value Python or Django raises on when the migration is loaded
+    /// (`dependencies = None`, `[...] + (...)`).
+    Invalid,
 }
 
 /// What a migration module says about itself.
@@ -111,6 +124,9 @@ pub struct ParsedMigration {
     pub has_migration_class: bool,
     /// 1-based line of `class Migration`.
     pub class_line: u32,
+    /// `class Migration:` or `class Migration(object):`: a class Django
+    /// cannot instantiate as `Migration(name, app_label)` (TypeError).
+    pub class_without_base: bool,
     pub dependencies: Vec<DepEntry>,
     pub replaces: Vec<DepEntry>,
     pub run_before: Vec<DepEntry>,
@@ -285,30 +301,6 @@ impl<'b> Source<'b> {
     pub(crate) fn excerpt(&self, range: TextRange) -> String {
         excerpt(self.slice(range))
     }
-
-    /// The encoding declaration (PEP 263) in the first two lines, if any.
-    fn coding_cookie(&self) -> Option<&str> {
-        let text: &str = &self.text;
-        for line in text.lines().take(2) {
-            let t = line.trim_start_matches([' ', '\t', '\x0c']);
-            if !t.starts_with('#') {
-                continue;
-            }
-            let Some(i) = t.find("coding") else { continue };
-            let rest = &t[i + 6..];
-            let Some(rest) = rest.strip_prefix([':', '=']) else {
-                continue;
-            };
-            let rest = rest.trim_start_matches([' ', '\t']);
-            let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
-                .unwrap_or(rest.len());
-            if end > 0 {
-                return Some(&rest[..end]);
-            }
-        }
-        None
-    }
 }
 
 /// Shorten a source excerpt to one line of at most ~120 characters.
@@ -348,24 +340,58 @@ impl<'b> ParsedModule<'b> {
                 col: 1,
             });
         }
-        if src.latin1 {
-            let message = match src.coding_cookie() {
-                Some(enc) => format!(
-                    "file is not valid UTF-8; read as Latin-1 (it declares `coding: {enc}`)"
-                ),
-                None => "file is not valid UTF-8 and declares no encoding; read as Latin-1 \
-                         (Python would refuse to import it)"
-                    .to_string(),
-            };
-            problems.push(FileProblem {
+        let comments: Vec<(u32, u32)> = if src.latin1 {
+            parsed
+                .tokens()
+                .iter()
+                .filter(|t| t.kind() == TokenKind::Comment)
+                .map(|t| src.span(t.range()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let in_comment = |at: usize| {
+            let at = at as u32;
+            let i = comments.partition_point(|&(s, _)| s <= at);
+            i > 0 && at < comments[i - 1].1
+        };
+        match encoding::verdict(bytes, &in_comment) {
+            encoding::Verdict::Fine => {}
+            encoding::Verdict::Refused(line, message) => {
+                has_syntax_errors = true;
+                problems.push(FileProblem {
+                    kind: FileProblemKind::Syntax,
+                    message,
+                    line,
+                    col: 1,
+                });
+            }
+            encoding::Verdict::Unchecked(line, name) if src.latin1 => problems.push(FileProblem {
                 kind: FileProblemKind::Note,
-                message,
-                line: 1,
+                message: format!(
+                    "the file declares `coding: {name}`, which djmig does not decode: \
+                     bytes past ASCII are read as Latin-1"
+                ),
+                line,
                 col: 1,
-            });
+            }),
+            encoding::Verdict::Unchecked(..) => {}
         }
         let errors = parsed.errors();
         let unsupported = parsed.unsupported_syntax_errors();
+        if errors.is_empty() && unsupported.is_empty() {
+            // What Python's compiler refuses in a file that parses.
+            let mut found = compile::token_limits(parsed.tokens());
+            if found.is_empty() {
+                if let Mod::Module(m) = parsed.syntax() {
+                    found = compile::semantic_errors(m, src.text());
+                }
+            }
+            for e in found.into_iter().take(MAX_SYNTAX_PROBLEMS) {
+                has_syntax_errors = true;
+                problems.push(src.problem(FileProblemKind::Syntax, e.at, e.message));
+            }
+        }
         if !errors.is_empty() || !unsupported.is_empty() {
             has_syntax_errors = true;
             let mut all: Vec<(TextSize, String)> = errors

@@ -3,7 +3,7 @@ use super::*;
 fn key(e: &DepEntry) -> (&str, &str) {
     match e {
         DepEntry::Key { app, name, .. } => (&app.value, &name.value),
-        DepEntry::Swappable { .. } => panic!("not a key: {e:?}"),
+        DepEntry::Swappable { .. } | DepEntry::Value { .. } => panic!("not a key: {e:?}"),
     }
 }
 
@@ -318,8 +318,32 @@ fn non_ascii_and_latin1() {
         &bytes[s as usize..e as usize],
         b"migrations.DeleteModel('\xff')"
     );
+    // Python decodes a file declared Latin-1: nothing to report.
+    assert_eq!(kinds(&p), vec![]);
+    // Declared in an encoding djmig does not decode: read as Latin-1, said.
+    let cp1252 = [&b"# coding: cp1252\n"[..], &bytes[26..]].concat();
+    let p = parse_migration(&cp1252);
+    assert_eq!(keys(&p.dependencies), vec![("café", "0001_x")]);
     assert_eq!(kinds(&p), vec![FileProblemKind::Note]);
-    assert!(p.problems[0].message.contains("latin-1"));
+    assert!(p.problems[0].message.contains("cp1252"));
+}
+
+/// Without a declaration Python decodes UTF-8, and refuses the file when
+/// it is not; an unknown declaration is refused whatever the bytes.
+#[test]
+fn undeclared_non_utf8_and_unknown_encodings_are_syntax_errors() {
+    let p = parse_migration(b"class Migration:\n    # caf\xe9\n    label = 'caf\xe9'\n");
+    assert_eq!(kinds(&p), vec![FileProblemKind::Syntax]);
+    assert_eq!(p.problems[0].line, 3);
+    assert!(p.problems[0].message.contains("no encoding declared"));
+    // In a comment only: Python does not decode comments.
+    let p = parse_migration(b"class Migration:\n    # caf\xe9\n    pass\n");
+    assert_eq!(kinds(&p), vec![]);
+    let p = parse_migration(b"# -*- coding: klingon -*-\nclass Migration:\n    pass\n");
+    assert_eq!(kinds(&p), vec![FileProblemKind::Syntax]);
+    assert_eq!(p.problems[0].message, "unknown encoding: klingon");
+    // Still read as far as it goes.
+    assert!(p.has_migration_class);
 }
 
 #[test]
@@ -491,28 +515,75 @@ fn python_uses_bindings_before_the_class() {
     assert_eq!(nonliteral(&p).len(), 1);
 }
 
+/// Entries that are literals but no pairs of strings are kept as values
+/// (Django decides what they do); what cannot be evaluated is reported.
 #[test]
-fn replaces_compute_and_bad_entries() {
+fn odd_entries_are_kept_as_values_and_calls_reported() {
     let src = r#"
 class Migration(migrations.Migration):
     replaces = compute()
-    dependencies = [("a", "0001"), ["b", "0002"], ("c",), ("d", "e", "f"), (1, 2), None, helper(), UNKNOWN]
+    dependencies = [("a", "0001"), ["b", "0002"], ("c",), ("d", "e", "f"), (1, 2), None, helper(), UNKNOWN, ("g" "h")]
 "#;
     let p = parse_migration(src.as_bytes());
     assert!(p.replaces.is_empty());
-    assert_eq!(keys(&p.dependencies), vec![("a", "0001"), ("b", "0002")]);
-    let notes: Vec<_> = p
-        .problems
+    let values: Vec<String> = p
+        .dependencies
         .iter()
-        .filter(|p| p.kind == FileProblemKind::Note)
+        .map(|e| match e {
+            DepEntry::Key { app, name, .. } => format!("key {}.{}", app.value, name.value),
+            DepEntry::Value { value, line } => format!("{} at {line}", value.repr()),
+            DepEntry::Swappable { .. } => panic!("{e:?}"),
+        })
         .collect();
-    assert_eq!(notes.len(), 1);
-    assert!(notes[0].message.contains("TypeError"));
+    assert_eq!(
+        values,
+        [
+            "key a.0001",
+            "['b', '0002'] at 4",
+            "('c',) at 4",
+            "('d', 'e', 'f') at 4",
+            "(1, 2) at 4",
+            "None at 4",
+            "'gh' at 4",
+        ]
+    );
     let nl = nonliteral(&p);
     assert!(nl[0].message.starts_with("replaces:"), "{}", nl[0].message);
     assert!(nl[0].message.contains("compute()"));
     assert_eq!((nl[0].line, nl[0].col), (3, 16));
-    assert_eq!(nl.len(), 1 + 6, "{nl:#?}");
+    assert_eq!(nl.len(), 3, "{nl:#?}");
+    assert!(!kinds(&p).contains(&FileProblemKind::Invalid));
+}
+
+/// `list(...)` of what is not iterable, and `list + tuple`, raise
+/// TypeError when Django loads the migration: invalid, not a guess.
+#[test]
+fn lists_python_cannot_build_are_invalid() {
+    let src = "class Migration:\n    dependencies = [('a', '1')] + (('b', '2'),)\n    replaces = None\n    run_before = 5\n    operations = None\n";
+    let p = parse_migration_graph(src.as_bytes());
+    let invalid: Vec<(u32, &str)> = p
+        .problems
+        .iter()
+        .filter(|p| p.kind == FileProblemKind::Invalid)
+        .map(|p| (p.line, p.message.as_str()))
+        .collect();
+    assert_eq!(invalid.len(), 4, "{invalid:#?}");
+    assert!(invalid[0]
+        .1
+        .contains("can only concatenate list (not \"tuple\") to list"));
+    assert!(invalid[1]
+        .1
+        .contains("TypeError: 'NoneType' object is not iterable"));
+    assert!(invalid[2]
+        .1
+        .contains("TypeError: 'int' object is not iterable"));
+    assert!(invalid[3].1.starts_with("operations = None"));
+    // A string, bytes or a dict is iterable: its items are the entries.
+    let src = "class Migration:\n    dependencies = {('a', '1'): 0}\n    run_before = 'xy'\n";
+    let p = parse_migration(src.as_bytes());
+    assert_eq!(keys(&p.dependencies), vec![("a", "1")]);
+    assert_eq!(p.run_before.len(), 2);
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
 }
 
 #[test]
@@ -638,8 +709,14 @@ class Migration:
 "#;
     let p = parse_migration(src.as_bytes());
     assert_eq!(
-        keys(&p.dependencies),
+        keys(&p.dependencies[..3]),
         vec![("ab", "0001"), ("c", "0002"), ("d", "0003")]
+    );
+    // bytes are no str: Django keys a node by (b'e', '0004') that never exists.
+    assert!(
+        matches!(&p.dependencies[3], DepEntry::Value { value, .. } if value.repr() == "(b'e', '0004')"),
+        "{:?}",
+        p.dependencies[3]
     );
     match &p.dependencies[0] {
         DepEntry::Key { app, name, .. } => {
@@ -665,23 +742,7 @@ class Migration:
         }
         _ => panic!(),
     }
-    assert_eq!(nonliteral(&p).len(), 2);
-}
-
-#[test]
-fn tuple_list_mixing() {
-    let src = "class Migration:\n    dependencies = [('a', '1')] + (('b', '2'),)\n    replaces = None\n    run_before = None\n";
-    let p = parse_migration(src.as_bytes());
-    assert_eq!(keys(&p.dependencies), vec![("a", "1"), ("b", "2")]);
-    assert!(nonliteral(&p)[0].message.contains("TypeError"));
-    // replaces = None is Django's default; run_before = None is not.
-    let notes: Vec<_> = p
-        .problems
-        .iter()
-        .filter(|p| p.kind == FileProblemKind::Note)
-        .collect();
-    assert_eq!(notes.len(), 1);
-    assert!(notes[0].message.starts_with("run_before"));
+    assert_eq!(nonliteral(&p).len(), 1);
 }
 
 #[test]
@@ -1061,4 +1122,124 @@ mod props {
 
     const CRLF_TABS: &str = "\u{feff}# -*- coding: utf-8 -*-\r\nfrom __future__ import unicode_literals\r\nfrom django.db import migrations\r\nclass Migration(migrations.Migration):\r\n\tdependencies = [\r\n\t\t('shop', '0001_initial'),  # c\r\n\t\t(\r\n\t\t\t'catalog',\r\n\t\t\t'0002_x',\r\n\t\t),\r\n\t]\r\n\toperations = [migrations.RunPython(f, migrations.RunPython.noop)]\r\n";
     const TRICKY: &str = "E = [('e', '1')]\nclass Migration(migrations.Migration):\n    replaces = [('a', '0001'), ('a', '0002')]\n    dependencies = E + [(\"b\" \"c\", 'd'), swappable_dependency(getattr(settings, 'X', 'a.B'))]\n    dependencies += [*E]\n    run_before: list = [('z', '0009')]\n    initial = True\n    atomic = False\n    operations = [migrations.AddField('m', 'f', models.IntegerField(null=True)), OP]\n";
+}
+
+fn syntax_messages(src: &str) -> Vec<(u32, String)> {
+    parse_migration_graph(src.as_bytes())
+        .problems
+        .into_iter()
+        .filter(|p| p.kind == FileProblemKind::Syntax)
+        .map(|p| (p.line, p.message))
+        .collect()
+}
+
+/// `f(a=1, a=2)` parses, but Python refuses to compile it: SyntaxError
+/// "keyword argument repeated" when Django imports the migration.
+#[test]
+fn repeated_keyword_argument_is_a_syntax_error() {
+    let src = "from django.db import migrations\nclass Migration(migrations.Migration):\n    operations = [migrations.RunSQL(sql='', sql='x')]\n";
+    let got = syntax_messages(src);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, 3);
+    assert!(got[0].1.contains("sql"), "{got:?}");
+}
+
+/// `await` and `yield` outside a function, `return` in a class body,
+/// `break` outside a loop: Python's compiler refuses them all.
+#[test]
+fn await_yield_return_break_outside_their_place_are_syntax_errors() {
+    for (src, line) in [
+        ("await x\nclass Migration:\n    pass\n", 1),
+        ("class Migration:\n    yield 1\n", 2),
+        ("class Migration:\n    dependencies = [(yield)]\n", 2),
+        ("class Migration:\n    return 1\n", 2),
+        (
+            "for x in y:\n    pass\nelse:\n    break\nclass Migration:\n    pass\n",
+            4,
+        ),
+        (
+            "def f():\n    [await x for x in y]\nclass Migration:\n    pass\n",
+            2,
+        ),
+    ] {
+        let got = syntax_messages(src);
+        assert_eq!(
+            got.iter().map(|g| g.0).collect::<Vec<_>>(),
+            [line],
+            "{src:?}: {got:?}"
+        );
+    }
+    // And where Python allows them, nothing.
+    for src in [
+        "async def f():\n    await x\n    [await y for y in z]\n",
+        "def f():\n    yield 1\n    return (await x for x in y)\n",
+        "(await x for x in y)\n",
+        "f = lambda: (yield)\n",
+        "while x:\n    for y in z:\n        break\n    else:\n        continue\n",
+        "class C:\n    def f(self):\n        return 1\n",
+    ] {
+        assert_eq!(syntax_messages(src), [], "{src:?}");
+    }
+}
+
+/// CPython's tokenizer stops at 200 nested brackets and 100 indentation
+/// levels; ruff's parser does not.
+#[test]
+fn nesting_past_cpythons_tokenizer_limits_is_a_syntax_error() {
+    let ok = format!("x = {}1{}\n", "(".repeat(200), ")".repeat(200));
+    assert_eq!(syntax_messages(&ok), []);
+    let deep = format!("x = {}1{}\n", "([{".repeat(67), "}])".repeat(67));
+    assert_eq!(
+        syntax_messages(&deep),
+        [(1, "too many nested parentheses".to_owned())]
+    );
+    let indent = |n: usize| {
+        let mut s: String = (0..n)
+            .map(|i| format!("{}if x:\n", " ".repeat(i)))
+            .collect();
+        s.push_str(&" ".repeat(n));
+        s.push_str("pass\n");
+        s
+    };
+    assert_eq!(syntax_messages(&indent(99)), []);
+    let got = syntax_messages(&indent(100));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].1.contains("too many levels of indentation"));
+}
+
+/// Django instantiates `Migration(name, app_label)`: a class without a
+/// base (or with `object` only) takes no arguments.
+#[test]
+fn migration_class_without_base_is_marked() {
+    for (src, without) in [
+        ("class Migration:\n    pass\n", true),
+        ("class Migration(object):\n    pass\n", true),
+        ("class Migration(migrations.Migration):\n    pass\n", false),
+        ("class Migration(Base, metaclass=M):\n    pass\n", false),
+    ] {
+        assert_eq!(
+            parse_migration_graph(src.as_bytes()).class_without_base,
+            without,
+            "{src}"
+        );
+    }
+}
+
+/// The compile checks walk the whole tree: deep nesting that needs no
+/// bracket (unary operators, lambdas, conditional expressions, attribute
+/// chains) must not overflow the stack.
+#[test]
+fn compile_checks_survive_deep_nesting_without_brackets() {
+    for n in [1_000usize, 50_000] {
+        for expr in [
+            format!("{}1", "-".repeat(n)),
+            format!("{}1", "not ".repeat(n)),
+            format!("{}1", "lambda: ".repeat(n)),
+            format!("{}1", "1 if x else ".repeat(n)),
+            format!("a{}", ".b".repeat(n)),
+        ] {
+            let src = format!("class Migration:\n    x = {expr}\n");
+            let _ = parse_migration(src.as_bytes());
+        }
+    }
 }

@@ -12,10 +12,19 @@ use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::{EdgeRef, IntoEdgeReferences};
 use petgraph::Direction;
 
-use super::diag::{Diag, DiagKind};
-use super::keys::MigrationKey;
-use super::load::Project;
-use super::pyparse::DepEntry;
+use crate::core::diag::{Diag, DiagKind};
+use crate::core::keys::MigrationKey;
+use crate::core::load::{DepAttr, Project};
+use crate::core::pyparse::{DepEntry, PyValue};
+
+pub mod arbitrary;
+mod odd;
+mod squash;
+#[cfg(test)]
+mod tests;
+
+use odd::{odd_error, odd_use, opaque_key, replaced_keys, OddUse};
+use squash::replacement_order;
 
 #[derive(Debug, Clone)]
 struct Node {
@@ -24,6 +33,10 @@ struct Node {
     dummy: Option<(MigrationKey, String)>,
     /// A stub for a migration of an app outside the project (lenient mode).
     external: bool,
+    /// A squash that listed itself in `replaces`: Django drops it from
+    /// `graph.nodes` and `node_map`, but the migrations next to it keep
+    /// their edges to it (they still count for leaves and roots).
+    ghost: bool,
 }
 
 /// The migration graph. Edges point from a migration to the migration it
@@ -34,6 +47,8 @@ pub struct MigrationGraph {
     index: HashMap<MigrationKey, NodeIndex>,
     /// Insertion order of live nodes, as Django's `graph.nodes` dict keeps it.
     order: Vec<MigrationKey>,
+    /// How Django prints the keys that are no `(app, name)` pair.
+    shown: HashMap<MigrationKey, String>,
 }
 
 /// One app's nodes, leaves and roots, by name.
@@ -60,6 +75,7 @@ impl MigrationGraph {
             key: key.clone(),
             dummy: None,
             external,
+            ghost: false,
         });
         self.index.insert(key.clone(), ix);
         self.order.push(key);
@@ -70,6 +86,7 @@ impl MigrationGraph {
             key: key.clone(),
             dummy: Some((origin.clone(), message)),
             external: false,
+            ghost: false,
         });
         self.index.insert(key.clone(), ix);
         self.order.push(key);
@@ -84,20 +101,50 @@ impl MigrationGraph {
     ) {
         if !self.index.contains_key(child) {
             let msg = format!(
-                "Migration {origin} dependencies reference nonexistent child node {}",
-                py_key(child)
+                "Migration {origin} dependencies reference nonexistent child node {}{}",
+                self.show(child),
+                self.hint(child)
             );
             self.add_dummy(child.clone(), origin, msg);
         }
         if !self.index.contains_key(parent) {
             let msg = format!(
-                "Migration {origin} dependencies reference nonexistent parent node {}",
-                py_key(parent)
+                "Migration {origin} dependencies reference nonexistent parent node {}{}",
+                self.show(parent),
+                self.hint(parent)
             );
             self.add_dummy(parent.clone(), origin, msg);
         }
         let (c, p) = (self.index[child], self.index[parent]);
         self.g.update_edge(c, p, ());
+    }
+
+    /// The graph key Django uses for a value that is no `(app, name)` pair.
+    fn opaque(&mut self, value: &PyValue) -> MigrationKey {
+        let key = opaque_key(value);
+        self.shown
+            .entry(key.clone())
+            .or_insert_with(|| value.repr());
+        key
+    }
+
+    /// A key as Django prints it.
+    fn show(&self, k: &MigrationKey) -> String {
+        match self.shown.get(k) {
+            Some(repr) => repr.clone(),
+            None => py_key(k),
+        }
+    }
+
+    /// For a key that is no pair: what was probably meant.
+    fn hint(&self, k: &MigrationKey) -> &'static str {
+        if !self.shown.contains_key(k) {
+            ""
+        } else if k.name.starts_with('\'') || k.name.starts_with('"') {
+            " (one string, not an (app_label, name) pair: is a comma missing?)"
+        } else {
+            " (an entry is an (app_label, migration_name) pair of strings)"
+        }
     }
 
     /// `MigrationGraph.remove_replaced_nodes`.
@@ -118,6 +165,29 @@ impl MigrationGraph {
                 continue;
             };
             self.order.retain(|k| k != *rkey);
+            if ix == rix {
+                // Django pops the replacement itself from the graph, then
+                // re-adds its edges to every neighbour it does not replace.
+                self.g[ix].ghost = true;
+                let replaced_neighbours: Vec<_> = self
+                    .g
+                    .edges_directed(ix, Direction::Incoming)
+                    .chain(self.g.edges_directed(ix, Direction::Outgoing))
+                    .filter(|e| {
+                        let other = if e.source() == ix {
+                            e.target()
+                        } else {
+                            e.source()
+                        };
+                        other != ix && replaced_set.contains(&self.g[other].key)
+                    })
+                    .map(|e| e.id())
+                    .collect();
+                for e in replaced_neighbours {
+                    self.g.remove_edge(e);
+                }
+                continue;
+            }
             let children: Vec<NodeIndex> =
                 self.g.neighbors_directed(ix, Direction::Incoming).collect();
             let parents: Vec<NodeIndex> =
@@ -180,8 +250,10 @@ impl MigrationGraph {
             .map(move |c| &self.g[c].key)
     }
 
+    /// A node of Django's `graph.nodes`: not a dummy, not a ghost.
     fn is_real(&self, ix: NodeIndex) -> bool {
-        self.g[ix].dummy.is_none()
+        let n = &self.g[ix];
+        n.dummy.is_none() && !n.ghost
     }
 
     /// Whether a real (non-dummy) node exists.
@@ -253,12 +325,15 @@ impl MigrationGraph {
         v
     }
 
-    /// Edges `(child, parent)` between real nodes, sorted.
+    /// Edges `(child, parent)` from real nodes, sorted: to real nodes, and
+    /// to a ghost (a squash that replaced itself), as Django keeps them.
     pub fn edges(&self) -> Vec<(MigrationKey, MigrationKey)> {
         let mut v: Vec<_> = self
             .g
             .edge_references()
-            .filter(|e| self.is_real(e.source()) && self.is_real(e.target()))
+            .filter(|e| {
+                self.is_real(e.source()) && (self.is_real(e.target()) || self.g[e.target()].ghost)
+            })
             .map(|e| {
                 (
                     self.g[e.source()].key.clone(),
@@ -329,9 +404,13 @@ impl MigrationGraph {
     }
 
     /// Cycles among real nodes, each as the path that closes it, sorted.
+    /// Like Django's `ensure_not_cyclic`, which walks `graph.nodes` only, a
+    /// path through a ghost is no cycle (nor one through a dummy: Django
+    /// stops at the missing node before it looks for cycles).
     fn cycles(&self) -> Vec<Vec<MigrationKey>> {
         let mut out = Vec::new();
-        for scc in petgraph::algo::tarjan_scc(&self.g) {
+        let real = petgraph::visit::NodeFiltered::from_fn(&self.g, |ix| self.is_real(ix));
+        for scc in petgraph::algo::tarjan_scc(&real) {
             let self_loop = scc.len() == 1 && self.g.contains_edge(scc[0], scc[0]);
             if scc.len() < 2 && !self_loop {
                 continue;
@@ -412,6 +491,28 @@ pub fn build_graph(project: &Project, strict: bool) -> BuiltGraph {
             }
         }
     }
+    // Entries that are no pair of strings, as Django's code takes them.
+    let mut odd_keys: Vec<(&MigrationKey, MigrationKey, DepAttr)> = Vec::new();
+    for (key, m) in &project.migrations {
+        for entry in &m.odd {
+            if entry.attr == DepAttr::Replaces {
+                continue;
+            }
+            match odd_use(entry, &key.app) {
+                OddUse::Raises(err) => errors.push(odd_error(key, m, entry, &err)),
+                OddUse::Ignored => {}
+                OddUse::Key(k) => odd_keys.push((key, k, entry.attr)),
+                OddUse::Node => {
+                    let k = gr.opaque(&entry.value);
+                    if entry.attr == DepAttr::RunBefore {
+                        gr.add_dependency(key, &k, key);
+                    } else {
+                        gr.add_dependency(key, key, &k);
+                    }
+                }
+            }
+        }
+    }
     // External dependencies and run_before, through check_key.
     let mut check_key =
         |gr: &MigrationGraph, k: &MigrationKey, current: &MigrationKey| -> Option<MigrationKey> {
@@ -462,13 +563,22 @@ pub fn build_graph(project: &Project, strict: bool) -> BuiltGraph {
             }
         }
     }
+    for (key, k, attr) in odd_keys {
+        if let Some(k) = check_key(&gr, &k, key) {
+            if attr == DepAttr::RunBefore {
+                gr.add_dependency(key, &k, key);
+            } else {
+                gr.add_dependency(key, key, &k);
+            }
+        }
+    }
     // Squashes: with no database nothing is applied, so every replacing
     // migration replaces its targets.
-    for (key, m) in &project.migrations {
-        if m.replaces.is_empty() {
-            continue;
-        }
-        if let Err(msg) = gr.remove_replaced_nodes(key, &m.replaces) {
+    let order = replacement_order(project, &gr, &mut errors);
+    for key in order {
+        let m = &project.migrations[key];
+        let targets = replaced_keys(&mut gr, key, m, &mut errors);
+        if let Err(msg) = gr.remove_replaced_nodes(key, &targets) {
             errors.push(Diag::new(DiagKind::NodeNotFound, msg).at(m.file.clone(), None));
         }
     }
@@ -509,6 +619,18 @@ pub fn build_graph(project: &Project, strict: bool) -> BuiltGraph {
     BuiltGraph { graph: gr, errors }
 }
 
+/// The line of the entry of `entries` that names `target`.
+fn entry_line(entries: &[DepEntry], target: &MigrationKey) -> Option<u32> {
+    entries.iter().find_map(|e| match e {
+        DepEntry::Key { app, name, line }
+            if app.value == target.app && name.value == target.name =>
+        {
+            Some(*line)
+        }
+        _ => None,
+    })
+}
+
 /// The line of the entry in `origin` that names `target`, else its class.
 fn dependency_line(project: &Project, origin: &MigrationKey, target: &MigrationKey) -> Option<u32> {
     let m = project.migrations.get(origin)?;
@@ -523,6 +645,12 @@ fn dependency_line(project: &Project, origin: &MigrationKey, target: &MigrationK
                 Some(*line)
             }
             _ => None,
+        })
+        .or_else(|| {
+            m.odd
+                .iter()
+                .find(|e| e.attr != DepAttr::Replaces && opaque_key(&e.value) == *target)
+                .map(|e| e.line)
         })
         .or(Some(p.class_line))
 }
@@ -543,198 +671,4 @@ pub fn detect_conflicts(
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::discover::{LabelSource, PackageKind};
-    use crate::core::load::{App, Migration, Origin};
-    use std::sync::Arc;
-
-    fn k(s: &str) -> MigrationKey {
-        let (a, n) = s.split_once('.').unwrap();
-        MigrationKey::new(a, n)
-    }
-
-    /// `("orders.0002", &["orders.0001"], &[replaces], &[run_before])`
-    type Spec<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
-
-    fn project(specs: &[Spec]) -> Project {
-        let mut p = Project::default();
-        for (key, deps, reps, rb) in specs {
-            let key = k(key);
-            p.apps.entry(key.app.clone()).or_insert(App {
-                label: key.app.clone(),
-                path: format!("{}/migrations", key.app),
-                origin: Origin::Project,
-                kind: PackageKind::Package,
-                label_from: LabelSource::DirName,
-            });
-            let keys = |v: &[&str]| v.iter().map(|s| k(s)).collect::<Vec<_>>();
-            p.migrations.insert(
-                key.clone(),
-                Migration {
-                    file: format!("{}/migrations/{}.py", key.app, key.name),
-                    key,
-                    origin: Origin::Project,
-                    parsed: Arc::new(Default::default()),
-                    dependencies: keys(deps),
-                    replaces: keys(reps),
-                    run_before: keys(rb),
-                },
-            );
-        }
-        p
-    }
-
-    fn names(v: Vec<MigrationKey>) -> Vec<String> {
-        v.into_iter().map(|k| k.to_string()).collect()
-    }
-
-    #[test]
-    fn two_leaves_conflict() {
-        let p = project(&[
-            ("a.0001", &[], &[], &[]),
-            ("a.0002_x", &["a.0001"], &[], &[]),
-            ("a.0002_y", &["a.0001"], &[], &[]),
-        ]);
-        let b = build_graph(&p, false);
-        assert!(b.errors.is_empty());
-        assert_eq!(names(b.graph.leaves("a")), vec!["a.0002_x", "a.0002_y"]);
-        assert_eq!(detect_conflicts(&b.graph, ["a".to_string()]).len(), 1);
-    }
-
-    #[test]
-    fn squash_replaces_present_originals_and_repoints() {
-        let p = project(&[
-            ("a.0001", &[], &[], &[]),
-            ("a.0002", &["a.0001"], &[], &[]),
-            ("a.0001_squashed_0002", &[], &["a.0001", "a.0002"], &[]),
-            ("a.0003", &["a.0002"], &[], &[]),
-            ("b.0001", &["a.0001"], &[], &[]),
-        ]);
-        let b = build_graph(&p, false);
-        assert!(b.errors.is_empty(), "{:?}", b.errors);
-        assert_eq!(
-            names(b.graph.app_nodes("a")),
-            vec!["a.0001_squashed_0002", "a.0003"]
-        );
-        assert_eq!(
-            names(b.graph.parents(&k("a.0003"))),
-            vec!["a.0001_squashed_0002"]
-        );
-        assert_eq!(
-            names(b.graph.parents(&k("b.0001"))),
-            vec!["a.0001_squashed_0002"]
-        );
-        assert_eq!(names(b.graph.leaves("a")), vec!["a.0003"]);
-    }
-
-    #[test]
-    fn dependency_on_removed_original_goes_to_squash() {
-        // The originals' files are gone; a later migration still names one.
-        let p = project(&[
-            ("a.0001_squashed_0002", &[], &["a.0001", "a.0002"], &[]),
-            ("a.0003", &["a.0002"], &[], &[]),
-        ]);
-        let b = build_graph(&p, false);
-        assert!(b.errors.is_empty(), "{:?}", b.errors);
-        assert_eq!(
-            names(b.graph.parents(&k("a.0003"))),
-            vec!["a.0001_squashed_0002"]
-        );
-    }
-
-    #[test]
-    fn first_and_latest_resolve_like_check_key() {
-        let p = project(&[
-            ("a.0001", &[], &[], &[]),
-            ("a.0002", &["a.0001"], &[], &[]),
-            ("b.0001", &["a.__first__"], &[], &[]),
-            (
-                "b.0002",
-                &["b.0001", "a.__latest__", "b.__first__"],
-                &[],
-                &[],
-            ),
-        ]);
-        let b = build_graph(&p, false);
-        assert!(b.errors.is_empty(), "{:?}", b.errors);
-        assert_eq!(names(b.graph.parents(&k("b.0001"))), vec!["a.0001"]);
-        assert_eq!(
-            names(b.graph.parents(&k("b.0002"))),
-            vec!["a.0002", "b.0001"]
-        );
-    }
-
-    #[test]
-    fn run_before_adds_reverse_edge_across_apps() {
-        let p = project(&[("a.0001", &[], &[], &[]), ("b.0001", &[], &[], &["a.0001"])]);
-        let b = build_graph(&p, false);
-        assert_eq!(names(b.graph.parents(&k("a.0001"))), vec!["b.0001"]);
-    }
-
-    #[test]
-    fn missing_parent_is_reported_with_djangos_wording() {
-        let p = project(&[
-            ("a.0001", &["a.0000_gone", "b.0001"], &[], &[]),
-            ("b.0002", &[], &[], &[]),
-        ]);
-        let b = build_graph(&p, false);
-        let msgs: Vec<&str> = b.errors.iter().map(|e| e.message.as_str()).collect();
-        assert!(msgs.contains(&"Migration a.0001 dependencies reference nonexistent parent node ('a', '0000_gone')"), "{msgs:?}");
-        assert!(
-            msgs.contains(
-                &"Migration a.0001 dependencies reference nonexistent parent node ('b', '0001')"
-            ),
-            "{msgs:?}"
-        );
-        assert!(b.errors.iter().all(|e| e.kind == DiagKind::NodeNotFound));
-    }
-
-    #[test]
-    fn cycles_are_all_reported() {
-        let p = project(&[
-            ("a.0001", &["a.0002"], &[], &[]),
-            ("a.0002", &["a.0001"], &[], &[]),
-            ("c.0001", &["c.0001"], &[], &[]),
-        ]);
-        let b = build_graph(&p, false);
-        let cyc: Vec<&str> = b
-            .errors
-            .iter()
-            .filter(|e| e.kind == DiagKind::CircularDependency)
-            .map(|e| e.message.as_str())
-            .collect();
-        assert_eq!(cyc.len(), 2, "{cyc:?}");
-        assert!(cyc[0].contains("a.0001, a.0002"), "{cyc:?}");
-        assert!(cyc[1].contains("c.0001"), "{cyc:?}");
-    }
-
-    #[test]
-    fn external_stub_or_strict_error() {
-        let mut p = project(&[("a.0001", &["ext.0001_initial"], &[], &[])]);
-        p.external.insert(
-            "ext".into(),
-            ["0001_initial".to_string()].into_iter().collect(),
-        );
-        let lenient = build_graph(&p, false);
-        assert!(lenient.errors.is_empty());
-        assert!(lenient.graph.is_external(&k("ext.0001_initial")));
-        let strict = build_graph(&p, true);
-        assert_eq!(strict.errors.len(), 1);
-        assert_eq!(strict.errors[0].kind, DiagKind::NodeNotFound);
-    }
-
-    #[test]
-    fn unknown_app_first_is_an_error_and_unmigrated_is_ignored() {
-        let mut p = project(&[("a.0001", &["nope.__first__", "plain.__first__"], &[], &[])]);
-        p.unmigrated.insert("plain".into());
-        let b = build_graph(&p, true);
-        assert_eq!(b.errors.len(), 1, "{:?}", b.errors);
-        assert!(b.errors[0]
-            .message
-            .contains("Dependency on unknown app: nope"));
-    }
 }
