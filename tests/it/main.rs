@@ -14,6 +14,7 @@ mod hooks;
 mod hostile_names;
 mod hostile_repos;
 mod resolve;
+mod review;
 mod scenario;
 mod ship;
 mod stands;

@@ -255,6 +255,11 @@ pub fn branch(
     }
     super::super::missing_objects(&[&base_tree])?;
     let (sources, errors) = load_sources(&*head_tree, &added);
+    branch.squashes = sources
+        .iter()
+        .filter(|s| !s.parsed.replaces.is_empty())
+        .map(|s| s.file.clone())
+        .collect();
     reviewed.extend(added.iter().map(|a| a.file.clone()));
     branch.added = added;
     Ok(Gathered {

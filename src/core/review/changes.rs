@@ -3,7 +3,7 @@
 //! new migrations whose numbers say the wrong thing. Plain data in: which
 //! files the branch added, changed and deleted, and the base's names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::finding::Finding;
 use super::pysrc::same_meaning;
@@ -70,6 +70,10 @@ pub struct Branch {
     /// Per app, the migration names the base has that the branch did not
     /// add.
     pub base_names: BTreeMap<String, Vec<String>>,
+    /// Files of `added` that are squashed migrations (`replaces`): they
+    /// take the number of the last migration they replace, so the
+    /// numbering rules leave them alone.
+    pub squashes: BTreeSet<String>,
 }
 
 /// Split deleted and added files into renames (same app and same bytes,
@@ -226,7 +230,7 @@ pub fn review_branch(b: &Branch) -> Vec<Finding> {
 /// `number-behind-base` and `duplicate-number`.
 fn number_rules(b: &Branch, out: &mut Vec<Finding>) {
     let mut by_app: BTreeMap<&str, Vec<&SideFile>> = BTreeMap::new();
-    for a in &b.added {
+    for a in b.added.iter().filter(|a| !b.squashes.contains(&a.file)) {
         by_app.entry(&a.app).or_default().push(a);
     }
     for (app, added) in by_app {
@@ -460,7 +464,10 @@ mod tests {
             side("blog", "0005_b", 3),
             side("shop", "0001_initial", 4),
             side("blog", "custom", 5),
+            side("blog", "0001_squashed_0004_up", 6),
         ];
+        b.squashes
+            .insert("blog/migrations/0001_squashed_0004_up.py".into());
         let f = review_branch(&b);
         let got: Vec<(Rule, &str)> = f.iter().map(|f| (f.rule, f.file.as_str())).collect();
         assert_eq!(
