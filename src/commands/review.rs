@@ -13,6 +13,8 @@ mod sarif;
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::cli::{ReviewArgs, ReviewFormat};
 use crate::core::review::{
     models_created_before, review_branch, review_operations, settle, suppressions, Reviewed, Rule,
@@ -20,9 +22,12 @@ use crate::core::review::{
 };
 use crate::error::{Error, Exit, Result};
 use crate::escape::Mode;
+use crate::fs_tree::FsTree;
+use crate::git::Snapshot;
+use crate::results::{Key, Recorder, Recording, ResultCache};
 use crate::workspace::Workspace;
 
-use super::Io;
+use super::{compare, Io};
 
 pub use render::Report;
 
@@ -145,8 +150,7 @@ impl Request {
 
 pub fn run(ws: &Workspace, args: &ReviewArgs, io: &mut Io) -> Result<Exit> {
     let req = Request::new(ws, args)?;
-    let worktree = args.head.is_none();
-    if worktree {
+    if args.head.is_none() {
         if let Some(j) = super::unfinished_resolution(ws) {
             return Err(Error::failed(format!(
                 "the last resolution did not finish: {} (started {}); files it changed are half-way",
@@ -156,26 +160,19 @@ pub fn run(ws: &Workspace, args: &ReviewArgs, io: &mut Io) -> Result<Exit> {
             .hint("run `djmig undo` to put back every file it touched, then `djmig review` again"));
         }
     }
-    let mut g = match &req.scope {
-        Scope::Branch { apps } => {
-            gather::branch(ws, args.base.as_deref(), args.head.as_deref(), apps).map_err(|e| {
-                match e.exit {
-                    Exit::Git => e.hint(
-                        "to review without git, name the files or pass --all: \
-                         `djmig review --all`",
-                    ),
-                    _ => e,
-                }
-            })?
+    let report = match &req.scope {
+        Scope::Branch { apps } => branch_report(ws, args, apps, &req)?,
+        Scope::All { apps } => {
+            let tree = FsTree::new(&ws.root);
+            let mut g = gather::all(ws, &tree, apps)?;
+            finish(ws, &mut g, &req)?
         }
-        Scope::All { apps } => gather::all(ws, apps)?,
-        Scope::Files(paths) => gather::files(ws, paths)?,
+        Scope::Files(paths) => {
+            let tree = FsTree::new(&ws.root);
+            let mut g = gather::files(ws, &tree, paths)?;
+            finish(ws, &mut g, &req)?
+        }
     };
-    let settled = review(&g, &req.rules);
-    let mut report = Report::new(&g, settled);
-    if let Some(fix) = req.fix {
-        apply::run(ws, &mut g, &req.rules, fix, &mut report)?;
-    }
     let written = render::write(req.format, io, &report, &ws.repo_prefix);
     if let Err(e) = written {
         if !crate::error::is_broken_pipe(&e) {
@@ -193,6 +190,110 @@ pub fn run(ws: &Workspace, args: &ReviewArgs, io: &mut Io) -> Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// The rules, then `--fix` when asked.
+fn finish(ws: &Workspace, g: &mut gather::Gathered, req: &Request) -> Result<Report> {
+    let settled = review(g, &req.rules);
+    let mut report = Report::new(g, settled);
+    if let Some(fix) = req.fix {
+        apply::run(ws, g, &req.rules, fix, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// A git problem: say how to review without git.
+fn without_git(e: Error) -> Error {
+    match e.exit {
+        Exit::Git => {
+            e.hint("to review without git, name the files or pass --all: `djmig review --all`")
+        }
+        _ => e,
+    }
+}
+
+/// What `review --base` keeps in the result cache: the whole report but
+/// the comparison (recomputed from the refs every run).
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    reviewed: Vec<String>,
+    findings: Vec<crate::core::review::Finding>,
+    suppressed: Vec<crate::core::review::Suppressed>,
+    errors: Vec<gather::FileError>,
+}
+
+/// `review [--base REV] [--head REV]`: the branch's changes, from the
+/// result cache when nothing read for the last answer has changed (as
+/// `check --base` keeps its answer).
+fn branch_report(
+    ws: &Workspace,
+    args: &ReviewArgs,
+    apps: &[String],
+    req: &Request,
+) -> Result<Report> {
+    let repo = compare::open_repo(ws).map_err(without_git)?;
+    let revs = compare::revisions(ws, &repo, args.base.as_deref(), args.head.as_deref())
+        .map_err(without_git)?;
+    let store = ResultCache::new(&repo.cache_dir());
+    let key = Key {
+        slot: super::result_key(
+            ws,
+            &format!(
+                "review\nbase {}\nhead {:?}\napps {apps:?}\nselect {:?}\nignore {:?}",
+                revs.base.rev,
+                revs.head.as_ref().map(|h| &h.rev),
+                req.rules.select,
+                req.rules.ignore
+            ),
+        ),
+        exact: format!(
+            "base {}\nhead {}\nmerge base {}",
+            revs.base.oid, revs.head_commit, revs.merge_base
+        ),
+    };
+    if req.fix.is_none() {
+        if let Some(s) = store.load::<Stored>(&key) {
+            return Ok(Report {
+                mode: "branch",
+                compared: Some(render::Compared::of(&revs)),
+                reviewed: s.reviewed,
+                findings: s.findings,
+                suppressed: s.suppressed,
+                errors: s.errors,
+                fix: None,
+            });
+        }
+    }
+    let mb = repo.tree(revs.merge_base)?;
+    let base_tree = repo.tree(revs.base.oid)?;
+    let rec = Recording::new();
+    let (git_head, wt) = match &revs.head {
+        Some(h) => (Some(repo.tree(h.oid)?), None),
+        None => (None, Some(repo.worktree_tree()?)),
+    };
+    let recorder = wt.as_ref().map(|t| Recorder::new(t, &rec));
+    let head: &dyn Snapshot = match (&git_head, &recorder) {
+        (Some(t), _) => t,
+        (None, Some(r)) => r,
+        (None, None) => unreachable!("one of the two is set"),
+    };
+    let mut g = gather::branch(ws, revs, &mb, &base_tree, head, apps)?;
+    let report = finish(ws, &mut g, req)?;
+    drop(g);
+    drop(recorder);
+    if req.fix.is_none() {
+        store.store(
+            &key,
+            rec,
+            &Stored {
+                reviewed: report.reviewed.clone(),
+                findings: report.findings.clone(),
+                suppressed: report.suppressed.clone(),
+                errors: report.errors.clone(),
+            },
+        );
+    }
+    Ok(report)
 }
 
 /// Run every rule on what was gathered, then the project's wishes.

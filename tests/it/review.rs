@@ -945,6 +945,62 @@ fn sarif_output_follows_the_2_1_0_schema() {
         .starts_with("syntax error: "));
 }
 
+/// `review --base` keeps its answer as `check --base` does: taken again
+/// while nothing it read changed, read again as soon as a file changes.
+#[test]
+fn the_answer_is_kept_until_a_file_it_read_changes() {
+    let r = Repo::new();
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write(INDEX_FILE, &migration("blog", "0002_post_body", ADD_INDEX));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let traced = |args: &[&str]| {
+        let mut cmd = djmig_std();
+        cmd.env("DJMIG_TRACE_CACHE", "1")
+            .arg("-C")
+            .arg(&r.path)
+            .args(args);
+        Run::from_output(cmd.output().unwrap())
+    };
+    let first = traced(&["review", "--base", "main", "--format", "json"]);
+    first
+        .expect_code(0)
+        .stderr_has("djmig: result cache: stored");
+    let second = traced(&["review", "--base", "main", "--format", "json"]);
+    second.expect_code(0).stderr_has("djmig: result cache: hit");
+    assert_eq!(first.stdout, second.stdout);
+    // Another question (a rule left out) is another answer.
+    traced(&["review", "--base", "main", "--ignore", "irreversible"]).stderr_has("miss");
+    // The file changes: read again.
+    r.write(
+        INDEX_FILE,
+        &migration(
+            "blog",
+            "0002_post_body",
+            "        migrations.RemoveField('post', 'views'),\n",
+        ),
+    );
+    let third = traced(&["review", "--base", "main", "--format", "json"]);
+    third.expect_code(1).stderr_has("miss (files changed)");
+    assert_eq!(
+        findings(&third),
+        [format!("data-loss {INDEX_FILE}:11")].into()
+    );
+    // A new file in an app's migrations: read again too.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    traced(&["review", "--base", "main"]).stderr_has("stored");
+    r.write(
+        "shop/migrations/0002_order_quantity.py",
+        &migration(
+            "shop",
+            "0001_initial",
+            "        migrations.AddField('order', 'quantity', models.IntegerField()),\n",
+        ),
+    );
+    let run = traced(&["review", "--base", "main", "--format", "json"]);
+    run.expect_code(1).stderr_has("miss (files changed)");
+    assert_eq!(findings(&run).len(), 2);
+}
+
 // ---------------------------------------------------------------- settings
 
 #[test]

@@ -23,7 +23,7 @@ use crate::core::settings::resolve_settings;
 use crate::core::tree::SourceTree;
 use crate::error::{Error, Result};
 use crate::fs_tree::FsTree;
-use crate::git::{hash_blob, Snapshot};
+use crate::git::{hash_blob, GitTree, Snapshot};
 use crate::workspace::Workspace;
 
 use super::super::compare::{self, Revisions};
@@ -40,7 +40,7 @@ pub struct Source {
 }
 
 /// A file that could not be reviewed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileError {
     pub file: String,
     pub line: Option<u32>,
@@ -49,7 +49,7 @@ pub struct FileError {
 }
 
 /// Everything read for one review.
-pub struct Gathered {
+pub struct Gathered<'t> {
     /// `branch`, `all` or `files`.
     pub mode: &'static str,
     /// The comparison, with `--base` (the default mode).
@@ -66,7 +66,7 @@ pub struct Gathered {
     /// Other files whose suppression comments count (renamed migrations).
     pub comment_sources: Vec<(String, Vec<u8>)>,
     /// The head's migrations, for `AlterField` history.
-    pub history: History,
+    pub history: History<'t>,
 }
 
 /// `label → migrations directory` of the project's migrated apps.
@@ -124,24 +124,19 @@ fn read(tree: &dyn SourceTree, path: &str) -> Result<Vec<u8>> {
         .map_err(|e| Error::new(crate::error::Exit::Graph, format!("cannot read {path}")).cause(e))
 }
 
-/// `djmig review [--base REV] [--head REV] [APP…]`.
-pub fn branch(
+/// `djmig review [--base REV] [--head REV] [APP…]`: `head` is the head
+/// side's tree (the work tree, recorded for the result cache, or a
+/// commit's).
+pub fn branch<'t>(
     ws: &Workspace,
-    base: Option<&str>,
-    head: Option<&str>,
+    revs: Revisions,
+    mb: &GitTree,
+    base_tree: &GitTree,
+    head_tree: &'t dyn Snapshot,
     apps: &[String],
-) -> Result<Gathered> {
-    let repo = compare::open_repo(ws)?;
-    let revs = compare::revisions(ws, &repo, base, head)?;
-    let mb = repo.tree(revs.merge_base)?;
-    let base_tree = repo.tree(revs.base.oid)?;
-    let head_git = revs.head.as_ref().map(|h| repo.tree(h.oid)).transpose()?;
-    let head_tree: Box<dyn Snapshot + Send + Sync> = match head_git {
-        Some(t) => Box::new(t),
-        None => Box::new(repo.worktree_tree()?),
-    };
-    let head_pk = packages(ws, &*head_tree);
-    let mb_pk = packages(ws, &mb);
+) -> Result<Gathered<'t>> {
+    let head_pk = packages(ws, head_tree);
+    let mb_pk = packages(ws, mb);
     let known: BTreeSet<String> = head_pk.keys().chain(mb_pk.keys()).cloned().collect();
     let only = select(&known, apps)?;
 
@@ -163,8 +158,8 @@ pub fn branch(
         let names_at = |t: &dyn SourceTree, d: Option<&String>| -> Vec<(String, String)> {
             d.map(|d| module_names(t, d).0).unwrap_or_default()
         };
-        let hn = names_at(&*head_tree, hd);
-        let mn: BTreeMap<String, String> = names_at(&mb, md).into_iter().collect();
+        let hn = names_at(head_tree, hd);
+        let mn: BTreeMap<String, String> = names_at(mb, md).into_iter().collect();
         let in_head: BTreeSet<&str> = hn.iter().map(|(n, _)| n.as_str()).collect();
         for (name, file) in &hn {
             let side = |blob| SideFile {
@@ -174,9 +169,9 @@ pub fn branch(
                 blob,
             };
             match mn.get(name) {
-                None => added.push(side(blob(&*head_tree, file)?)),
+                None => added.push(side(blob(head_tree, file)?)),
                 Some(mfile) => {
-                    let (a, b) = (blob(&mb, mfile)?, blob(&*head_tree, file)?);
+                    let (a, b) = (blob(mb, mfile)?, blob(head_tree, file)?);
                     if a != b {
                         edited.push((label.clone(), name.clone(), mfile.clone(), file.clone()));
                     }
@@ -189,15 +184,15 @@ pub fn branch(
                     app: label.clone(),
                     name: name.clone(),
                     file: mfile.clone(),
-                    blob: blob(&mb, mfile)?,
+                    blob: blob(mb, mfile)?,
                 });
             }
         }
         head_names.insert(label.clone(), hn);
     }
-    let mut git_sides: Vec<&dyn SourceTree> = vec![&mb, &base_tree];
+    let mut git_sides: Vec<&dyn SourceTree> = vec![mb, base_tree];
     if revs.head.is_some() {
-        git_sides.push(&*head_tree);
+        git_sides.push(head_tree);
     }
     super::super::missing_objects(&git_sides)?;
 
@@ -214,14 +209,14 @@ pub fn branch(
         branch.edited.push(Edited {
             app,
             name,
-            before: read(&mb, &mfile)?,
-            after: read(&*head_tree, &file)?,
+            before: read(mb, &mfile)?,
+            after: read(head_tree, &file)?,
             file,
         });
     }
     for d in deleted {
         reviewed.insert(d.file.clone());
-        let replaced_by = squash_replacing(&*head_tree, head_names.get(&d.app), &d);
+        let replaced_by = squash_replacing(head_tree, head_names.get(&d.app), &d);
         branch.deleted.push(Deleted {
             app: d.app,
             name: d.name,
@@ -232,7 +227,7 @@ pub fn branch(
     let mut comment_sources = Vec::new();
     for r in &renamed {
         reviewed.insert(r.to_file.clone());
-        comment_sources.push((r.to_file.clone(), read(&*head_tree, &r.to_file)?));
+        comment_sources.push((r.to_file.clone(), read(head_tree, &r.to_file)?));
     }
     branch.renamed = renamed;
     // The base's names, for the numbering rules.
@@ -245,7 +240,7 @@ pub fn branch(
         let Some(dir) = head_pk.get(app) else {
             continue;
         };
-        let names = module_names(&base_tree, dir)
+        let names = module_names(base_tree, dir)
             .0
             .into_iter()
             .map(|(n, _)| n)
@@ -253,8 +248,8 @@ pub fn branch(
             .collect();
         branch.base_names.insert(app.to_string(), names);
     }
-    super::super::missing_objects(&[&base_tree])?;
-    let (sources, errors) = load_sources(&*head_tree, &added);
+    super::super::missing_objects(&[base_tree])?;
+    let (sources, errors) = load_sources(head_tree, &added);
     branch.squashes = sources
         .iter()
         .filter(|s| !s.parsed.replaces.is_empty())
@@ -359,15 +354,14 @@ fn load_sources(tree: &dyn SourceTree, files: &[SideFile]) -> (Vec<Source>, Vec<
 }
 
 /// Every migration of the work tree (`--all`), or only those of `apps`.
-pub fn all(ws: &Workspace, apps: &[String]) -> Result<Gathered> {
-    let tree = FsTree::new(&ws.root);
-    let pk = packages(ws, &tree);
+pub fn all<'t>(ws: &Workspace, tree: &'t FsTree, apps: &[String]) -> Result<Gathered<'t>> {
+    let pk = packages(ws, tree);
     let known: BTreeSet<String> = pk.keys().cloned().collect();
     let only = select(&known, apps)?;
     let mut files = Vec::new();
     let mut names = BTreeMap::new();
     for (label, dir) in &pk {
-        let n = module_names(&tree, dir).0;
+        let n = module_names(tree, dir).0;
         if only.as_ref().is_none_or(|o| o.contains(label)) {
             files.extend(n.iter().map(|(name, file)| SideFile {
                 app: label.clone(),
@@ -378,18 +372,17 @@ pub fn all(ws: &Workspace, apps: &[String]) -> Result<Gathered> {
         }
         names.insert(label.clone(), n);
     }
-    Ok(standalone("all", Box::new(tree), names, &files))
+    Ok(standalone("all", tree, names, &files))
 }
 
 /// The migration files named on the command line (relative to the current
 /// directory, or absolute).
-pub fn files(ws: &Workspace, paths: &[String]) -> Result<Gathered> {
-    let tree = FsTree::new(&ws.root);
-    let pk = packages(ws, &tree);
+pub fn files<'t>(ws: &Workspace, tree: &'t FsTree, paths: &[String]) -> Result<Gathered<'t>> {
+    let pk = packages(ws, tree);
     let mut names = BTreeMap::new();
     let mut by_file: HashMap<String, (String, String)> = HashMap::new();
     for (label, dir) in &pk {
-        let n = module_names(&tree, dir).0;
+        let n = module_names(tree, dir).0;
         for (name, file) in &n {
             by_file.insert(file.clone(), (label.clone(), name.clone()));
         }
@@ -421,7 +414,7 @@ pub fn files(ws: &Workspace, paths: &[String]) -> Result<Gathered> {
     }
     files.sort();
     files.dedup();
-    Ok(standalone("files", Box::new(tree), names, &files))
+    Ok(standalone("files", tree, names, &files))
 }
 
 fn relative(root: &Path, abs: &Path) -> Option<String> {
@@ -430,13 +423,13 @@ fn relative(root: &Path, abs: &Path) -> Option<String> {
     Some(parts?.join("/"))
 }
 
-fn standalone(
+fn standalone<'t>(
     mode: &'static str,
-    tree: Box<dyn Snapshot + Send + Sync>,
+    tree: &'t FsTree,
     names: BTreeMap<String, Vec<(String, String)>>,
     files: &[SideFile],
-) -> Gathered {
-    let (sources, errors) = load_sources(&*tree, files);
+) -> Gathered<'t> {
+    let (sources, errors) = load_sources(tree, files);
     Gathered {
         mode,
         revs: None,
@@ -453,18 +446,15 @@ fn standalone(
 /// The head's migrations, read on demand to find what a field was before
 /// an `AlterField`: newest first by number, only files that name the
 /// field parsed.
-pub struct History {
-    tree: Box<dyn Snapshot + Send + Sync>,
+pub struct History<'t> {
+    tree: &'t dyn SourceTree,
     names: BTreeMap<String, Vec<(String, String)>>,
     bytes: RefCell<HashMap<String, Arc<Vec<u8>>>>,
     parsed: RefCell<HashMap<String, Arc<ParsedMigration>>>,
 }
 
-impl History {
-    fn new(
-        tree: Box<dyn Snapshot + Send + Sync>,
-        names: BTreeMap<String, Vec<(String, String)>>,
-    ) -> Self {
+impl<'t> History<'t> {
+    fn new(tree: &'t dyn SourceTree, names: BTreeMap<String, Vec<(String, String)>>) -> Self {
         History {
             tree,
             names,
@@ -492,7 +482,7 @@ impl History {
     }
 }
 
-impl FieldHistory for History {
+impl FieldHistory for History<'_> {
     fn previous(&self, app: &str, before: &str, model: &str, field: &str) -> Option<String> {
         let names = self.names.get(app)?;
         let key = |n: &str| (parse_number(n).unwrap_or(0), n.to_string());

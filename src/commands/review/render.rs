@@ -73,9 +73,9 @@ pub struct Report {
     pub fix: Option<FixReport>,
 }
 
-impl Report {
-    pub fn new(g: &Gathered, settled: crate::core::review::Settled) -> Report {
-        let compared = g.revs.as_ref().map(|r| Compared {
+impl Compared {
+    pub fn of(r: &crate::commands::compare::Revisions) -> Compared {
+        Compared {
             base_name: r.base.rev.clone(),
             base: r.base.oid.to_string(),
             base_how: r.base_how.clone(),
@@ -87,10 +87,15 @@ impl Report {
             },
             head_name: r.head_name(),
             merge_base: r.merge_base.to_string(),
-        });
+        }
+    }
+}
+
+impl Report {
+    pub fn new(g: &Gathered, settled: crate::core::review::Settled) -> Report {
         Report {
             mode: g.mode,
-            compared,
+            compared: g.revs.as_ref().map(Compared::of),
             reviewed: g.reviewed.clone(),
             findings: settled.findings,
             suppressed: settled.suppressed,

@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::rules::{Rule, Severity};
 
 /// What `--fix` can do about a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FixKind {
     /// `AddIndex` (operation `op`) becomes `AddIndexConcurrently`, the
@@ -30,7 +30,7 @@ impl FixKind {
 }
 
 /// One finding of one rule, at one place.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: Rule,
     pub severity: Severity,
@@ -44,7 +44,6 @@ pub struct Finding {
     /// How to fix it, in words.
     pub fix: String,
     /// What `--fix` can do.
-    #[serde(skip)]
     pub fix_kind: Option<FixKind>,
 }
 
@@ -122,7 +121,7 @@ pub struct Suppression {
 }
 
 /// A finding a suppression comment silenced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suppressed {
     pub rule: Rule,
     pub file: String,
