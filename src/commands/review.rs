@@ -133,6 +133,12 @@ impl Request {
             irreversible: args.fix_irreversible,
             dry_run: args.dry_run,
         });
+        if fix.is_some() && args.all {
+            return Err(Error::usage(
+                "--fix does not go with --all: it would rewrite migrations that may be deployed already",
+            )
+            .hint("fix what the branch adds (`djmig review --fix`), or name the files to fix"));
+        }
         if args.dry_run && fix.is_none() {
             return Err(
                 Error::usage("--dry-run goes with --fix or --fix-irreversible")

@@ -1088,6 +1088,9 @@ fn exit_codes() {
         .expect_code(2)
         .stderr_has("no app labelled \"nosuchapp\"");
     r.dj(&["review", "--fix", "--head", "main"]).expect_code(2);
+    r.dj(&["review", "--fix", "--all"])
+        .expect_code(2)
+        .stderr_has("--fix does not go with --all");
     // 3: a new migration that does not parse.
     r.write(
         "blog/migrations/0003_broken.py",
