@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'djmig' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions')
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)')
+            [CompletionResult]::new('review', 'review', [CompletionResultType]::ParameterValue, 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)')
             [CompletionResult]::new('undo', 'undo', [CompletionResultType]::ParameterValue, 'Restore every file the last resolution changed, byte for byte')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Install, remove or run djmig''s git hooks')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -92,6 +93,26 @@ Register-ArgumentCompleter -Native -CommandName 'djmig' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and change nothing')
             [CompletionResult]::new('--allow-dirty', '--allow-dirty', [CompletionResultType]::ParameterName, 'Go on although files to be changed have uncommitted changes')
             [CompletionResult]::new('--no-database', '--no-database', [CompletionResultType]::ParameterName, 'The local database does not matter: do not ask it what is applied, and do not migrate it (needed to delete or rename migrations when it cannot be asked)')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Dependencies on apps found nowhere are errors, as Django raises them')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'djmig;review' {
+            [CompletionResult]::new('--base', '--base', [CompletionResultType]::ParameterName, 'The base to compare with (default: as for `check --base`)')
+            [CompletionResult]::new('--head', '--head', [CompletionResultType]::ParameterName, 'The head side of the comparison (default: the work tree)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (default: github inside GitHub Actions, else text)')
+            [CompletionResult]::new('--select', '--select', [CompletionResultType]::ParameterName, 'Only these rules (comma-separated ids)')
+            [CompletionResult]::new('--ignore', '--ignore', [CompletionResultType]::ParameterName, 'Not these rules (comma-separated ids), besides `review.ignore` in .djmig.yml')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR (the project root)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file (default: .djmig.yml at the project root)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Review every migration of the project in the work tree, without comparing with a base')
+            [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Rewrite what can be rewritten safely (AddIndex to AddIndexConcurrently in a non-atomic migration); shows the diff first, and `djmig undo` puts the files back')
+            [CompletionResult]::new('--fix-irreversible', '--fix-irreversible', [CompletionResultType]::ParameterName, 'Also give RunPython and RunSQL without a reverse a no-op reverse (implies --fix)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With --fix: print the diff and change nothing')
             [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Dependencies on apps found nowhere are errors, as Django raises them')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -210,6 +231,7 @@ Register-ArgumentCompleter -Native -CommandName 'djmig' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions')
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)')
+            [CompletionResult]::new('review', 'review', [CompletionResultType]::ParameterValue, 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)')
             [CompletionResult]::new('undo', 'undo', [CompletionResultType]::ParameterValue, 'Restore every file the last resolution changed, byte for byte')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Install, remove or run djmig''s git hooks')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -227,6 +249,9 @@ Register-ArgumentCompleter -Native -CommandName 'djmig' -ScriptBlock {
             break
         }
         'djmig;help;resolve' {
+            break
+        }
+        'djmig;help;review' {
             break
         }
         'djmig;help;undo' {

@@ -37,6 +37,9 @@ _djmig() {
             djmig,resolve)
                 cmd="djmig__subcmd__resolve"
                 ;;
+            djmig,review)
+                cmd="djmig__subcmd__review"
+                ;;
             djmig,scan)
                 cmd="djmig__subcmd__scan"
                 ;;
@@ -63,6 +66,9 @@ _djmig() {
                 ;;
             djmig__subcmd__help,resolve)
                 cmd="djmig__subcmd__help__subcmd__resolve"
+                ;;
+            djmig__subcmd__help,review)
+                cmd="djmig__subcmd__help__subcmd__review"
                 ;;
             djmig__subcmd__help,scan)
                 cmd="djmig__subcmd__help__subcmd__scan"
@@ -110,7 +116,7 @@ _djmig() {
 
     case "${cmd}" in
         djmig)
-            opts="-C -h -V --config --strict --color --help --version graph check scan resolve undo hook completions man help"
+            opts="-C -h -V --config --strict --color --help --version graph check scan resolve review undo hook completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -234,7 +240,7 @@ _djmig() {
             return 0
             ;;
         djmig__subcmd__help)
-            opts="graph check scan resolve undo hook completions man help"
+            opts="graph check scan resolve review undo hook completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +380,20 @@ _djmig() {
             return 0
             ;;
         djmig__subcmd__help__subcmd__resolve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        djmig__subcmd__help__subcmd__review)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -640,6 +660,52 @@ _djmig() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        djmig__subcmd__review)
+            opts="-C -h -V --all --base --head --format --select --ignore --fix --fix-irreversible --dry-run --config --strict --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --base)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --head)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --select)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -C)

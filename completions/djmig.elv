@@ -30,6 +30,7 @@ set edit:completion:arg-completer[djmig] = {|@words|
             cand check 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
             cand scan 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
             cand resolve 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
+            cand review 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)'
             cand undo 'Restore every file the last resolution changed, byte for byte'
             cand hook 'Install, remove or run djmig''s git hooks'
             cand completions 'Print a shell completion script'
@@ -85,6 +86,25 @@ set edit:completion:arg-completer[djmig] = {|@words|
             cand --dry-run 'Print the plan and change nothing'
             cand --allow-dirty 'Go on although files to be changed have uncommitted changes'
             cand --no-database 'The local database does not matter: do not ask it what is applied, and do not migrate it (needed to delete or rename migrations when it cannot be asked)'
+            cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'djmig;review'= {
+            cand --base 'The base to compare with (default: as for `check --base`)'
+            cand --head 'The head side of the comparison (default: the work tree)'
+            cand --format 'Output format (default: github inside GitHub Actions, else text)'
+            cand --select 'Only these rules (comma-separated ids)'
+            cand --ignore 'Not these rules (comma-separated ids), besides `review.ignore` in .djmig.yml'
+            cand -C 'Run as if started in DIR (the project root)'
+            cand --config 'Configuration file (default: .djmig.yml at the project root)'
+            cand --color 'When to use colour (NO_COLOR is respected with `auto`)'
+            cand --all 'Review every migration of the project in the work tree, without comparing with a base'
+            cand --fix 'Rewrite what can be rewritten safely (AddIndex to AddIndexConcurrently in a non-atomic migration); shows the diff first, and `djmig undo` puts the files back'
+            cand --fix-irreversible 'Also give RunPython and RunSQL without a reverse a no-op reverse (implies --fix)'
+            cand --dry-run 'With --fix: print the diff and change nothing'
             cand --strict 'Dependencies on apps found nowhere are errors, as Django raises them'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -190,6 +210,7 @@ set edit:completion:arg-completer[djmig] = {|@words|
             cand check 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
             cand scan 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
             cand resolve 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
+            cand review 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)'
             cand undo 'Restore every file the last resolution changed, byte for byte'
             cand hook 'Install, remove or run djmig''s git hooks'
             cand completions 'Print a shell completion script'
@@ -203,6 +224,8 @@ set edit:completion:arg-completer[djmig] = {|@words|
         &'djmig;help;scan'= {
         }
         &'djmig;help;resolve'= {
+        }
+        &'djmig;help;review'= {
         }
         &'djmig;help;undo'= {
         }

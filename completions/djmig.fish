@@ -36,6 +36,7 @@ complete -c djmig -n "__fish_djmig_needs_command" -f -a "graph" -d 'Print the mi
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "check" -d 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "scan" -d 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "resolve" -d 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
+complete -c djmig -n "__fish_djmig_needs_command" -f -a "review" -d 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)'
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "undo" -d 'Restore every file the last resolution changed, byte for byte'
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "hook" -d 'Install, remove or run djmig\'s git hooks'
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -95,6 +96,26 @@ complete -c djmig -n "__fish_djmig_using_subcommand resolve" -l no-database -d '
 complete -c djmig -n "__fish_djmig_using_subcommand resolve" -l strict -d 'Dependencies on apps found nowhere are errors, as Django raises them'
 complete -c djmig -n "__fish_djmig_using_subcommand resolve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c djmig -n "__fish_djmig_using_subcommand resolve" -s V -l version -d 'Print version'
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l base -d 'The base to compare with (default: as for `check --base`)' -r
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l head -d 'The head side of the comparison (default: the work tree)' -r
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l format -d 'Output format (default: github inside GitHub Actions, else text)' -r -f -a "text\t''
+json\t''
+github\t'GitHub Actions workflow annotations'
+sarif\t'SARIF 2.1.0, for code scanning'"
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l select -d 'Only these rules (comma-separated ids)' -r
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l ignore -d 'Not these rules (comma-separated ids), besides `review.ignore` in .djmig.yml' -r
+complete -c djmig -n "__fish_djmig_using_subcommand review" -s C -d 'Run as if started in DIR (the project root)' -r -F
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l config -d 'Configuration file (default: .djmig.yml at the project root)' -r -F
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l color -d 'When to use colour (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l all -d 'Review every migration of the project in the work tree, without comparing with a base'
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l fix -d 'Rewrite what can be rewritten safely (AddIndex to AddIndexConcurrently in a non-atomic migration); shows the diff first, and `djmig undo` puts the files back'
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l fix-irreversible -d 'Also give RunPython and RunSQL without a reverse a no-op reverse (implies --fix)'
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l dry-run -d 'With --fix: print the diff and change nothing'
+complete -c djmig -n "__fish_djmig_using_subcommand review" -l strict -d 'Dependencies on apps found nowhere are errors, as Django raises them'
+complete -c djmig -n "__fish_djmig_using_subcommand review" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c djmig -n "__fish_djmig_using_subcommand review" -s V -l version -d 'Print version'
 complete -c djmig -n "__fish_djmig_using_subcommand undo" -s C -d 'Run as if started in DIR (the project root)' -r -F
 complete -c djmig -n "__fish_djmig_using_subcommand undo" -l config -d 'Configuration file (default: .djmig.yml at the project root)' -r -F
 complete -c djmig -n "__fish_djmig_using_subcommand undo" -l color -d 'When to use colour (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
@@ -164,15 +185,16 @@ never\t''"
 complete -c djmig -n "__fish_djmig_using_subcommand man" -l strict -d 'Dependencies on apps found nowhere are errors, as Django raises them'
 complete -c djmig -n "__fish_djmig_using_subcommand man" -s h -l help -d 'Print help'
 complete -c djmig -n "__fish_djmig_using_subcommand man" -s V -l version -d 'Print version'
-complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve undo hook completions man help" -f -a "graph" -d 'Print the migration graph of the work tree or of a git revision'
-complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve undo hook completions man help" -f -a "check" -d 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
-complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve undo hook completions man help" -f -a "scan" -d 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
-complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve undo hook completions man help" -f -a "resolve" -d 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
-complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve undo hook completions man help" -f -a "undo" -d 'Restore every file the last resolution changed, byte for byte'
-complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve undo hook completions man help" -f -a "hook" -d 'Install, remove or run djmig\'s git hooks'
-complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve undo hook completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve undo hook completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve undo hook completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "graph" -d 'Print the migration graph of the work tree or of a git revision'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "check" -d 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "scan" -d 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "resolve" -d 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "review" -d 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "undo" -d 'Restore every file the last resolution changed, byte for byte'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "hook" -d 'Install, remove or run djmig\'s git hooks'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c djmig -n "__fish_djmig_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "install" -d 'Add djmig\'s block to the git hooks (existing hooks are kept)'
 complete -c djmig -n "__fish_djmig_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "uninstall" -d 'Remove djmig\'s block from the git hooks'
 complete -c djmig -n "__fish_djmig_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "run" -d 'What the installed hooks run: a quiet check that never fails'

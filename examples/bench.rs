@@ -10,7 +10,10 @@
 //! branches and 50 feature branches, and the git figures are printed:
 //! `check --head A --base B` cold and warm next to `git ls-tree | git
 //! cat-file --batch` over the same blobs, the warm work-tree `check`, and
-//! `scan` over the 50 branches.
+//! `scan` over the 50 branches; then `review --base` of a branch adding
+//! 10 migrations next to `check --base` on the same branch, and next to
+//! `python -c "import django; django.setup()"` (the floor of any linter
+//! that imports the project).
 //!
 //! Prints figures; asserts nothing about time.
 
@@ -70,10 +73,10 @@ fn main() {
         rss_kib as f64 / 1024.0
     );
 
-    let work_tree = if args.iter().any(|a| a == "--git") {
+    let (work_tree, review) = if args.iter().any(|a| a == "--git") {
         git_bench(root, &djmig, runs)
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
 
     let has_django = Command::new(&python)
@@ -104,6 +107,30 @@ fn main() {
         println!(
             "djmig check (work tree, {what}) is {:.1}x faster",
             ms(d) / t
+        );
+    }
+    if let Some(review) = review {
+        // What any linter that imports the project pays before its first
+        // rule runs.
+        let setup = median_ms(
+            &mut || {
+                let (d, code, _) = run_measured(
+                    Command::new(&python)
+                        .current_dir(root)
+                        .env("DJANGO_SETTINGS_MODULE", "proj.settings")
+                        .args(["-c", "import django; django.setup()"]),
+                );
+                assert_eq!(code, 0, "django.setup() on the generated project");
+                d
+            },
+            runs,
+        );
+        println!(
+            "python -c 'import django; django.setup()':      {setup:>8.1} ms  (the floor of a linter that imports the project)"
+        );
+        println!(
+            "djmig review --base is {:.1}x faster than that floor",
+            setup / review
         );
     }
 }
@@ -258,8 +285,9 @@ fn median_ms(cmd: &mut dyn FnMut() -> Duration, runs: usize) -> f64 {
     ms(v[v.len() / 2])
 }
 
-/// Prints the git figures; returns the work-tree `check` medians (ms).
-fn git_bench(root: &Path, djmig: &Path, runs: usize) -> Vec<(&'static str, f64)> {
+/// Prints the git figures; returns the work-tree `check` medians and the
+/// work-tree `review --base` median (ms).
+fn git_bench(root: &Path, djmig: &Path, runs: usize) -> (Vec<(&'static str, f64)>, Option<f64>) {
     let t = Instant::now();
     if !root.join(".git").exists() {
         git(root, &["init", "-q", "-b", "main"]);
@@ -404,9 +432,106 @@ fn git_bench(root: &Path, djmig: &Path, runs: usize) -> Vec<(&'static str, f64)>
     );
     println!("djmig check (work tree), one migration edited:  {wt_edited:>8.1} ms");
     println!("djmig scan over 50 branches, warm cache:        {scan_warm:>8.1} ms  (no cache: {scan_cold:.1} ms)");
-    vec![
-        ("warm caches", wt_warm),
-        ("parse cache only", wt_parse),
-        ("one migration edited", wt_edited),
-    ]
+    let review = review_bench(root, djmig, runs, &leaf);
+    (
+        vec![
+            ("warm caches", wt_warm),
+            ("parse cache only", wt_parse),
+            ("one migration edited", wt_edited),
+        ],
+        Some(review),
+    )
+}
+
+/// The 10 migrations of the review branch: each (name, operations,
+/// functions), a mix of what review looks at (two `AlterField`s look up
+/// the field's history among app00's 500 migrations).
+const REVIEW_MIGRATIONS: [(&str, &str, &str); 10] = [
+    ("item_r1", "migrations.AddField(model_name=\"item\", name=\"r1\", field=models.IntegerField(null=True))", ""),
+    ("item_r1_idx", "migrations.AddIndex(model_name=\"item\", index=models.Index(fields=[\"r1\"], name=\"app00_r1_idx\"))", ""),
+    ("alter_item_field_0100", "migrations.AlterField(model_name=\"item\", name=\"field_0100\", field=models.BigIntegerField(default=0))", ""),
+    ("item_r2", "migrations.AddField(model_name=\"item\", name=\"r2\", field=models.CharField(max_length=20, default=\"\"))", ""),
+    ("fill_r2", "migrations.RunPython(fill)", "def fill(apps, schema_editor):\n    Item = apps.get_model(\"app00\", \"Item\")\n    Item.objects.update(r2=\"x\")\n\n\n"),
+    ("remove_item_field_0001", "migrations.RemoveField(model_name=\"item\", name=\"field_0001\")", ""),
+    ("rename_item_r2", "migrations.RenameField(model_name=\"item\", old_name=\"r2\", new_name=\"r3\")", ""),
+    ("item_r4", "migrations.AddField(model_name=\"item\", name=\"r4\", field=models.IntegerField())", ""),
+    ("item_r5", "migrations.AddField(model_name=\"item\", name=\"r5\", field=models.BooleanField(default=False, db_index=True))", ""),
+    ("alter_item_field_0200", "migrations.AlterField(model_name=\"item\", name=\"field_0200\", field=models.IntegerField(default=1))", ""),
+];
+
+/// `review --base main` of a branch adding 10 migrations to app00 (the
+/// work tree on that branch), next to `check --base main` there; both with
+/// warm caches, check also with the parse cache only. Returns the review
+/// median (ms).
+fn review_bench(root: &Path, djmig: &Path, runs: usize, leaf: &str) -> f64 {
+    let first = leaf
+        .split('_')
+        .next()
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("a numbered leaf")
+        + 1;
+    if git(root, &["branch", "--list", "review10"])
+        .trim()
+        .is_empty()
+    {
+        git(root, &["checkout", "-q", "-b", "review10", "main"]);
+        let mut parent = leaf.to_string();
+        for (i, (name, op, functions)) in REVIEW_MIGRATIONS.iter().enumerate() {
+            let name = format!("{:04}_{name}", first + i);
+            std::fs::write(
+                root.join(format!("app00/migrations/{name}.py")),
+                format!("from django.db import migrations, models\n\n\n{functions}class Migration(migrations.Migration):\n    dependencies = [(\"app00\", \"{parent}\")]\n\n    operations = [\n        {op},\n    ]\n"),
+            )
+            .unwrap();
+            parent = name;
+        }
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-q", "-m", "review10"]);
+        git(root, &["checkout", "-q", "main"]);
+    }
+    git(root, &["checkout", "-q", "review10"]);
+    // Stat data must be older than a run to vouch for a file.
+    std::thread::sleep(Duration::from_millis(200));
+    let run = |args: &[&str]| -> (Duration, i32) {
+        let (d, code, _) = run_measured(Command::new(djmig).arg("-C").arg(root).args(args));
+        (d, code)
+    };
+    let warm = |args: &[&str]| -> f64 {
+        run(args);
+        median_ms(&mut || run(args).0, runs)
+    };
+    let results = root.join(".git/djmig/results-v1");
+    let parse_only = |args: &[&str]| -> f64 {
+        run(args);
+        median_ms(
+            &mut || {
+                let _ = std::fs::remove_dir_all(&results);
+                run(args).0
+            },
+            runs,
+        )
+    };
+    let (_, code) = run(&["review", "--base", "main"]);
+    assert_eq!(code, 1, "the review branch has findings at error severity");
+    let review_wt = warm(&["review", "--base", "main"]);
+    let check_wt = warm(&["check", "--base", "main"]);
+    let review_wt_cold = parse_only(&["review", "--base", "main"]);
+    let check_wt_parse = parse_only(&["check", "--base", "main"]);
+    let review_revs = warm(&["review", "--head", "review10", "--base", "main"]);
+    let check_revs = warm(&["check", "--head", "review10", "--base", "main"]);
+    git(root, &["checkout", "-q", "main"]);
+    println!("djmig review --base main (10 new migrations):   {review_wt:>8.1} ms  (the work tree on the branch; the stored result)");
+    println!(
+        "djmig check --base main, same work tree:         {check_wt:>8.1} ms  (the stored result; review is {:.2}x that)",
+        review_wt / check_wt
+    );
+    println!(
+        "djmig review --base main, no stored result:      {review_wt_cold:>8.1} ms  (check --base with the parse cache only: {check_wt_parse:.1} ms; review is {:.2}x that)",
+        review_wt_cold / check_wt_parse
+    );
+    println!(
+        "djmig review --head review10 --base main:        {review_revs:>8.1} ms  (check: {check_revs:.1} ms, {:.2}x)",
+        review_revs / check_revs
+    );
+    review_wt
 }

@@ -48,6 +48,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// Fix conflicted apps: regenerate, re-parent, or merge (last resort).
     Resolve(ResolveArgs),
+    /// Review the migrations a branch adds or changes relative to its base:
+    /// deployed migrations edited, locks on large tables, lost data,
+    /// irreversible steps (exit 1 on a finding at error severity).
+    Review(ReviewArgs),
     /// Restore every file the last resolution changed, byte for byte.
     Undo(UndoArgs),
     /// Install, remove or run djmig's git hooks.
@@ -147,6 +151,55 @@ pub struct ResolveArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// App labels to review (default: all), or migration files (paths ending
+    /// in .py) to review on their own, without comparing with a base.
+    #[arg(value_name = "APP|FILE")]
+    pub targets: Vec<String>,
+
+    /// Review every migration of the project in the work tree, without
+    /// comparing with a base.
+    #[arg(long, conflicts_with_all = ["base", "head"])]
+    pub all: bool,
+
+    /// The base to compare with (default: as for `check --base`).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// The head side of the comparison (default: the work tree).
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+
+    /// Output format (default: github inside GitHub Actions, else text).
+    #[arg(long, value_enum)]
+    pub format: Option<ReviewFormat>,
+
+    /// Only these rules (comma-separated ids).
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// Not these rules (comma-separated ids), besides `review.ignore` in
+    /// .djmig.yml.
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
+    /// Rewrite what can be rewritten safely (AddIndex to
+    /// AddIndexConcurrently in a non-atomic migration); shows the diff
+    /// first, and `djmig undo` puts the files back.
+    #[arg(long, conflicts_with = "head")]
+    pub fix: bool,
+
+    /// Also give RunPython and RunSQL without a reverse a no-op reverse
+    /// (implies --fix).
+    #[arg(long, conflicts_with = "head")]
+    pub fix_irreversible: bool,
+
+    /// With --fix: print the diff and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct UndoArgs {
     /// Print what would be restored and change nothing.
     #[arg(long)]
@@ -228,6 +281,16 @@ pub enum CheckFormat {
     Json,
     /// GitHub Actions workflow annotations.
     Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReviewFormat {
+    Text,
+    Json,
+    /// GitHub Actions workflow annotations.
+    Github,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

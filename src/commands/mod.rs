@@ -7,6 +7,7 @@ mod completions;
 mod graph;
 mod hook;
 mod resolve;
+mod review;
 mod scan;
 mod stranded;
 mod undo;
@@ -66,6 +67,7 @@ fn stdout_mode(cli: &Cli, colour: bool) -> Mode {
         },
         Command::Scan(a) if a.format == ScanFormat::Json => Mode::Json,
         Command::Resolve(a) if a.format == PlanFormat::Json => Mode::Json,
+        Command::Review(a) => review::stdout_mode(a, colour),
         Command::Completions(_) | Command::Man => Mode::Raw,
         _ => text,
     }
@@ -86,6 +88,7 @@ fn dispatch(cli: &Cli, io: &mut Io) -> Result<Exit> {
         Command::Check(a) => check::run(&ws, a, io),
         Command::Scan(a) => scan::run(&ws, a, io),
         Command::Resolve(a) => resolve::run(&ws, a, io),
+        Command::Review(a) => review::run(&ws, a, io),
         Command::Undo(a) => undo::run(&ws, a, io),
         other => Err(Error::usage(format!(
             "`{}` is not available in this build",
@@ -100,6 +103,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Check(_) => "check",
         Command::Scan(_) => "scan",
         Command::Resolve(_) => "resolve",
+        Command::Review(_) => "review",
         Command::Undo(_) => "undo",
         Command::Hook(_) => "hook",
         Command::Completions(_) => "completions",

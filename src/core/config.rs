@@ -39,6 +39,18 @@ pub struct Config {
     pub base: Option<String>,
     /// What the git hooks installed by `djmig hook install` do.
     pub hooks: HooksConfig,
+    /// Which rules `djmig review` reports, and how severe they are.
+    pub review: ReviewConfig,
+}
+
+/// `review:`: options of `djmig review`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewConfig {
+    /// Rule ids not to report.
+    pub ignore: Vec<String>,
+    /// Rule id → severity (`error`, `warning`, `info`).
+    pub severity: BTreeMap<String, super::review::Severity>,
 }
 
 /// `hooks:`: options of the git hooks.
@@ -240,6 +252,25 @@ fn validate(c: &Config, text: &str) -> Result<(), ConfigError> {
             });
         }
     }
+    let known = |id: &str| super::review::Rule::from_id(id).is_some();
+    for (key, id) in c
+        .review
+        .ignore
+        .iter()
+        .map(|id| ("review.ignore", id))
+        .chain(c.review.severity.keys().map(|id| ("review.severity", id)))
+    {
+        if !known(id) {
+            return Err(ConfigError {
+                message: format!(
+                    "{key}: unknown rule {id:?}; the rules are: {}",
+                    super::review::Rule::all_ids()
+                ),
+                line: line_of(text, id),
+                column: None,
+            });
+        }
+    }
     for (label, module) in &c.migration_modules {
         if !is_identifier(label) {
             return Err(ConfigError {
@@ -367,6 +398,38 @@ mod tests {
             .unwrap_err();
         assert!(e.message.starts_with("hooks.database_check: "), "{e}");
         assert_eq!(e.line, Some(4));
+    }
+
+    #[test]
+    fn review_section() {
+        use crate::core::review::Severity;
+        let c = parse_config(
+            "review:\n  ignore: [irreversible]\n  severity:\n    index-locks-table: error\n",
+        )
+        .unwrap();
+        assert_eq!(c.review.ignore, ["irreversible"]);
+        assert_eq!(c.review.severity["index-locks-table"], Severity::Error);
+        let e = parse_config("strict: true\nreview:\n  ignore:\n    - data-los\n").unwrap_err();
+        assert!(
+            e.message
+                .starts_with("review.ignore: unknown rule \"data-los\""),
+            "{e}"
+        );
+        assert_eq!(e.line, Some(4));
+        let e = parse_config("review:\n  severity:\n    data-loss: fatal\n").unwrap_err();
+        assert!(e.message.contains("review.severity"), "{e}");
+        assert!(e.message.contains("fatal"), "{e}");
+        assert_eq!(e.line, Some(3));
+        let e = parse_config("review:\n  severity:\n    nope: info\n").unwrap_err();
+        assert!(
+            e.message
+                .starts_with("review.severity: unknown rule \"nope\""),
+            "{e}"
+        );
+        assert_eq!(e.line, Some(3));
+        let e = parse_config("review:\n  select: [x]\n").unwrap_err();
+        assert!(e.message.contains("select"), "{e}");
+        assert_eq!(e.line, Some(2));
     }
 
     #[test]

@@ -11,9 +11,33 @@ use std::collections::BTreeSet;
 
 use ruff_python_ast::Expr;
 use ruff_python_parser::parse_expression;
+use ruff_text_size::Ranged;
 use serde::Serialize;
 
 use super::pyparse::{Operation, ParsedMigration};
+
+mod changes;
+mod finding;
+mod fix;
+mod history;
+mod ops;
+mod pysrc;
+pub mod rules;
+
+#[cfg(test)]
+mod rule_tests;
+
+pub use changes::{
+    first_changed_line, pair_renames, review_branch, Branch, Deleted, Edited, Renamed, SideFile,
+};
+pub use finding::{
+    settle, suppressions, Finding, FixKind, RuleSettings, Settled, Suppressed, Suppression,
+};
+pub use fix::{plan_fix, FixPlan};
+pub use history::{FieldLookup, NoHistory};
+pub use ops::{models_created_before, review_operations, FieldHistory, Reviewed};
+pub use pysrc::{module_facts, same_meaning, ModuleFacts};
+pub use rules::{Rule, Severity};
 
 /// What a hint warns about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -219,14 +243,31 @@ enum Val {
 struct FieldCall {
     /// Last component of the called name (`IntegerField`).
     class: String,
-    kwargs: Vec<(String, Val)>,
+    /// Keyword arguments: name, value as far as the hints care, source.
+    kwargs: Vec<(String, Val, String)>,
     /// Has `**kwargs`: options may hide there.
     star: bool,
 }
 
 impl FieldCall {
     fn get(&self, name: &str) -> Option<Val> {
-        self.kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+        self.kwargs
+            .iter()
+            .find(|(k, _, _)| k == name)
+            .map(|(_, v, _)| *v)
+    }
+
+    /// The source of keyword argument `name`.
+    fn source(&self, name: &str) -> Option<&str> {
+        self.kwargs
+            .iter()
+            .find(|(k, _, _)| k == name)
+            .map(|(_, _, s)| s.as_str())
+    }
+
+    /// Keyword argument `name` as a non-negative integer literal.
+    fn number(&self, name: &str) -> Option<u64> {
+        self.source(name)?.trim().replace('_', "").parse().ok()
     }
 
     /// `Some(bool)` when `name=` is given as a literal boolean.
@@ -271,7 +312,11 @@ fn field_call(source: &str) -> Option<FieldCall> {
                 Expr::NoneLiteral(_) => Val::None,
                 _ => Val::Other,
             };
-            kwargs.push((arg.to_string(), val));
+            let src = source
+                .get(k.value.range().start().to_usize()..k.value.range().end().to_usize())
+                .unwrap_or("")
+                .to_string();
+            kwargs.push((arg.to_string(), val, src));
         }
         Some(FieldCall {
             class,
@@ -440,6 +485,28 @@ fn plain_str(source: &str) -> Option<String> {
     let q = s.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let inner = s.strip_prefix(q)?.strip_suffix(q)?;
     (!inner.is_empty() && !inner.contains([q, '\\', '\n', '"', '\''])).then(|| inner.to_string())
+}
+
+/// 1-based line and column (in characters; in bytes for a file that is not
+/// UTF-8) of byte `offset` of a file, counting line breaks as the parser
+/// does (`\n`, `\r\n`, a lone `\r`).
+fn position(bytes: &[u8], offset: u32) -> (u32, u32) {
+    let at = (offset as usize).min(bytes.len());
+    let mut line = 1;
+    let mut start = 0;
+    for (i, b) in bytes[..at].iter().enumerate() {
+        let brk = *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+        if brk {
+            line += 1;
+            start = i + 1;
+        }
+    }
+    let seg = &bytes[start..at];
+    let col = match std::str::from_utf8(bytes) {
+        Ok(_) => seg.iter().filter(|b| (**b & 0xC0) != 0x80).count(),
+        Err(_) => seg.len(),
+    };
+    (line, col as u32 + 1)
 }
 
 /// The first line of `s`, at most `max` characters.

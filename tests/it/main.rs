@@ -16,6 +16,7 @@ mod hostile_files;
 mod hostile_names;
 mod hostile_repos;
 mod resolve;
+mod review;
 mod scenario;
 mod ship;
 mod stands;
