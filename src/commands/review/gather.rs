@@ -78,7 +78,7 @@ fn packages(ws: &Workspace, tree: &dyn SourceTree) -> BTreeMap<String, String> {
             .config
             .app_labels
             .iter()
-            .map(|(k, v)| (k.trim_end_matches('/').replace('.', "/"), v.clone()))
+            .map(|(k, v)| (k.trim_end_matches('/').replace('.', "/"), v.to_string()))
             .collect(),
         migration_modules: settings.migration_modules.clone(),
         exclude: exclude_matcher(&ws.config.exclude),
@@ -156,7 +156,7 @@ pub fn branch<'t>(
             }
         }
         let names_at = |t: &dyn SourceTree, d: Option<&String>| -> Vec<(String, String)> {
-            d.map(|d| module_names(t, d).0).unwrap_or_default()
+            d.map(|d| module_names(t, d).sources).unwrap_or_default()
         };
         let hn = names_at(head_tree, hd);
         let mn: BTreeMap<String, String> = names_at(mb, md).into_iter().collect();
@@ -241,7 +241,7 @@ pub fn branch<'t>(
             continue;
         };
         let names = module_names(base_tree, dir)
-            .0
+            .sources
             .into_iter()
             .map(|(n, _)| n)
             .filter(|n| !added_keys.contains(&(app, n.as_str())))
@@ -361,7 +361,7 @@ pub fn all<'t>(ws: &Workspace, tree: &'t FsTree, apps: &[String]) -> Result<Gath
     let mut files = Vec::new();
     let mut names = BTreeMap::new();
     for (label, dir) in &pk {
-        let n = module_names(tree, dir).0;
+        let n = module_names(tree, dir).sources;
         if only.as_ref().is_none_or(|o| o.contains(label)) {
             files.extend(n.iter().map(|(name, file)| SideFile {
                 app: label.clone(),
@@ -382,7 +382,7 @@ pub fn files<'t>(ws: &Workspace, tree: &'t FsTree, paths: &[String]) -> Result<G
     let mut names = BTreeMap::new();
     let mut by_file: HashMap<String, (String, String)> = HashMap::new();
     for (label, dir) in &pk {
-        let n = module_names(tree, dir).0;
+        let n = module_names(tree, dir).sources;
         for (name, file) in &n {
             by_file.insert(file.clone(), (label.clone(), name.clone()));
         }

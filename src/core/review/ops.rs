@@ -107,7 +107,7 @@ fn parents(f: &Reviewed, index: &BTreeMap<(&str, &str), usize>) -> Vec<usize> {
             DepEntry::Key { app, name, .. } => index
                 .get(&(app.value.as_str(), name.value.as_str()))
                 .copied(),
-            DepEntry::Swappable { .. } => None,
+            DepEntry::Swappable { .. } | DepEntry::Value { .. } => None,
         })
         .collect()
 }
