@@ -12,7 +12,15 @@
 //! cat-file --batch` over the same blobs, the warm work-tree `check`, and
 //! `scan` over the 50 branches.
 //!
+//! `--djmig PATH` times another build instead of `target/release/djmig`.
+//!
+//! With `--history`, a long generated history (`--prs 14000` pull-request
+//! refs, `--tags 3000` tags; see `history.rs`) gives `check --base` with and
+//! without tags side by side, and `scan` over the pull-request refs.
+//!
 //! Prints figures; asserts nothing about time.
+
+mod history;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -31,13 +39,22 @@ fn main() {
     let migs: usize = opt("--migrations", "500").parse().expect("--migrations M");
     let runs: usize = opt("--runs", "5").parse().expect("--runs R");
     let python = opt("--python", &default_python());
+    // `--djmig PATH`: time another build (an older one, for a before/after).
+    let djmig = match opt("--djmig", "") {
+        p if p.is_empty() => djmig_binary(),
+        p => PathBuf::from(p),
+    };
+    if args.iter().any(|a| a == "--history") {
+        let opts = history::Options {
+            prs: opt("--prs", "14000").parse().expect("--prs N"),
+            tags: opt("--tags", "3000").parse().expect("--tags N"),
+            open: 50,
+        };
+        history::history_bench(&djmig, runs, keep_dir(&args).as_deref(), &opts);
+        return;
+    }
 
-    // `--keep DIR` generates into DIR and leaves it there for later runs.
-    let keep = args
-        .iter()
-        .position(|a| a == "--keep")
-        .and_then(|i| args.get(i + 1))
-        .map(PathBuf::from);
+    let keep = keep_dir(&args);
     let dir = tempfile::tempdir().expect("temp dir");
     let root_buf = keep.unwrap_or_else(|| dir.path().to_path_buf());
     let root = root_buf.as_path();
@@ -49,7 +66,6 @@ fn main() {
         root.display()
     );
 
-    let djmig = djmig_binary();
     let mut times = Vec::new();
     let mut rss_kib = 0;
     for _ in 0..runs {
@@ -106,6 +122,14 @@ fn main() {
             ms(d) / t
         );
     }
+}
+
+/// `--keep DIR` generates into DIR and leaves it there for later runs.
+fn keep_dir(args: &[String]) -> Option<PathBuf> {
+    args.iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
 }
 
 fn ms(d: Duration) -> f64 {
