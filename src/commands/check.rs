@@ -117,30 +117,37 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
             revs.base.oid, revs.head_commit, revs.merge_base
         ),
     };
-    let stored = match store.load::<StoredComparison>(&key) {
-        Some(s) => s,
+    let (stored, fresh) = match store.load::<StoredComparison>(&key) {
+        Some(s) => (s, None),
         None => {
             let rec = Recording::new();
             let reader = compare::open_cache(&repo);
-            let cmp = compare::compare_revisions(ws, &repo, &reader, &revs, Some(&rec))?;
+            let mut cmp = compare::compare_revisions(ws, &repo, &reader, &revs, Some(&rec))?;
             let _ = reader.save();
             let s = stored_comparison(&revs, &cmp, &args.apps)?;
             store.store(&key, rec, &s);
+            let published = std::mem::take(&mut cmp.published);
             // The process ends right after: freeing a whole project one
             // small allocation at a time would only add to the wait.
             std::mem::forget(cmp);
-            s
+            (s, Some(published))
         }
     };
-    // What the refs say now: which of ours are published already.
-    let paths: Vec<&str> = stored.ours_new.iter().map(|(_, f)| f.as_str()).collect();
-    let published_paths = repo.published_paths(&paths)?;
-    let published: BTreeSet<&MigrationKey> = stored
-        .ours_new
-        .iter()
-        .filter(|(_, f)| published_paths.contains_key(f))
-        .map(|(k, _)| k)
-        .collect();
+    // What the refs say now: which of ours are published already (just
+    // asked, when the comparison was made in this run).
+    let published: BTreeSet<MigrationKey> = match fresh {
+        Some(p) => p,
+        None => {
+            let paths: Vec<&str> = stored.ours_new.iter().map(|(_, f)| f.as_str()).collect();
+            let published_paths = repo.published_paths(revs.head_commit, &paths)?;
+            stored
+                .ours_new
+                .iter()
+                .filter(|(_, f)| published_paths.contains(f))
+                .map(|(k, _)| k.clone())
+                .collect()
+        }
+    };
     let mut divergence = stored.divergence;
     for (app, d) in divergence.iter_mut() {
         d.published = d

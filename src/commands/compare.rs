@@ -68,6 +68,8 @@ pub struct Comparison {
     /// other side, or changed on both), already named by revision.
     pub side_errors: Vec<Diag>,
     pub divergence: BTreeMap<String, AppDivergence>,
+    /// Ours' migrations already published (asked of the refs now).
+    pub published: BTreeSet<MigrationKey>,
     /// Files changed differently on both sides (their `ours` version is read).
     pub conflicted_paths: Vec<String>,
 }
@@ -190,10 +192,10 @@ pub fn compare_revisions(
     let ours_new: Vec<&str> = new_in_ours(&ours_files, &merge_base_files)
         .map(|(_, f)| f.as_str())
         .collect();
-    let published_paths = repo.published_paths(&ours_new)?;
+    let published_paths = repo.published_paths(revs.head_commit, &ours_new)?;
     let published: BTreeSet<MigrationKey> = ours_files
         .iter()
-        .filter(|(_, f)| published_paths.contains_key(*f))
+        .filter(|(_, f)| published_paths.contains(*f))
         .map(|(k, _)| k.clone())
         .collect();
     let apps: Vec<String> = merged_a
@@ -271,6 +273,7 @@ pub fn compare_revisions(
         theirs_files,
         side_errors,
         divergence: div,
+        published,
         conflicted_paths,
     })
 }
