@@ -207,25 +207,20 @@ fn stored_comparison(
         &merged.built.errors,
         &only,
     );
-    // An error in a file only one side has is that side's: name it by
-    // revision.
-    let files =
-        |m: &BTreeMap<MigrationKey, String>| -> BTreeSet<String> { m.values().cloned().collect() };
-    let (ours_files, theirs_files) = (files(&cmp.ours_files), files(&cmp.theirs_files));
-    let conflicted: BTreeSet<&String> = cmp.conflicted_paths.iter().collect();
+    // Each error is named by where it is: a side whose own files have it
+    // (read there to be sure), or the merge alone.
     for e in &mut report.errors {
-        let Some(f) = e.file.clone() else { continue };
-        let (o, t) = (ours_files.contains(&f), theirs_files.contains(&f));
-        let side = if t && !o {
-            Some(revs.base.describe())
-        } else if (o && !t) || conflicted.contains(&f) {
-            Some(revs.head_name())
-        } else {
-            None
+        let prefix = match cmp.error_home(e.kind, e.file.as_deref(), &e.message) {
+            compare::ErrorHome::Both => continue,
+            compare::ErrorHome::Ours => format!("at {}", revs.head_name()),
+            compare::ErrorHome::Theirs => format!("at {}", revs.base.describe()),
+            compare::ErrorHome::Merge => format!(
+                "in the merge of {} and {}",
+                revs.head_name(),
+                revs.base.describe()
+            ),
         };
-        if let Some(side) = side {
-            e.message = format!("at {side}: {}", e.message);
-        }
+        e.message = format!("{prefix}: {}", e.message);
     }
     report.errors.extend(
         cmp.side_errors

@@ -821,6 +821,81 @@ fn ours_depending_on_a_migration_deleted_upstream_is_a_graph_error() {
     );
 }
 
+/// The same error, named by where it is: neither side has it on its own
+/// (0003 is there at the work tree and 0004_post_a is not at main), so the
+/// message says it is the merge's.
+#[test]
+fn an_error_only_the_merge_has_says_so() {
+    let r = Repo::linear();
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write(
+        &blog("0004_post_a"),
+        &blog_migration("0003_post_published", "a"),
+    );
+    r.commit("feature: 0004_post_a");
+    r.git(&["checkout", "-q", "main"]);
+    r.remove(&blog("0003_post_published"));
+    r.commit("main: drop blog.0003");
+    r.git(&["checkout", "-q", "feature"]);
+
+    let main = format!("main ({})", r.short("main"));
+    let feature = format!("feature ({})", r.short("feature"));
+    for (args, head) in [
+        (
+            &["check", "--base", "main"][..],
+            "the work tree".to_string(),
+        ),
+        (&["check", "--base", "main", "--head", "feature"], feature),
+    ] {
+        let mut json = args.to_vec();
+        json.extend(["--format", "json"]);
+        let run = r.dj(&json);
+        run.expect_code(3);
+        let messages = error_messages(&run.json());
+        let prefix = format!("in the merge of {head} and {main}: ");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with(&prefix) && m.contains("nonexistent parent node")),
+            "no error `{prefix}…` in {messages:#?}"
+        );
+        assert!(
+            messages.iter().all(|m| !m.starts_with("at ")),
+            "an error blamed on a side: {messages:#?}"
+        );
+        let text = r.dj(args);
+        text.expect_code(3);
+        assert!(text.stderr.contains(&prefix), "{}", text.stderr);
+    }
+}
+
+/// An error head's own files have (a dependency on a migration that exists
+/// nowhere) is named by head, even though main has nothing to do with it.
+#[test]
+fn an_error_in_heads_own_files_is_named_by_head() {
+    let r = Repo::linear();
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write(&blog("0004_post_a"), &blog_migration("0099_missing", "a"));
+    r.commit("feature: 0004_post_a after a migration that is nowhere");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("README.txt", "main\n");
+    r.commit("main: readme");
+    r.git(&["checkout", "-q", "feature"]);
+    let run = r.dj(&["check", "--base", "main", "--format", "json"]);
+    run.expect_code(3);
+    let messages = error_messages(&run.json());
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("at the work tree: ") && m.contains("0099_missing")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().all(|m| !m.starts_with("in the merge")),
+        "{messages:#?}"
+    );
+}
+
 // ------------------------------------------------ 6. a squash upstream
 
 /// Main squashes 0001-0003 (keeping the originals, as `squashmigrations`
