@@ -328,9 +328,81 @@ impl Compared<'_> {
                 .map(|l| format!(" after {l}"))
                 .unwrap_or_default(),
             leaves: described.join(" and "),
-            fix: shell_line(&["djmig", "resolve", app, "--base", base]),
+            fix: self.fix(app),
         }
     }
+
+    /// The commands that fix an app's predicted conflict, fit for where
+    /// they are printed: `resolve` works on a checkout of head, so when
+    /// head is a revision that is not checked out here, they check it out
+    /// first (in a bare repository, into a new worktree beside it).
+    fn fix(&self, app: &str) -> String {
+        let base = &self.revs.base.rev;
+        // A name read as an option by git or by djmig's own flags: the
+        // commit id, and `--base=`.
+        let base_flag = if base.starts_with('-') {
+            format!("--base={base}")
+        } else {
+            "--base".to_string()
+        };
+        let mut resolve = vec!["djmig", "resolve", app, base_flag.as_str()];
+        if !base.starts_with('-') {
+            resolve.push(base);
+        }
+        let resolve = shell_line(&resolve);
+        let Some(head) = &self.revs.head else {
+            return resolve;
+        };
+        let name = if head.rev.starts_with('-') {
+            head.oid.to_string()
+        } else {
+            head.rev.clone()
+        };
+        match &self.revs.bare {
+            Some(dir) => {
+                let checkout = worktree_beside(dir, &name);
+                let checkout = checkout.to_string_lossy();
+                format!(
+                    "{} && {} && {resolve}",
+                    shell_line(&[
+                        "git",
+                        "-C",
+                        &dir.to_string_lossy(),
+                        "worktree",
+                        "add",
+                        &checkout,
+                        &name
+                    ]),
+                    shell_line(&["cd", &checkout])
+                )
+            }
+            None if self.revs.state.head.oid == Some(head.oid) => resolve,
+            None => format!("{} && {resolve}", shell_line(&["git", "checkout", &name])),
+        }
+    }
+}
+
+/// A new directory beside a bare repository for a checkout of `rev`:
+/// `/srv/shop.git` and `feature/x` give `/srv/shop-feature-x`.
+fn worktree_beside(bare: &std::path::Path, rev: &str) -> std::path::PathBuf {
+    let stem = bare
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".git").to_string())
+        .unwrap_or_default();
+    let safe: String = rev
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = format!("{stem}-{}", safe.trim_matches(['-', '.']));
+    bare.parent()
+        .map(|p| p.join(&name))
+        .unwrap_or_else(|| name.into())
 }
 
 /// Which side each leaf of a conflicted app came from, when git can tell:

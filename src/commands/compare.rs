@@ -87,6 +87,9 @@ pub struct Revisions {
     pub head_commit: Oid,
     pub merge_base: Oid,
     pub state: RepoState,
+    /// The repository's directory when it is bare (no work tree to
+    /// resolve in).
+    pub bare: Option<std::path::PathBuf>,
 }
 
 impl Revisions {
@@ -132,6 +135,7 @@ pub fn revisions(
         head_commit,
         merge_base,
         state,
+        bare: repo.is_bare().then(|| repo.common_dir().to_path_buf()),
     })
 }
 

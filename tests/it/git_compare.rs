@@ -1389,6 +1389,95 @@ fn a_bare_repository() {
     assert_eq!(strings(&d["theirs"]), ["0004_post_b"]);
 }
 
+/// `resolve` works on a checkout of head: after `check --head feature`,
+/// the fix is `djmig resolve` as it is when feature is checked out, checks
+/// feature out first when it is not, and in a bare repository makes a
+/// worktree for it — and what it says to paste works.
+#[test]
+fn the_fix_makes_the_checkout_resolve_needs() {
+    let r = diverged(false);
+    let args = ["check", "--base", "main", "--head", "feature"];
+    let fix = |run: &Run| {
+        run.line_with("blog:")
+            .split_once("Fix: ")
+            .unwrap()
+            .1
+            .to_string()
+    };
+    let run = r.dj(&args);
+    run.expect_code(1);
+    assert_eq!(fix(&run), "djmig resolve blog --base main");
+
+    r.git(&["checkout", "-q", "main"]);
+    let run = r.dj(&args);
+    run.expect_code(1);
+    assert_eq!(
+        fix(&run),
+        "git checkout feature && djmig resolve blog --base main"
+    );
+    let mut gh = args.to_vec();
+    gh.extend(["--format", "github"]);
+    let run = r.dj(&gh);
+    assert!(
+        run.stdout
+            .contains("Fix: git checkout feature && djmig resolve blog --base main"),
+        "{}",
+        run.stdout
+    );
+
+    r.git_in(
+        &r.home,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            r.path.to_str().unwrap(),
+            "bare.git",
+        ],
+    );
+    let bare = r.sibling("bare.git");
+    let run = r.dj_at(&bare, &args);
+    run.expect_code(1);
+    let checkout = r.sibling("bare-feature");
+    let want = format!(
+        "git -C {} worktree add {} feature && cd {} && djmig resolve blog --base main",
+        bare.display(),
+        checkout.display(),
+        checkout.display()
+    );
+    assert_eq!(fix(&run), want);
+    assert!(!run.stdout.contains("Fix: djmig resolve"), "{}", run.stdout);
+    // Pasted up to resolve, it makes the checkout resolve needs there.
+    let (make, _) = want.rsplit_once(" && djmig").unwrap();
+    let sh = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(make)
+        .env("HOME", &r.home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        sh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sh.stderr)
+    );
+    let there = r.dj_at(&checkout, &["check", "--base", "main"]);
+    there.expect_code(1);
+    assert!(
+        there
+            .line_with("blog:")
+            .ends_with("Fix: djmig resolve blog --base main"),
+        "{}",
+        there.stdout
+    );
+    let plan = r.dj_at(
+        &checkout,
+        &["resolve", "blog", "--base", "main", "--dry-run"],
+    );
+    assert!(plan.stdout.contains("0004_post_a"), "{}", plan.stdout);
+}
+
 // ------------------------------------------------ 16. a side that does not parse
 
 /// A migration module that does not parse (a missing parenthesis).
