@@ -18,6 +18,7 @@ use crate::core::tree::BlobId;
 use crate::error::{Error, Result};
 
 mod commits;
+mod dirs;
 mod merge;
 mod pool;
 mod preflight;
@@ -36,6 +37,7 @@ mod history_tests;
 #[cfg(test)]
 mod tests;
 
+pub use dirs::{Blobs, DirScan, DirSpec, NewFiles};
 pub use git2::Oid;
 pub use merge::{MergedTree, Side};
 pub use state::{InProgress, RebaseInfo, RepoState};
@@ -98,14 +100,17 @@ pub struct HeadInfo {
     pub detached: bool,
 }
 
-/// A local or remote-tracking branch.
+/// A local or remote-tracking branch, or another reference a glob named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Branch {
-    /// Short name: `feature/x`, `origin/main`.
+    /// Short name of a branch (`feature/x`, `origin/main`); the full name
+    /// of any other reference (`refs/pull/12/head`).
     pub name: String,
     /// Full name: `refs/heads/feature/x`, `refs/remotes/origin/main`.
     pub refname: String,
+    /// What it points at, tags peeled.
     pub oid: Oid,
+    /// A remote-tracking branch.
     pub remote: bool,
 }
 
@@ -489,65 +494,6 @@ impl Repo {
                 e,
             )),
         }
-    }
-
-    /// Local and remote-tracking branches (without `*/HEAD`) whose short or
-    /// full name matches any of the globs (all when none), sorted by name.
-    pub fn list_branches(&self, globs: &[String]) -> Result<Vec<Branch>> {
-        let set = if globs.is_empty() {
-            None
-        } else {
-            let mut b = globset::GlobSetBuilder::new();
-            for g in globs {
-                b.add(
-                    globset::GlobBuilder::new(g)
-                        .literal_separator(false)
-                        .build()
-                        .map_err(|e| Error::usage(format!("bad branch pattern `{g}`: {e}")))?,
-                );
-            }
-            Some(
-                b.build()
-                    .map_err(|e| Error::usage(format!("bad branch patterns: {e}")))?,
-            )
-        };
-        let mut out = Vec::new();
-        for glob in ["refs/heads/*", "refs/remotes/*"] {
-            let refs = self
-                .repo
-                .references_glob(glob)
-                .map_err(|e| git_err("cannot list the branches", e))?;
-            for r in refs.flatten() {
-                let Ok(refname) = r.name() else { continue };
-                let remote = refname.starts_with("refs/remotes/");
-                let name = refname
-                    .strip_prefix(if remote {
-                        "refs/remotes/"
-                    } else {
-                        "refs/heads/"
-                    })
-                    .unwrap_or(refname);
-                if remote && (name.ends_with("/HEAD") || name == "HEAD") {
-                    continue;
-                }
-                if let Some(set) = &set {
-                    if !set.is_match(name) && !set.is_match(refname) {
-                        continue;
-                    }
-                }
-                let Ok(commit) = r.peel_to_commit() else {
-                    continue;
-                };
-                out.push(Branch {
-                    name: name.to_string(),
-                    refname: refname.to_string(),
-                    oid: commit.id(),
-                    remote,
-                });
-            }
-        }
-        out.sort_by(|a, b| (a.remote, &a.name).cmp(&(b.remote, &b.name)));
-        Ok(out)
     }
 
     /// The newest commit reachable from `from` (and not from `stop_at`)

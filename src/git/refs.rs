@@ -10,8 +10,8 @@ use std::path::Path;
 
 use git2::{ObjectType, Oid};
 
-use super::{git_err, Repo};
-use crate::error::Result;
+use super::{git_err, Branch, Repo};
+use crate::error::{Error, Result};
 use crate::limits::{self, Kind};
 
 /// One reference as listed: where it points, and the commit (or other
@@ -25,6 +25,82 @@ struct Listed {
 }
 
 impl Repo {
+    /// Local and remote-tracking branches (without `*/HEAD`) when no glob
+    /// is given; else every reference a glob matches: a glob starting with
+    /// `refs/` matches full names of any reference (`refs/pull/*/head`,
+    /// `refs/tags/v2.*`), any other glob matches branches by short or full
+    /// name (`feature/*`, `origin/pr/*`). `*` matches across `/`. Sorted:
+    /// local branches, remote-tracking ones, then other references, each by
+    /// name; each peeled to what it points at (a tag to its commit).
+    pub fn list_branches(&self, globs: &[String]) -> Result<Vec<Branch>> {
+        let build = |gs: &[&String]| -> Result<Option<globset::GlobSet>> {
+            if gs.is_empty() {
+                return Ok(None);
+            }
+            let mut b = globset::GlobSetBuilder::new();
+            for g in gs {
+                b.add(
+                    globset::GlobBuilder::new(g)
+                        .literal_separator(false)
+                        .build()
+                        .map_err(|e| Error::usage(format!("bad ref pattern `{g}`: {e}")))?,
+                );
+            }
+            b.build()
+                .map(Some)
+                .map_err(|e| Error::usage(format!("bad ref patterns: {e}")))
+        };
+        let (full, short): (Vec<&String>, Vec<&String>) =
+            globs.iter().partition(|g| g.starts_with("refs/"));
+        let (full_set, short_set) = (build(&full)?, build(&short)?);
+        let mut prefixes: Vec<String> = Vec::new();
+        if globs.is_empty() || !short.is_empty() {
+            prefixes.extend(["refs/heads/".to_string(), "refs/remotes/".to_string()]);
+        }
+        for g in &full {
+            // What is certain of the name: up to the first wildcard.
+            let end = g.find(['*', '?', '[', '{', '\\']).unwrap_or(g.len());
+            prefixes.push(g[..end].to_string());
+        }
+        let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        let mut out = Vec::new();
+        for (refname, oid) in self.refs_under(&prefixes)? {
+            let (kind, name) = if let Some(n) = refname.strip_prefix("refs/heads/") {
+                (0, n)
+            } else if let Some(n) = refname.strip_prefix("refs/remotes/") {
+                if n.ends_with("/HEAD") || n == "HEAD" {
+                    continue;
+                }
+                (1, n)
+            } else {
+                (2, refname.as_str())
+            };
+            let matched = if globs.is_empty() {
+                kind < 2
+            } else {
+                full_set.as_ref().is_some_and(|s| s.is_match(&refname))
+                    || (kind < 2
+                        && short_set
+                            .as_ref()
+                            .is_some_and(|s| s.is_match(name) || s.is_match(&refname)))
+            };
+            if !matched {
+                continue;
+            }
+            out.push((
+                kind,
+                Branch {
+                    name: name.to_string(),
+                    refname: refname.clone(),
+                    oid,
+                    remote: kind == 1,
+                },
+            ));
+        }
+        out.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+        Ok(out.into_iter().map(|(_, b)| b).collect())
+    }
+
     /// References whose full names start with one of `prefixes`
     /// (`refs/tags/`, `refs/pull/`), peeled to what they finally point at
     /// (a tag to its commit), sorted by name. Symbolic references

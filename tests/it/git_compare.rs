@@ -2411,6 +2411,161 @@ fn scan_reports_a_branch_that_already_conflicts_with_the_base() {
     run.line_with("No collisions");
 }
 
+/// Pull requests as GitHub serves them, fetched with the line the README
+/// gives: `scan 'refs/pull/*/head'` compares the open ones, leaves out the
+/// one merged into the base, and with `--since` those not updated since.
+#[test]
+fn scan_over_pull_request_refs() {
+    let r = Repo::linear_with_notes();
+    let pr = |n: u32, from: &str, file: &str, content: &str, date: Option<&str>| {
+        r.git(&["checkout", "-q", "-b", &format!("pr{n}"), from]);
+        r.write(file, content);
+        r.git(&["add", "-A"]);
+        let mut c = r.git_command(&r.path);
+        if let Some(d) = date {
+            c.env("GIT_COMMITTER_DATE", d).env("GIT_AUTHOR_DATE", d);
+        }
+        let out = c
+            .args(["commit", "-q", "-m", &format!("pr {n}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        r.git(&["update-ref", &format!("refs/pull/{n}/head"), "HEAD"]);
+        r.git(&["checkout", "-q", "main"]);
+    };
+    let notes = |name: &str| {
+        (
+            format!("notes/migrations/{name}.py"),
+            migration(&[("notes", "0001_initial")], &add_field("note", name)),
+        )
+    };
+    pr(
+        1,
+        "main",
+        &blog("0004_post_one"),
+        &blog_migration("0003_post_published", "one"),
+        None,
+    );
+    pr(
+        2,
+        "main",
+        &blog("0004_post_two"),
+        &blog_migration("0003_post_published", "two"),
+        None,
+    );
+    r.git(&["merge", "-q", "--no-ff", "--no-edit", "pr1"]);
+    for (n, name, date) in [
+        (3, "0002_note_three", None),
+        (4, "0002_note_four", None),
+        (5, "0002_note_five", Some("2020-06-01T00:00:00Z")),
+    ] {
+        let (file, content) = notes(name);
+        pr(n, "main", &file, &content, date);
+    }
+    let clone = r.sibling("clone");
+    r.git_in(
+        &r.home,
+        &[
+            "clone",
+            "-q",
+            r.path.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
+    );
+    r.git_in(
+        &clone,
+        &[
+            "fetch",
+            "-q",
+            "origin",
+            "+refs/pull/*/head:refs/pull/*/head",
+        ],
+    );
+
+    let run = r.dj_at(
+        &clone,
+        &[
+            "scan",
+            "--base",
+            "origin/main",
+            "refs/pull/*/head",
+            "--format",
+            "json",
+        ],
+    );
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(
+        strings(&j["branches"]),
+        [
+            "refs/pull/2/head",
+            "refs/pull/3/head",
+            "refs/pull/4/head",
+            "refs/pull/5/head"
+        ]
+    );
+    assert_eq!(j["skipped"], json!({"merged": 1, "older": 0}));
+    let pairs: Vec<(String, String, bool)> = j["collisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let b = strings(&c["branches"]);
+            (b[0].clone(), b[1].clone(), c["with_base"] == json!(true))
+        })
+        .collect();
+    let p = |a: &str, b: &str, base: bool| (a.to_string(), b.to_string(), base);
+    assert_eq!(
+        pairs,
+        [
+            p("refs/pull/2/head", "origin/main", true),
+            p("refs/pull/3/head", "refs/pull/4/head", false),
+            p("refs/pull/3/head", "refs/pull/5/head", false),
+            p("refs/pull/4/head", "refs/pull/5/head", false),
+        ]
+    );
+    let base = &j["collisions"][0];
+    assert_eq!(base["adds"], json!([["0004_post_two"], ["0004_post_one"]]));
+
+    let text = r.dj_at(
+        &clone,
+        &[
+            "scan",
+            "--base",
+            "origin/main",
+            "--since",
+            "2023-01-01",
+            "refs/pull/*/head",
+        ],
+    );
+    text.expect_code(1);
+    let scanned = text.line_with("Scanned 3 ref(s) against origin/main");
+    assert!(
+        scanned.contains("Left out: 1 already merged into it, 1 not updated since 2023-01-01."),
+        "{scanned}"
+    );
+    text.line_with(
+        "refs/pull/3/head and refs/pull/4/head both add notes migrations after 0001_initial",
+    );
+    assert!(!text.stdout.contains("pull/5"), "{}", text.stdout);
+
+    // Not a branch glob: the hint says how pull requests are fetched.
+    let none = r.dj_at(&clone, &["scan", "pull/*"]);
+    none.expect_code(2);
+    assert!(
+        none.stderr
+            .contains("git fetch origin '+refs/pull/*/head:refs/pull/*/head'"),
+        "{}",
+        none.stderr
+    );
+    r.dj_at(&clone, &["scan", "--since", "last tuesday"])
+        .expect_code(2);
+}
+
 /// Checked out on the base itself, with nothing in progress, both leaves are
 /// the base's: no side is named.
 #[test]
