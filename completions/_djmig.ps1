@@ -31,7 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'djmig' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Print the migration graph of the work tree or of a git revision')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions')
-            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find pairs of branches (or any refs, like pull-request heads) that both add migrations to an app on top of the same base migration, and those the base has already added to in the same place')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)')
             [CompletionResult]::new('review', 'review', [CompletionResultType]::ParameterValue, 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)')
             [CompletionResult]::new('undo', 'undo', [CompletionResultType]::ParameterValue, 'Restore every file the last resolution changed, byte for byte')
@@ -69,7 +69,8 @@ Register-ArgumentCompleter -Native -CommandName 'djmig' -ScriptBlock {
             break
         }
         'djmig;scan' {
-            [CompletionResult]::new('--base', '--base', [CompletionResultType]::ParameterName, 'The base revision the branches are compared against')
+            [CompletionResult]::new('--base', '--base', [CompletionResultType]::ParameterName, 'The base revision the refs are compared against')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only refs whose commit is this recent: a day (2024-05-01), a moment (2024-05-01T12:00:00Z), a span back from now (90.days, "2 weeks ago") or @<seconds since 1970>')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR (the project root)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file (default: .djmig.yml at the project root)')
@@ -229,7 +230,7 @@ Register-ArgumentCompleter -Native -CommandName 'djmig' -ScriptBlock {
         'djmig;help' {
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Print the migration graph of the work tree or of a git revision')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions')
-            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find pairs of branches (or any refs, like pull-request heads) that both add migrations to an app on top of the same base migration, and those the base has already added to in the same place')
             [CompletionResult]::new('resolve', 'resolve', [CompletionResultType]::ParameterValue, 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)')
             [CompletionResult]::new('review', 'review', [CompletionResultType]::ParameterValue, 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)')
             [CompletionResult]::new('undo', 'undo', [CompletionResultType]::ParameterValue, 'Restore every file the last resolution changed, byte for byte')

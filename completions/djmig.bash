@@ -728,13 +728,17 @@ _djmig() {
             return 0
             ;;
         djmig__subcmd__scan)
-            opts="-C -h -V --base --format --config --strict --color --help --version"
+            opts="-C -h -V --base --since --format --config --strict --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --base)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

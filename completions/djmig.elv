@@ -28,7 +28,7 @@ set edit:completion:arg-completer[djmig] = {|@words|
             cand --version 'Print version'
             cand graph 'Print the migration graph of the work tree or of a git revision'
             cand check 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
-            cand scan 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
+            cand scan 'Find pairs of branches (or any refs, like pull-request heads) that both add migrations to an app on top of the same base migration, and those the base has already added to in the same place'
             cand resolve 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
             cand review 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)'
             cand undo 'Restore every file the last resolution changed, byte for byte'
@@ -63,7 +63,8 @@ set edit:completion:arg-completer[djmig] = {|@words|
             cand --version 'Print version'
         }
         &'djmig;scan'= {
-            cand --base 'The base revision the branches are compared against'
+            cand --base 'The base revision the refs are compared against'
+            cand --since 'Only refs whose commit is this recent: a day (2024-05-01), a moment (2024-05-01T12:00:00Z), a span back from now (90.days, "2 weeks ago") or @<seconds since 1970>'
             cand --format 'Output format'
             cand -C 'Run as if started in DIR (the project root)'
             cand --config 'Configuration file (default: .djmig.yml at the project root)'
@@ -208,7 +209,7 @@ set edit:completion:arg-completer[djmig] = {|@words|
         &'djmig;help'= {
             cand graph 'Print the migration graph of the work tree or of a git revision'
             cand check 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
-            cand scan 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
+            cand scan 'Find pairs of branches (or any refs, like pull-request heads) that both add migrations to an app on top of the same base migration, and those the base has already added to in the same place'
             cand resolve 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
             cand review 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)'
             cand undo 'Restore every file the last resolution changed, byte for byte'

@@ -34,7 +34,7 @@ complete -c djmig -n "__fish_djmig_needs_command" -s h -l help -d 'Print help'
 complete -c djmig -n "__fish_djmig_needs_command" -s V -l version -d 'Print version'
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "graph" -d 'Print the migration graph of the work tree or of a git revision'
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "check" -d 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
-complete -c djmig -n "__fish_djmig_needs_command" -f -a "scan" -d 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
+complete -c djmig -n "__fish_djmig_needs_command" -f -a "scan" -d 'Find pairs of branches (or any refs, like pull-request heads) that both add migrations to an app on top of the same base migration, and those the base has already added to in the same place'
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "resolve" -d 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "review" -d 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)'
 complete -c djmig -n "__fish_djmig_needs_command" -f -a "undo" -d 'Restore every file the last resolution changed, byte for byte'
@@ -67,7 +67,8 @@ never\t''"
 complete -c djmig -n "__fish_djmig_using_subcommand check" -l strict -d 'Dependencies on apps found nowhere are errors, as Django raises them'
 complete -c djmig -n "__fish_djmig_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c djmig -n "__fish_djmig_using_subcommand check" -s V -l version -d 'Print version'
-complete -c djmig -n "__fish_djmig_using_subcommand scan" -l base -d 'The base revision the branches are compared against' -r
+complete -c djmig -n "__fish_djmig_using_subcommand scan" -l base -d 'The base revision the refs are compared against' -r
+complete -c djmig -n "__fish_djmig_using_subcommand scan" -l since -d 'Only refs whose commit is this recent: a day (2024-05-01), a moment (2024-05-01T12:00:00Z), a span back from now (90.days, "2 weeks ago") or @<seconds since 1970>' -r
 complete -c djmig -n "__fish_djmig_using_subcommand scan" -l format -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c djmig -n "__fish_djmig_using_subcommand scan" -s C -d 'Run as if started in DIR (the project root)' -r -F
@@ -187,7 +188,7 @@ complete -c djmig -n "__fish_djmig_using_subcommand man" -s h -l help -d 'Print 
 complete -c djmig -n "__fish_djmig_using_subcommand man" -s V -l version -d 'Print version'
 complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "graph" -d 'Print the migration graph of the work tree or of a git revision'
 complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "check" -d 'Report apps with more than one leaf migration (exit 1 when any); with --base, predict the conflicts of merging two revisions'
-complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "scan" -d 'Find pairs of branches that both add migrations to an app on top of the same base migration, and branches the base has already added to in the same place'
+complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "scan" -d 'Find pairs of branches (or any refs, like pull-request heads) that both add migrations to an app on top of the same base migration, and those the base has already added to in the same place'
 complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "resolve" -d 'Fix conflicted apps: regenerate, re-parent, or merge (last resort)'
 complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "review" -d 'Review the migrations a branch adds or changes relative to its base: deployed migrations edited, locks on large tables, lost data, irreversible steps (exit 1 on a finding at error severity)'
 complete -c djmig -n "__fish_djmig_using_subcommand help; and not __fish_seen_subcommand_from graph check scan resolve review undo hook completions man help" -f -a "undo" -d 'Restore every file the last resolution changed, byte for byte'

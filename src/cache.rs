@@ -308,43 +308,6 @@ impl CachingReader {
         kept.truncate(max_entries.saturating_sub(fresh.len()));
 
         let version = env!("CARGO_PKG_VERSION").as_bytes();
-        // Entries are encoded straight into the file's bytes, one at a time:
-        // no second copy of the whole cache in memory.
-        let mut out: Vec<u8> = Vec::with_capacity(self.data.len() + fresh.len() * 256 + 64);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&self.fingerprint.to_le_bytes());
-        out.extend_from_slice(&(version.len() as u16).to_le_bytes());
-        out.extend_from_slice(version);
-        let count_at = out.len();
-        out.extend_from_slice(&0u32.to_le_bytes());
-        let mut count: u32 = 0;
-        for (id, s) in kept {
-            out.extend_from_slice(id);
-            out.extend_from_slice(&(s.len as u32).to_le_bytes());
-            out.extend_from_slice(&self.data[s.start..s.start + s.len]);
-            count += 1;
-        }
-        for (id, p) in fresh.iter() {
-            let start = out.len();
-            out.extend_from_slice(id);
-            out.extend_from_slice(&0u32.to_le_bytes());
-            let body = out.len();
-            match postcard::to_extend(&**p, out) {
-                Ok(v) => out = v,
-                Err(_) => {
-                    // Cannot happen for these types; leave the entry out.
-                    return Ok(SaveOutcome::Unchanged);
-                }
-            }
-            let len = (out.len() - body) as u32;
-            out[start + id.len()..body].copy_from_slice(&len.to_le_bytes());
-            count += 1;
-        }
-        out[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
-        let sum = checksum(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
-
         let dir = file.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
         remove_stale_temporaries(dir, ".parse-cache-");
@@ -352,13 +315,53 @@ impl CachingReader {
             .prefix(".parse-cache-")
             .suffix(".tmp")
             .tempfile_in(dir)?;
-        tmp.write_all(&out)?;
+        // Entries are encoded one at a time and written as they are, the
+        // checksum taken on the way: the cache is never held whole a second
+        // time.
+        let count = (kept.len() + fresh.len()) as u32;
+        let mut out = io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
+        let mut sum = Checksum::new();
+        let mut put = |out: &mut io::BufWriter<&mut std::fs::File>, b: &[u8]| {
+            sum.update(b);
+            out.write_all(b)
+        };
+        put(&mut out, MAGIC)?;
+        put(&mut out, &FORMAT_VERSION.to_le_bytes())?;
+        put(&mut out, &self.fingerprint.to_le_bytes())?;
+        put(&mut out, &(version.len() as u16).to_le_bytes())?;
+        put(&mut out, version)?;
+        put(&mut out, &count.to_le_bytes())?;
+        for (id, s) in kept {
+            put(&mut out, id)?;
+            put(&mut out, &(s.len as u32).to_le_bytes())?;
+            put(&mut out, &self.data[s.start..s.start + s.len])?;
+        }
+        let mut body = Vec::new();
+        for (id, p) in fresh.iter() {
+            body.clear();
+            body = postcard::to_extend(&**p, body).map_err(io::Error::other)?;
+            put(&mut out, id)?;
+            put(&mut out, &(body.len() as u32).to_le_bytes())?;
+            put(&mut out, &body)?;
+        }
+        out.write_all(&sum.finish().to_le_bytes())?;
+        out.flush()?;
+        drop(out);
         tmp.persist(file).map_err(|e| e.error)?;
         Ok(SaveOutcome::Written(count as usize))
     }
 }
 
 impl CachingReader {
+    /// Room for about `n` parses made in this run (a cold read of a large
+    /// project), so the map of them is not grown, old and new at once.
+    pub fn expect(&self, n: usize) {
+        self.fresh
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .reserve(n);
+    }
+
     /// Parse a module in the given mode, through the cache.
     pub fn parse_mode(
         &self,
@@ -431,31 +434,83 @@ pub(crate) fn remove_stale_temporaries(dir: &Path, prefix: &str) {
 /// 8-byte words; any single changed word, and any change of length, changes
 /// it.
 pub(crate) fn checksum(data: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut lanes: [u64; 4] = [K, K ^ 0x1234_5678, K.rotate_left(17), K.rotate_left(41)];
-    let word = |b: &[u8]| {
+    let mut c = Checksum::new();
+    c.update(data);
+    c.finish()
+}
+
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// [`checksum`] of bytes given piece by piece, so a file can be checksummed
+/// as it is written, without holding it whole.
+pub(crate) struct Checksum {
+    lanes: [u64; 4],
+    pending: [u8; 32],
+    filled: usize,
+    len: u64,
+}
+
+impl Checksum {
+    pub(crate) fn new() -> Self {
+        Checksum {
+            lanes: [K, K ^ 0x1234_5678, K.rotate_left(17), K.rotate_left(41)],
+            pending: [0; 32],
+            filled: 0,
+            len: 0,
+        }
+    }
+
+    fn word(b: &[u8]) -> u64 {
         let mut w = [0u8; 8];
         w[..b.len()].copy_from_slice(b);
         u64::from_le_bytes(w)
-    };
-    let mut chunks = data.chunks_exact(32);
-    for c in &mut chunks {
+    }
+
+    fn block(lanes: &mut [u64; 4], c: &[u8]) {
         for (i, lane) in lanes.iter_mut().enumerate() {
-            *lane = (*lane ^ word(&c[i * 8..i * 8 + 8]))
+            *lane = (*lane ^ Self::word(&c[i * 8..i * 8 + 8]))
                 .wrapping_mul(K)
                 .rotate_left(29);
         }
     }
-    for (i, w) in chunks.remainder().chunks(8).enumerate() {
-        lanes[i] = (lanes[i] ^ word(w)).wrapping_mul(K).rotate_left(29);
+
+    pub(crate) fn update(&mut self, mut data: &[u8]) {
+        self.len += data.len() as u64;
+        if self.filled > 0 {
+            let n = (32 - self.filled).min(data.len());
+            self.pending[self.filled..self.filled + n].copy_from_slice(&data[..n]);
+            self.filled += n;
+            data = &data[n..];
+            if self.filled < 32 {
+                return;
+            }
+            let p = self.pending;
+            Self::block(&mut self.lanes, &p);
+            self.filled = 0;
+        }
+        let mut chunks = data.chunks_exact(32);
+        for c in &mut chunks {
+            Self::block(&mut self.lanes, c);
+        }
+        let rest = chunks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.filled = rest.len();
     }
-    let mut h = data.len() as u64;
-    for l in lanes {
-        h = (h ^ l).wrapping_mul(K).rotate_left(31);
+
+    pub(crate) fn finish(mut self) -> u64 {
+        for (i, w) in self.pending[..self.filled].chunks(8).enumerate() {
+            self.lanes[i] = (self.lanes[i] ^ Self::word(w))
+                .wrapping_mul(K)
+                .rotate_left(29);
+        }
+        let mut h = self.len;
+        for l in self.lanes {
+            h = (h ^ l).wrapping_mul(K).rotate_left(31);
+        }
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h ^ (h >> 33)
     }
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    h ^ (h >> 33)
 }
 
 struct Cursor<'a> {
@@ -617,6 +672,51 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
+
+    /// The checksum as files written before it could be given in pieces
+    /// have it.
+    fn whole(data: &[u8]) -> u64 {
+        let mut lanes: [u64; 4] = [K, K ^ 0x1234_5678, K.rotate_left(17), K.rotate_left(41)];
+        let word = |b: &[u8]| {
+            let mut w = [0u8; 8];
+            w[..b.len()].copy_from_slice(b);
+            u64::from_le_bytes(w)
+        };
+        let mut chunks = data.chunks_exact(32);
+        for c in &mut chunks {
+            for (i, lane) in lanes.iter_mut().enumerate() {
+                *lane = (*lane ^ word(&c[i * 8..i * 8 + 8]))
+                    .wrapping_mul(K)
+                    .rotate_left(29);
+            }
+        }
+        for (i, w) in chunks.remainder().chunks(8).enumerate() {
+            lanes[i] = (lanes[i] ^ word(w)).wrapping_mul(K).rotate_left(29);
+        }
+        let mut h = data.len() as u64;
+        for l in lanes {
+            h = (h ^ l).wrapping_mul(K).rotate_left(31);
+        }
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h ^ (h >> 33)
+    }
+
+    #[test]
+    fn a_checksum_in_pieces_is_the_checksum_of_the_whole() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + i / 3) as u8).collect();
+        for len in [0, 1, 7, 8, 31, 32, 33, 64, 100, 1000] {
+            let d = &data[..len];
+            assert_eq!(checksum(d), whole(d), "{len}");
+            for step in [1, 3, 8, 13, 32, 45] {
+                let mut c = Checksum::new();
+                for piece in d.chunks(step) {
+                    c.update(piece);
+                }
+                assert_eq!(c.finish(), whole(d), "{len} by {step}");
+            }
+        }
+    }
     use crate::core::load::PlainReader;
     use crate::core::tree::{Entry, MemTree};
 

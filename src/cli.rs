@@ -42,9 +42,9 @@ pub enum Command {
     /// Report apps with more than one leaf migration (exit 1 when any);
     /// with --base, predict the conflicts of merging two revisions.
     Check(CheckArgs),
-    /// Find pairs of branches that both add migrations to an app on top of
-    /// the same base migration, and branches the base has already added to
-    /// in the same place.
+    /// Find pairs of branches (or any refs, like pull-request heads) that
+    /// both add migrations to an app on top of the same base migration, and
+    /// those the base has already added to in the same place.
     Scan(ScanArgs),
     /// Fix conflicted apps: regenerate, re-parent, or merge (last resort).
     Resolve(ResolveArgs),
@@ -99,14 +99,21 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Branches to compare (globs like `feature/*`; default: all local and
-    /// remote-tracking branches).
-    #[arg(value_name = "BRANCH-GLOB")]
+    /// Refs to compare: branch globs (`feature/*`, `origin/pr/*`), or full
+    /// ref globs for any ref (`refs/pull/*/head`); default: all local and
+    /// remote-tracking branches. Refs merged into the base are left out.
+    #[arg(value_name = "REF-GLOB")]
     pub branches: Vec<String>,
 
-    /// The base revision the branches are compared against.
+    /// The base revision the refs are compared against.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+
+    /// Only refs whose commit is this recent: a day (2024-05-01), a moment
+    /// (2024-05-01T12:00:00Z), a span back from now (90.days, "2 weeks
+    /// ago") or @<seconds since 1970>.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]

@@ -2,7 +2,7 @@
 //! tree or a revision), base (upstream), and their virtual merge — what
 //! `check --base` reports and `resolve` acts on.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -68,6 +68,12 @@ pub struct Comparison {
     /// other side, or changed on both), already named by revision.
     pub side_errors: Vec<Diag>,
     pub divergence: BTreeMap<String, AppDivergence>,
+    /// Ours' migrations already published (asked of the refs now).
+    pub published: BTreeSet<MigrationKey>,
+    /// The errors head's files and base's files have, each read whole;
+    /// read only when the merge has errors, to say whose they are.
+    ours_errors: HashSet<ErrorKey>,
+    theirs_errors: HashSet<ErrorKey>,
     /// Files changed differently on both sides (their `ours` version is read).
     pub conflicted_paths: Vec<String>,
 }
@@ -81,6 +87,9 @@ pub struct Revisions {
     pub head_commit: Oid,
     pub merge_base: Oid,
     pub state: RepoState,
+    /// The repository's directory when it is bare (no work tree to
+    /// resolve in).
+    pub bare: Option<std::path::PathBuf>,
 }
 
 impl Revisions {
@@ -126,6 +135,7 @@ pub fn revisions(
         head_commit,
         merge_base,
         state,
+        bare: repo.is_bare().then(|| repo.common_dir().to_path_buf()),
     })
 }
 
@@ -184,16 +194,27 @@ pub fn compare_revisions(
     // The merge is read in full; of the three sides only the listings of
     // the migrations packages are needed, to tell who added what.
     let merged_a = analyze_recorded(ws, &merged, reader, rec);
+    // The merge's errors may be a side's, or the merge's alone (ours
+    // depending on a migration upstream deleted): read each side whole to
+    // tell, only when there is something to tell.
+    let (ours_errors, theirs_errors) = if has_errors(&merged_a) {
+        (
+            error_keys(&analyze_recorded(ws, head_tree, reader, rec)),
+            error_keys(&analyze_recorded(ws, &base_tree, reader, rec)),
+        )
+    } else {
+        Default::default()
+    };
     let conflicted_paths = merged.conflicted_paths();
     let [merge_base_files, ours_files, theirs_files] =
         side_files([&mb_tree, head_tree, &base_tree], &merged_a);
     let ours_new: Vec<&str> = new_in_ours(&ours_files, &merge_base_files)
         .map(|(_, f)| f.as_str())
         .collect();
-    let published_paths = repo.published_paths(&ours_new)?;
+    let published_paths = repo.published_paths(revs.head_commit, &ours_new)?;
     let published: BTreeSet<MigrationKey> = ours_files
         .iter()
-        .filter(|(_, f)| published_paths.contains_key(*f))
+        .filter(|(_, f)| published_paths.contains(*f))
         .map(|(k, _)| k.clone())
         .collect();
     let apps: Vec<String> = merged_a
@@ -271,8 +292,56 @@ pub fn compare_revisions(
         theirs_files,
         side_errors,
         divergence: div,
+        published,
+        ours_errors,
+        theirs_errors,
         conflicted_paths,
     })
+}
+
+/// An error as found in any snapshot: its kind, file and message (its
+/// line may move between versions of a file).
+type ErrorKey = (DiagKind, Option<String>, String);
+
+/// Where an error of the merge is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorHome {
+    /// In head's files and in base's: it is there whether or not they merge.
+    Both,
+    /// In head's files only.
+    Ours,
+    /// In base's files only.
+    Theirs,
+    /// Only in the merge: neither side has it on its own.
+    Merge,
+}
+
+fn has_errors(a: &Analysis) -> bool {
+    a.project.errors().next().is_some() || a.built.errors.iter().any(|d| d.kind.is_error())
+}
+
+fn error_keys(a: &Analysis) -> HashSet<ErrorKey> {
+    a.project
+        .errors()
+        .chain(a.built.errors.iter().filter(|d| d.kind.is_error()))
+        .map(|d| (d.kind, d.file.clone(), d.message.clone()))
+        .collect()
+}
+
+impl Comparison {
+    /// Whose files hold an error of the merge's report.
+    pub fn error_home(&self, kind: DiagKind, file: Option<&str>, message: &str) -> ErrorHome {
+        let key = (kind, file.map(str::to_string), message.to_string());
+        match (
+            self.ours_errors.contains(&key),
+            self.theirs_errors.contains(&key),
+        ) {
+            (true, true) => ErrorHome::Both,
+            (true, false) => ErrorHome::Ours,
+            (false, true) => ErrorHome::Theirs,
+            (false, false) => ErrorHome::Merge,
+        }
+    }
 }
 
 /// The migration modules each side (merge base, ours, theirs) has in the

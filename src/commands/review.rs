@@ -286,7 +286,6 @@ fn branch_report(
     let mut g = gather::branch(ws, revs, &mb, &base_tree, head, apps)?;
     let report = finish(ws, &mut g, req)?;
     drop(g);
-    drop(recorder);
     if req.fix.is_none() {
         store.store(
             &key,

@@ -1,7 +1,14 @@
-//! `djmig scan`: which open branches are about to collide — pairs that each
-//! add migrations to the same app on top of the same base migration, or a
-//! branch and the base itself, when the base added migrations on top of the
-//! one the branch builds on since they forked — without merging anything.
+//! `djmig scan`: which open branches (or any refs: pull-request heads) are
+//! about to collide — pairs that each add migrations to the same app on
+//! top of the same base migration, or a ref and the base itself, when the
+//! base added migrations on top of the one the ref builds on since they
+//! forked — without merging anything.
+//!
+//! Refs merged into the base are left out (one walk of the history finds
+//! them all), and with `--since` those not updated since. Each ref's new
+//! migration files are found by following only the paths down to the
+//! migrations directories, skipping every subtree the same as the base's:
+//! no tree diff, no merge base per ref, no ancestry question per pair.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -12,18 +19,23 @@ use serde::Serialize;
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::core::keys::MigrationKey;
 use crate::core::load::MigrationReader;
+use crate::core::tree::BlobId;
 use crate::core::tree::SourceTree;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
 use crate::escape::{shell_line, term};
-use crate::git::Oid;
+use crate::git::{Blobs, Branch, DirSpec, Oid};
 use crate::workspace::Workspace;
 
 use super::{analyze_with, compare, Io};
 
-/// One branch's new migrations in an app, and what they follow.
+mod since;
+
+/// One ref's new migrations in an app, and what they follow.
 #[derive(Debug, Clone)]
 struct Addition {
     branch: String,
+    /// The first ref at this commit.
+    index: usize,
     oid: Oid,
     names: Vec<String>,
 }
@@ -48,29 +60,6 @@ type Added = BTreeMap<(usize, String), (BTreeSet<String>, BTreeSet<String>)>;
 
 /// A migration file among changed paths: `(side, app, name, path)`.
 type Job = (usize, String, String, String);
-
-/// The changed paths that are migration modules of a known app (as
-/// `pkgutil.iter_modules` lists them).
-fn migration_jobs(
-    side: usize,
-    paths: &[String],
-    app_of_dir: &BTreeMap<&str, &str>,
-    out: &mut Vec<Job>,
-) {
-    for path in paths {
-        let (dir, file) = crate::core::tree::split_parent(path);
-        let Some(app) = app_of_dir.get(dir) else {
-            continue;
-        };
-        let Some(name) = file.strip_suffix(".py") else {
-            continue;
-        };
-        if name.is_empty() || name.starts_with(['_', '~']) || name.contains('.') {
-            continue;
-        }
-        out.push((side, app.to_string(), name.to_string(), path.clone()));
-    }
-}
 
 /// What each side adds, from the parsed files: a file that defines no
 /// `Migration` is not one; `follows` says which parents count as the base
@@ -115,121 +104,175 @@ struct ScanJson {
     schema_version: u32,
     base: String,
     branches: Vec<String>,
+    skipped: Skipped,
     collisions: Vec<Collision>,
     warnings: Vec<String>,
 }
 
 pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
+    // Flags first: a bad date is a usage error before anything is read.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| since::parse_since(s, now))
+        .transpose()?;
     let repo = compare::open_repo(ws)?;
     let reader = compare::open_cache(&repo);
     let (base, base_how) = compare::resolve_base(&repo, ws, args.base.as_deref())?;
-    let branches: Vec<_> = repo
-        .list_branches(&args.branches)?
+    let listed = repo.list_branches(&args.branches)?;
+    if listed.is_empty() && !args.branches.is_empty() {
+        return Err(
+            Error::usage(format!("no ref matches {}", args.branches.join(" ")))
+                .hint("`git branch -a` lists the branches, `git for-each-ref` every ref")
+                .hint(format!(
+                    "pull requests on GitHub come with `{FETCH_PULLS}`, then `djmig scan 'refs/pull/*/head'`"
+                )),
+        );
+    }
+    let listed: Vec<Branch> = listed
         .into_iter()
         .filter(|b| b.oid != base.oid && Some(&b.refname) != base.refname.as_ref())
         .collect();
-    if branches.is_empty() && !args.branches.is_empty() {
-        return Err(
-            Error::usage(format!("no branch matches {}", args.branches.join(" ")))
-                .hint("list them with `git branch -a`"),
-        );
+    // What is left out: refs not updated since --since, and refs merged
+    // into the base already (their migrations are the base's own).
+    let git = |what: &str, e: git2::Error| {
+        Error::git(format!("cannot read the history to {what}")).cause(e.message())
+    };
+    let mut commits = repo.commits();
+    let mut candidates = Vec::with_capacity(listed.len());
+    let mut older = 0;
+    for b in listed {
+        let Some(info) = commits.get(b.oid).map_err(|e| git("date the refs", e))? else {
+            continue;
+        };
+        if since.is_some_and(|s| info.time < s) {
+            older += 1;
+            continue;
+        }
+        candidates.push((b, info.tree));
     }
-    let base_tree = repo.tree(base.oid)?;
-    let progress = crate::style::Progress::stderr("scanning branches");
+    // A history too short to find where a ref forked (a shallow clone)
+    // could make merged work look new: stop, as `check --base` does.
+    if repo.is_shallow() {
+        for (b, _) in &candidates {
+            repo.merge_base(b.oid, base.oid)
+                .map_err(|e| e.cause(format!("scanning {}", b.name)))?;
+        }
+    }
+    let tips: Vec<Oid> = candidates.iter().map(|(b, _)| b.oid).collect();
+    let open = commits
+        .exclusive(&tips, &[base.oid])
+        .map_err(|e| git("tell which refs are merged", e))?;
+    let base_root = commits
+        .get(base.oid)
+        .map_err(|e| git("read the base", e))?
+        .map(|c| c.tree)
+        .ok_or_else(|| Error::git(format!("{} is not a commit", base.describe())))?;
+    commits.save();
+    let (refs, merged): (Vec<_>, Vec<_>) = candidates
+        .into_iter()
+        .partition(|(b, _)| open.contains(&b.oid));
+    let branches: Vec<Branch> = refs.iter().map(|(b, _)| b.clone()).collect();
+
+    let progress = crate::style::Progress::stderr("scanning refs");
     progress.set_total(branches.len() as u64 + 1);
+    let base_tree = repo.tree(base.oid)?;
     let base_a = analyze_with(ws, &base_tree, &reader);
+    super::missing_objects(&[&base_tree])?;
     progress.inc(1);
     let base_nodes: BTreeSet<&MigrationKey> = base_a.project.migrations.keys().collect();
-    // Migrations directory → app label, for the project's apps at base.
-    let app_of_dir: BTreeMap<&str, &str> = base_a
+    // The project's apps at base, and the files base has in each.
+    let apps: Vec<(&str, &str)> = base_a
         .project
         .project_apps()
         .map(|a| (a.path.as_str(), a.label.as_str()))
         .collect();
+    let specs: Vec<DirSpec> = apps
+        .iter()
+        .map(|(path, _)| DirSpec {
+            path: path.to_string(),
+            known: base_tree
+                .list_dir(path)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.name)
+                .collect(),
+        })
+        .collect();
 
-    // A branch differs from base in a few files: read only those. Git's
-    // tree diff skips every directory that is the same on both sides.
+    // Each ref's migration files base does not have: only the paths down
+    // to the migrations directories are read, and a directory the same as
+    // base's is skipped by its id.
+    let mut scan = repo.dir_scan(base_root, &specs)?;
     let mut jobs: Vec<Job> = Vec::new();
-    for (i, b) in branches.iter().enumerate() {
-        migration_jobs(
-            i,
-            &repo.added_or_modified(base.oid, b.oid)?,
-            &app_of_dir,
-            &mut jobs,
-        );
-    }
-    // A migration the branch has and base has too is changed, not added.
-    jobs.retain(|(_, app, name, _)| {
-        !base_nodes.contains(&MigrationKey::new(app.clone(), name.clone()))
-    });
-    let mut trees = Vec::with_capacity(branches.len());
-    for b in &branches {
-        trees.push(repo.tree(b.oid)?);
-    }
-    let parsed: Vec<_> = jobs
-        .par_iter()
-        .map(|(i, _, _, path)| reader.parse(&trees[*i], path))
-        .collect();
-
-    // What base itself added since each branch forked from it: a branch
-    // adding on top of a migration that base has added to since conflicts
-    // with base already. Branches forked at one commit share the reading.
-    let mut warnings = Vec::new();
-    let mut fork_of: BTreeMap<Oid, usize> = BTreeMap::new();
-    let mut fork_index: BTreeMap<Oid, usize> = BTreeMap::new();
-    let mut forks: Vec<Oid> = Vec::new();
-    for b in &branches {
-        // A history too short to find where they forked (a shallow clone)
-        // would make everything look added: stop, as `check --base` does.
-        let fork = match repo
-            .merge_base(b.oid, base.oid)
-            .map_err(|e| e.cause(format!("scanning {}", b.name)))?
-        {
-            Some(m) => m,
-            None => continue,
-        };
-        // Base has nothing of its own since (or the branch is in base
-        // already: merging it again changes nothing).
-        if fork == base.oid || fork == b.oid {
-            continue;
+    let mut blob_of: Vec<BlobId> = Vec::new();
+    // (ref, app) → the migrations directory's tree and the new modules.
+    let mut dirs: BTreeMap<(usize, String), (Oid, BTreeSet<String>)> = BTreeMap::new();
+    for (i, (_, tree)) in refs.iter().enumerate() {
+        for new in scan.new_files(*tree)? {
+            let (path, app) = apps[new.dir];
+            let mut names = BTreeSet::new();
+            for (file, blob) in new.files.iter() {
+                let Some(name) = module_name(file) else {
+                    continue;
+                };
+                names.insert(name.to_string());
+                jobs.push((
+                    i,
+                    app.to_string(),
+                    name.to_string(),
+                    format!("{path}/{file}"),
+                ));
+                blob_of.push(*blob);
+            }
+            dirs.insert((i, app.to_string()), (new.tree, names));
         }
-        let k = *fork_index.entry(fork).or_insert_with(|| {
-            forks.push(fork);
-            forks.len() - 1
-        });
-        fork_of.insert(b.oid, k);
+        progress.inc(1);
     }
-    let mut base_jobs: Vec<Job> = Vec::new();
-    let mut fork_trees = Vec::with_capacity(forks.len());
-    for (k, fork) in forks.iter().enumerate() {
-        fork_trees.push(repo.tree(*fork)?);
-        let fork_tree = &fork_trees[k];
-        let mut js = Vec::new();
-        migration_jobs(
-            k,
-            &repo.added_or_modified(*fork, base.oid)?,
-            &app_of_dir,
-            &mut js,
-        );
-        base_jobs.extend(
-            js.into_iter()
-                .filter(|(_, _, _, path)| !fork_tree.is_file(path)),
-        );
-    }
-    let base_parsed: Vec<_> = base_jobs
+    drop(scan);
+    // Each distinct file parsed once, through the parse cache.
+    let blobs = repo.blobs();
+    let mut unique: Vec<BlobId> = blob_of.clone();
+    unique.sort();
+    unique.dedup();
+    let parsed_unique: Vec<_> = unique
         .par_iter()
-        .map(|(_, _, _, path)| reader.parse(&base_tree, path))
+        .map(|id| reader.parse(&blobs, &Blobs::path(id)))
         .collect();
-    progress.set(branches.len() as u64 + 1);
+    for (id, p) in unique.iter().zip(&parsed_unique) {
+        if let Err(e) = p {
+            if e.kind() == io::ErrorKind::NotFound {
+                let at = blob_of.iter().position(|b| b == id).map(|k| &jobs[k]);
+                let (r, path) = at
+                    .map(|(i, _, _, path)| (refs[*i].0.name.as_str(), path.as_str()))
+                    .unwrap_or_default();
+                return Err(Error::git(format!(
+                    "git object {} ({path} in {r}) is missing from the repository",
+                    Blobs::path(id)
+                ))
+                .hint("`git fsck --full` lists what is missing or damaged")
+                .hint("fetch the objects again: `git fetch --refetch` (a partial clone: clone or fetch without --filter)"));
+            }
+        }
+    }
+    let parsed: Vec<_> = blob_of
+        .iter()
+        .map(|id| {
+            let k = unique.binary_search(id).expect("listed");
+            match &parsed_unique[k] {
+                Ok(p) => Ok(p.clone()),
+                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            }
+        })
+        .collect();
     progress.finish();
-    // A branch or the base read with objects missing could lose a real
-    // collision: a git problem, not a quieter answer.
-    let mut read: Vec<&dyn SourceTree> = vec![&base_tree];
-    read.extend(trees.iter().map(|t| t as &dyn SourceTree));
-    read.extend(fork_trees.iter().map(|t| t as &dyn SourceTree));
-    super::missing_objects(&read)?;
     let _ = reader.save();
 
+    let mut warnings = Vec::new();
     let added = fold_added(
         &jobs,
         &parsed,
@@ -237,60 +280,46 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
         |i| branches[i].name.clone(),
         &mut warnings,
     );
-    let base_new: BTreeSet<(usize, &str, &str)> = base_jobs
-        .iter()
-        .map(|(k, app, name, _)| (*k, app.as_str(), name.as_str()))
-        .collect();
-    let base_added = fold_added(
-        &base_jobs,
-        &base_parsed,
-        |k, parent| {
-            base_nodes.contains(parent)
-                && !base_new.contains(&(k, parent.app.as_str(), parent.name.as_str()))
-        },
-        |_| base.rev.clone(),
-        &mut warnings,
-    );
+    // Within each app, base's migrations that depend on each one.
+    let mut children: BTreeMap<&MigrationKey, Vec<&MigrationKey>> = BTreeMap::new();
+    for (k, m) in &base_a.project.migrations {
+        for d in &m.dependencies {
+            if d.app == k.app {
+                children.entry(d).or_default().push(k);
+            }
+        }
+    }
 
-    // (app, base migration followed) → branches adding on top of it.
+    // (app, base migration followed) → refs adding on top of it.
     let mut by_attach: BTreeMap<(String, String), Vec<Addition>> = BTreeMap::new();
-    let mut related_cache: BTreeMap<(Oid, Oid), bool> = BTreeMap::new();
-    let mut related_err = None;
     for ((i, app), (names, parents)) in added {
         let b = &branches[i];
         for after in parents {
             let adds = by_attach.entry((app.clone(), after)).or_default();
-            // Branches at one commit are one line of work: `a = origin/a`.
+            // Refs at one commit are one line of work: `a = origin/a`.
             match adds.iter_mut().find(|x| x.oid == b.oid) {
                 Some(x) => x.branch = format!("{} = {}", x.branch, b.name),
                 None => adds.push(Addition {
                     branch: b.name.clone(),
+                    index: i,
                     oid: b.oid,
                     names: names.iter().cloned().collect(),
                 }),
             }
         }
     }
+    let new_in = |i: usize, app: &String| dirs.get(&(i, app.clone())).map(|(_, n)| n);
     let mut collisions = Vec::new();
     for ((app, after), adds) in &by_attach {
         for i in 0..adds.len() {
             for j in i + 1..adds.len() {
                 let (x, y) = (&adds[i], &adds[j]);
-                // The same work seen twice (a branch and its remote-tracking
-                // copy, or one built on the other) is not a collision.
-                if x.names == y.names {
-                    continue;
-                }
-                let rel = *related_cache.entry((x.oid, y.oid)).or_insert_with(|| {
-                    match related(&repo, x.oid, y.oid) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            related_err.get_or_insert(e);
-                            false
-                        }
-                    }
-                });
-                if rel {
+                // The same work seen twice, or one built on the other: one
+                // has all the other adds here, so merging both leaves it.
+                let has_all = |a: &Addition, b: &Addition| {
+                    new_in(b.index, app).is_some_and(|n| a.names.iter().all(|m| n.contains(m)))
+                };
+                if has_all(x, y) || has_all(y, x) {
                     continue;
                 }
                 collisions.push(Collision {
@@ -302,35 +331,55 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
                 });
             }
         }
+        // Base has added on top of `after` since the ref forked: what
+        // follows it in base and the ref does not have.
+        let key = MigrationKey::new(app.clone(), after.clone());
+        let mut below: BTreeSet<&MigrationKey> = BTreeSet::new();
+        let mut stack: Vec<&MigrationKey> = children.get(&key).cloned().unwrap_or_default();
+        while let Some(k) = stack.pop() {
+            if below.insert(k) {
+                stack.extend(children.get(k).cloned().unwrap_or_default());
+            }
+        }
+        if below.is_empty() {
+            continue;
+        }
         for x in adds {
-            let Some(k) = fork_of.get(&x.oid) else {
+            let Some((tree, _)) = dirs.get(&(x.index, app.clone())) else {
                 continue;
             };
-            let Some((names, parents)) = base_added.get(&(*k, app.clone())) else {
-                continue;
-            };
-            if !parents.contains(after) {
+            let mut missing = Vec::new();
+            for k in &below {
+                let file = &base_a.project.migrations[*k].file;
+                let name = crate::core::tree::split_parent(file).1;
+                if !repo.tree_has_file(*tree, name)? {
+                    missing.push(k.name.clone());
+                }
+            }
+            if missing.is_empty() {
                 continue;
             }
             collisions.push(Collision {
                 app: app.clone(),
                 after: after.clone(),
                 branches: [x.branch.clone(), base.rev.clone()],
-                adds: [x.names.clone(), names.iter().cloned().collect()],
+                adds: [x.names.clone(), missing],
                 with_base: true,
             });
         }
     }
-    if let Some(e) = related_err {
-        return Err(e);
-    }
     collisions.sort();
+    let skipped = Skipped {
+        merged: merged.len(),
+        older,
+    };
     let written = match args.format {
         ScanFormat::Json => {
             let j = ScanJson {
                 schema_version: 1,
                 base: base.oid.to_string(),
                 branches: branches.iter().map(|b| b.name.clone()).collect(),
+                skipped,
                 collisions: collisions.clone(),
                 warnings: warnings.clone(),
             };
@@ -344,11 +393,16 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
             }
             write_text(
                 io.out,
-                &collisions,
-                branches.len(),
-                &base.describe(),
-                &base_how,
-                &base.rev,
+                &Summary {
+                    collisions: &collisions,
+                    scanned: branches.len(),
+                    skipped,
+                    since: args.since.as_deref(),
+                    base: &base.describe(),
+                    how: &base_how,
+                    base_rev: &base.rev,
+                    bare: repo.is_bare(),
+                },
             )
         }
     };
@@ -364,30 +418,64 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
     })
 }
 
-/// Whether one commit contains the other; an error when the history is too
-/// short to tell (a shallow clone).
-fn related(repo: &crate::git::Repo, a: Oid, b: Oid) -> Result<bool> {
-    Ok(matches!(repo.merge_base(a, b)?, Some(m) if m == a || m == b))
+/// How pull-request heads are fetched from GitHub.
+const FETCH_PULLS: &str = "git fetch origin '+refs/pull/*/head:refs/pull/*/head'";
+
+/// A file name as `pkgutil.iter_modules` names a module: `0042_x.py` →
+/// `0042_x`; not `_private.py`, `~x.py`, `a.b.py`.
+fn module_name(file: &str) -> Option<&str> {
+    let name = file.strip_suffix(".py")?;
+    (!name.is_empty() && !name.starts_with(['_', '~']) && !name.contains('.')).then_some(name)
 }
 
-/// Each line is shown as [`term`] shows it: branch, app and migration
-/// names come from the repository.
-fn write_text(
-    w: &mut dyn Write,
-    collisions: &[Collision],
-    n: usize,
-    base: &str,
-    how: &str,
-    base_rev: &str,
-) -> io::Result<()> {
+/// Refs left out of the comparison.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Skipped {
+    /// Merged into the base already.
+    merged: usize,
+    /// Not updated since `--since`.
+    older: usize,
+}
+
+/// What the text says.
+struct Summary<'a> {
+    collisions: &'a [Collision],
+    scanned: usize,
+    skipped: Skipped,
+    since: Option<&'a str>,
+    base: &'a str,
+    how: &'a str,
+    base_rev: &'a str,
+    bare: bool,
+}
+
+/// Each line is shown as [`term`] shows it: ref, app and migration names
+/// come from the repository.
+fn write_text(w: &mut dyn Write, s: &Summary) -> io::Result<()> {
     let mut line = |text: String| writeln!(w, "{}", term(&text));
-    line(format!("Scanned {n} branch(es) against {base} ({how})."))?;
-    if collisions.is_empty() {
+    let mut left_out = Vec::new();
+    if s.skipped.merged > 0 {
+        left_out.push(format!("{} already merged into it", s.skipped.merged));
+    }
+    if let (Some(since), true) = (s.since, s.skipped.older > 0) {
+        left_out.push(format!("{} not updated since {since}", s.skipped.older));
+    }
+    let left_out = if left_out.is_empty() {
+        String::new()
+    } else {
+        format!(" Left out: {}.", left_out.join(", "))
+    };
+    line(format!(
+        "Scanned {} ref(s) against {} ({}).{left_out}",
+        s.scanned, s.base, s.how
+    ))?;
+    if s.collisions.is_empty() {
         return line(format!(
-            "No collisions: no two branches, nor a branch and {base_rev}, add migrations to an app on top of the same migration."
+            "No collisions: no two refs, nor a ref and {}, add migrations to an app on top of the same migration.",
+            s.base_rev
         ));
     }
-    for c in collisions {
+    for c in s.collisions {
         line(format!(
             "{} and {} both add {} migrations after {} ({} / {})",
             c.branches[0],
@@ -399,15 +487,21 @@ fn write_text(
         ))?;
     }
     line(String::new())?;
-    if collisions.iter().any(|c| !c.with_base) {
+    if s.collisions.iter().any(|c| !c.with_base) {
         line(
             "Whichever merges second will need `djmig resolve`; agree on an order now.".to_string(),
         )?;
     }
-    if collisions.iter().any(|c| c.with_base) {
+    if s.collisions.iter().any(|c| c.with_base) {
+        let where_ = if s.bare {
+            "in a checkout of it (this repository is bare: `git worktree add` makes one), run"
+        } else {
+            "on it, run"
+        };
         line(format!(
-            "A branch that collides with {base_rev} conflicts already: on it, run `{}`.",
-            shell_line(&["djmig", "resolve", "--base", base_rev])
+            "A ref that collides with {} conflicts already: {where_} `{}`.",
+            s.base_rev,
+            shell_line(&["djmig", "resolve", "--base", s.base_rev])
         ))?;
     }
     Ok(())

@@ -8,7 +8,7 @@
 //! - [`MergedTree`]: the virtual merge of two trees over their merge base;
 //! - [`RepoState`]: where the user is (merge, rebase, cherry-pick, …).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,10 +17,14 @@ use git2::{ErrorCode, ObjectType, Repository};
 use crate::core::tree::BlobId;
 use crate::error::{Error, Result};
 
+mod commits;
+mod dirs;
 mod merge;
 mod pool;
 mod preflight;
 pub mod process;
+mod published;
+mod refs;
 mod state;
 mod status;
 #[cfg(test)]
@@ -29,8 +33,11 @@ mod tree;
 mod worktree;
 
 #[cfg(test)]
+mod history_tests;
+#[cfg(test)]
 mod tests;
 
+pub use dirs::{Blobs, DirScan, DirSpec, NewFiles};
 pub use git2::Oid;
 pub use merge::{MergedTree, Side};
 pub use state::{InProgress, RebaseInfo, RepoState};
@@ -93,25 +100,18 @@ pub struct HeadInfo {
     pub detached: bool,
 }
 
-/// A local or remote-tracking branch.
+/// A local or remote-tracking branch, or another reference a glob named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Branch {
-    /// Short name: `feature/x`, `origin/main`.
+    /// Short name of a branch (`feature/x`, `origin/main`); the full name
+    /// of any other reference (`refs/pull/12/head`).
     pub name: String,
     /// Full name: `refs/heads/feature/x`, `refs/remotes/origin/main`.
     pub refname: String,
+    /// What it points at, tags peeled.
     pub oid: Oid,
+    /// A remote-tracking branch.
     pub remote: bool,
-}
-
-/// Where a path was found published.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    /// The first remote-tracking branch or tag that has it
-    /// (`refs/remotes/origin/main`, `refs/tags/v1.0`).
-    pub refname: String,
-    /// The blob ids it has across those refs.
-    pub blobs: BTreeSet<BlobId>,
 }
 
 /// The git repository around the project.
@@ -264,6 +264,11 @@ impl Repo {
 
     pub fn is_shallow(&self) -> bool {
         self.repo.is_shallow()
+    }
+
+    /// The commit graph, read through djmig's file of commits.
+    pub(crate) fn commits(&self) -> commits::Commits<'_> {
+        commits::Commits::open(&self.repo, &self.cache_dir())
     }
 
     /// Where djmig keeps its files for this repository (shared by all
@@ -489,152 +494,6 @@ impl Repo {
                 e,
             )),
         }
-    }
-
-    /// Local and remote-tracking branches (without `*/HEAD`) whose short or
-    /// full name matches any of the globs (all when none), sorted by name.
-    pub fn list_branches(&self, globs: &[String]) -> Result<Vec<Branch>> {
-        let set = if globs.is_empty() {
-            None
-        } else {
-            let mut b = globset::GlobSetBuilder::new();
-            for g in globs {
-                b.add(
-                    globset::GlobBuilder::new(g)
-                        .literal_separator(false)
-                        .build()
-                        .map_err(|e| Error::usage(format!("bad branch pattern `{g}`: {e}")))?,
-                );
-            }
-            Some(
-                b.build()
-                    .map_err(|e| Error::usage(format!("bad branch patterns: {e}")))?,
-            )
-        };
-        let mut out = Vec::new();
-        for glob in ["refs/heads/*", "refs/remotes/*"] {
-            let refs = self
-                .repo
-                .references_glob(glob)
-                .map_err(|e| git_err("cannot list the branches", e))?;
-            for r in refs.flatten() {
-                let Ok(refname) = r.name() else { continue };
-                let remote = refname.starts_with("refs/remotes/");
-                let name = refname
-                    .strip_prefix(if remote {
-                        "refs/remotes/"
-                    } else {
-                        "refs/heads/"
-                    })
-                    .unwrap_or(refname);
-                if remote && (name.ends_with("/HEAD") || name == "HEAD") {
-                    continue;
-                }
-                if let Some(set) = &set {
-                    if !set.is_match(name) && !set.is_match(refname) {
-                        continue;
-                    }
-                }
-                let Ok(commit) = r.peel_to_commit() else {
-                    continue;
-                };
-                out.push(Branch {
-                    name: name.to_string(),
-                    refname: refname.to_string(),
-                    oid: commit.id(),
-                    remote,
-                });
-            }
-        }
-        out.sort_by(|a, b| (a.remote, &a.name).cmp(&(b.remote, &b.name)));
-        Ok(out)
-    }
-
-    /// Remote-tracking branches (without `*/HEAD`) and tags, peeled to
-    /// commits: the published history. The current branch's own remote
-    /// copy (`origin/feature` for `feature`) is left out: pushing your own
-    /// branch for review does not publish it to anyone's database.
-    fn published_tips(&self) -> Result<Vec<(String, Oid)>> {
-        let mut out = Vec::new();
-        let own = self.own_remote_copy();
-        for glob in ["refs/remotes/*", "refs/tags/*"] {
-            let refs = self
-                .repo
-                .references_glob(glob)
-                .map_err(|e| git_err("cannot list the references", e))?;
-            for r in refs.flatten() {
-                let Ok(name) = r.name() else { continue };
-                if name.starts_with("refs/remotes/") && name.ends_with("/HEAD")
-                    || own.as_deref() == Some(name)
-                {
-                    continue;
-                }
-                if let Ok(c) = r.peel_to_commit() {
-                    out.push((name.to_string(), c.id()));
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    /// Whether a commit is reachable from a remote-tracking branch or a tag.
-    pub fn is_published(&self, commit: Oid) -> Result<bool> {
-        let mut seen = BTreeSet::new();
-        for (_, tip) in self.published_tips()? {
-            if !seen.insert(tip) {
-                continue;
-            }
-            if tip == commit || self.repo.graph_descendant_of(tip, commit).unwrap_or(false) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// Which of these project-relative files exist in the tree of any
-    /// remote-tracking branch or tag, with where and which blobs.
-    pub fn published_paths<S: AsRef<str>>(
-        &self,
-        paths: &[S],
-    ) -> Result<BTreeMap<String, Published>> {
-        let mut out: BTreeMap<String, Published> = BTreeMap::new();
-        let mut trees_seen = BTreeSet::new();
-        for (name, tip) in self.published_tips()? {
-            let Ok(tree) = self.repo.find_commit(tip).and_then(|c| c.tree()) else {
-                continue;
-            };
-            if !trees_seen.insert(tree.id()) {
-                continue;
-            }
-            for p in paths {
-                let p = p.as_ref();
-                let e = match tree.get_path(Path::new(&self.repo_path(p))) {
-                    Ok(e) => e,
-                    // A tree missing from the repository must not read as
-                    // "not published": resolve would rewrite it.
-                    Err(e) if e.class() == git2::ErrorClass::Odb => {
-                        return Err(git_err(
-                            format!("cannot tell whether {p} is published in {name}: an object is missing"),
-                            e,
-                        )
-                        .hint("`git fsck --full` lists what is missing; fetch again: `git fetch --refetch`"))
-                    }
-                    Err(_) => continue,
-                };
-                if e.kind() != Some(ObjectType::Blob) {
-                    continue;
-                }
-                out.entry(p.to_string())
-                    .or_insert_with(|| Published {
-                        refname: name.clone(),
-                        blobs: BTreeSet::new(),
-                    })
-                    .blobs
-                    .insert(oid_bytes(e.id()));
-            }
-        }
-        Ok(out)
     }
 
     /// The newest commit reachable from `from` (and not from `stop_at`)

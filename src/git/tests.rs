@@ -803,16 +803,19 @@ fn published_paths_and_commits() {
         "app/migrations/0002_second.py",
         "app/migrations/0003_local.py",
     ];
-    let got = repo.published_paths(&paths).unwrap();
+    let got = repo.published_paths(oid(&c4), &paths).unwrap();
     assert_eq!(
-        got.keys().map(String::as_str).collect::<Vec<_>>(),
+        got.iter().map(String::as_str).collect::<Vec<_>>(),
         paths[..2].to_vec()
     );
-    let p2 = &got["app/migrations/0002_second.py"];
-    assert_eq!(p2.refname, "refs/remotes/origin/main");
-    assert!(p2.blobs.contains(&hash_blob(b"two\n")));
-    assert!(!p2.blobs.contains(&hash_blob(b"two changed\n")));
-    assert_eq!(got["app/migrations/0001_initial.py"].blobs.len(), 1);
+    // Head itself published: everything it has is.
+    let got = repo.published_paths(oid(&c2), &paths).unwrap();
+    assert_eq!(got.len(), 2);
+    // A file not in head's history at all (the work tree's) is not.
+    assert!(repo
+        .published_paths(oid(&c4), &["app/migrations/0004_new.py"])
+        .unwrap()
+        .is_empty());
 
     let origin_main = repo.resolve("origin/main").unwrap().oid;
     assert_eq!(
@@ -830,6 +833,75 @@ fn published_paths_and_commits() {
             .unwrap(),
         Some(oid(&c2))
     );
+}
+
+/// Thousands of tags, on a history where head merged published work in
+/// and has its own on top: what head's own commits added is not published,
+/// what came in through a published commit is — also a file that the tips
+/// have since deleted, and not a file of the same name that only another
+/// remote branch added on its own.
+#[test]
+fn published_paths_follow_history_not_tip_trees() {
+    let r = TestRepo::new();
+    r.write("app/migrations/0001_initial.py", "one\n");
+    r.commit("c1");
+    // A tag on every commit of a long line (dated as the other commits).
+    let mut fast = String::new();
+    for i in 0..2000 {
+        fast.push_str(&format!(
+            "commit refs/heads/main\ncommitter t <t@e> 1704110400 +0000\ndata 1\nx\nfrom refs/heads/main^0\nM 100644 inline notes.txt\ndata {}\n{i}\n\nreset refs/tags/t{i}\nfrom refs/heads/main^0\n\n",
+            i.to_string().len() + 1
+        ));
+    }
+    let mut child = super::testutil::git_command(&r.path, &r.home)
+        .args(["fast-import", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), fast.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    r.git(&["reset", "-q", "--hard", "main"]);
+    r.git(&["tag", "-a", "-m", "release", "v1"]);
+    // Published later: 0002 on main, then deleted there.
+    r.write("app/migrations/0002_merged.py", "two\n");
+    r.commit("c2");
+    r.git(&["tag", "v2"]);
+    r.remove("app/migrations/0002_merged.py");
+    r.commit("main: drop 0002");
+    r.git(&["tag", "v3"]);
+    // Another line adds a file of the name ours will have.
+    r.git(&["checkout", "-q", "-b", "other", "v1"]);
+    r.write("app/migrations/0003_ours.py", "theirs\n");
+    r.commit("other: 0003");
+    r.git(&["tag", "other-tip"]);
+    // Ours: forked before 0002, merges v2 in, adds 0003 of its own.
+    r.git(&["checkout", "-q", "-b", "feature", "v1"]);
+    r.git(&["merge", "-q", "--no-edit", "v2"]);
+    r.write("app/migrations/0003_ours.py", "ours\n");
+    let head = r.commit("feature: 0003");
+    let repo = Repo::discover(&r.path).unwrap();
+    assert_eq!(repo.raw().tag_names(None).unwrap().len(), 2004);
+    let paths = [
+        "app/migrations/0001_initial.py",
+        "app/migrations/0002_merged.py",
+        "app/migrations/0003_ours.py",
+    ];
+    assert_eq!(
+        repo.published_paths(oid(&head), &paths).unwrap(),
+        paths[..2]
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<BTreeSet<_>>()
+    );
+    assert!(!repo.is_published(oid(&head)).unwrap());
+    assert!(repo
+        .is_published(repo.resolve("t1000").unwrap().oid)
+        .unwrap());
+    // Once a tag holds head, all of it is published.
+    r.git(&["tag", "-a", "-m", "shipped", "v4", "feature"]);
+    let repo = Repo::discover(&r.path).unwrap();
+    assert_eq!(repo.published_paths(oid(&head), &paths).unwrap().len(), 3);
 }
 
 #[test]

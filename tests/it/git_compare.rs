@@ -821,6 +821,81 @@ fn ours_depending_on_a_migration_deleted_upstream_is_a_graph_error() {
     );
 }
 
+/// The same error, named by where it is: neither side has it on its own
+/// (0003 is there at the work tree and 0004_post_a is not at main), so the
+/// message says it is the merge's.
+#[test]
+fn an_error_only_the_merge_has_says_so() {
+    let r = Repo::linear();
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write(
+        &blog("0004_post_a"),
+        &blog_migration("0003_post_published", "a"),
+    );
+    r.commit("feature: 0004_post_a");
+    r.git(&["checkout", "-q", "main"]);
+    r.remove(&blog("0003_post_published"));
+    r.commit("main: drop blog.0003");
+    r.git(&["checkout", "-q", "feature"]);
+
+    let main = format!("main ({})", r.short("main"));
+    let feature = format!("feature ({})", r.short("feature"));
+    for (args, head) in [
+        (
+            &["check", "--base", "main"][..],
+            "the work tree".to_string(),
+        ),
+        (&["check", "--base", "main", "--head", "feature"], feature),
+    ] {
+        let mut json = args.to_vec();
+        json.extend(["--format", "json"]);
+        let run = r.dj(&json);
+        run.expect_code(3);
+        let messages = error_messages(&run.json());
+        let prefix = format!("in the merge of {head} and {main}: ");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with(&prefix) && m.contains("nonexistent parent node")),
+            "no error `{prefix}…` in {messages:#?}"
+        );
+        assert!(
+            messages.iter().all(|m| !m.starts_with("at ")),
+            "an error blamed on a side: {messages:#?}"
+        );
+        let text = r.dj(args);
+        text.expect_code(3);
+        assert!(text.stderr.contains(&prefix), "{}", text.stderr);
+    }
+}
+
+/// An error head's own files have (a dependency on a migration that exists
+/// nowhere) is named by head, even though main has nothing to do with it.
+#[test]
+fn an_error_in_heads_own_files_is_named_by_head() {
+    let r = Repo::linear();
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write(&blog("0004_post_a"), &blog_migration("0099_missing", "a"));
+    r.commit("feature: 0004_post_a after a migration that is nowhere");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("README.txt", "main\n");
+    r.commit("main: readme");
+    r.git(&["checkout", "-q", "feature"]);
+    let run = r.dj(&["check", "--base", "main", "--format", "json"]);
+    run.expect_code(3);
+    let messages = error_messages(&run.json());
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("at the work tree: ") && m.contains("0099_missing")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().all(|m| !m.starts_with("in the merge")),
+        "{messages:#?}"
+    );
+}
+
 // ------------------------------------------------ 6. a squash upstream
 
 /// Main squashes 0001-0003 (keeping the originals, as `squashmigrations`
@@ -1312,6 +1387,95 @@ fn a_bare_repository() {
     let d = &run.json()["divergence"]["blog"];
     assert_eq!(strings(&d["ours"]), ["0004_post_a"]);
     assert_eq!(strings(&d["theirs"]), ["0004_post_b"]);
+}
+
+/// `resolve` works on a checkout of head: after `check --head feature`,
+/// the fix is `djmig resolve` as it is when feature is checked out, checks
+/// feature out first when it is not, and in a bare repository makes a
+/// worktree for it — and what it says to paste works.
+#[test]
+fn the_fix_makes_the_checkout_resolve_needs() {
+    let r = diverged(false);
+    let args = ["check", "--base", "main", "--head", "feature"];
+    let fix = |run: &Run| {
+        run.line_with("blog:")
+            .split_once("Fix: ")
+            .unwrap()
+            .1
+            .to_string()
+    };
+    let run = r.dj(&args);
+    run.expect_code(1);
+    assert_eq!(fix(&run), "djmig resolve blog --base main");
+
+    r.git(&["checkout", "-q", "main"]);
+    let run = r.dj(&args);
+    run.expect_code(1);
+    assert_eq!(
+        fix(&run),
+        "git checkout feature && djmig resolve blog --base main"
+    );
+    let mut gh = args.to_vec();
+    gh.extend(["--format", "github"]);
+    let run = r.dj(&gh);
+    assert!(
+        run.stdout
+            .contains("Fix: git checkout feature && djmig resolve blog --base main"),
+        "{}",
+        run.stdout
+    );
+
+    r.git_in(
+        &r.home,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            r.path.to_str().unwrap(),
+            "bare.git",
+        ],
+    );
+    let bare = r.sibling("bare.git");
+    let run = r.dj_at(&bare, &args);
+    run.expect_code(1);
+    let checkout = r.sibling("bare-feature");
+    let want = format!(
+        "git -C {} worktree add {} feature && cd {} && djmig resolve blog --base main",
+        bare.display(),
+        checkout.display(),
+        checkout.display()
+    );
+    assert_eq!(fix(&run), want);
+    assert!(!run.stdout.contains("Fix: djmig resolve"), "{}", run.stdout);
+    // Pasted up to resolve, it makes the checkout resolve needs there.
+    let (make, _) = want.rsplit_once(" && djmig").unwrap();
+    let sh = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(make)
+        .env("HOME", &r.home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        sh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sh.stderr)
+    );
+    let there = r.dj_at(&checkout, &["check", "--base", "main"]);
+    there.expect_code(1);
+    assert!(
+        there
+            .line_with("blog:")
+            .ends_with("Fix: djmig resolve blog --base main"),
+        "{}",
+        there.stdout
+    );
+    let plan = r.dj_at(
+        &checkout,
+        &["resolve", "blog", "--base", "main", "--dry-run"],
+    );
+    assert!(plan.stdout.contains("0004_post_a"), "{}", plan.stdout);
 }
 
 // ------------------------------------------------ 16. a side that does not parse
@@ -2245,6 +2409,161 @@ fn scan_reports_a_branch_that_already_conflicts_with_the_base() {
     let run = r.dj(&["scan", "--base", "main", "feature/later", "merged"]);
     run.expect_code(0);
     run.line_with("No collisions");
+}
+
+/// Pull requests as GitHub serves them, fetched with the line the README
+/// gives: `scan 'refs/pull/*/head'` compares the open ones, leaves out the
+/// one merged into the base, and with `--since` those not updated since.
+#[test]
+fn scan_over_pull_request_refs() {
+    let r = Repo::linear_with_notes();
+    let pr = |n: u32, from: &str, file: &str, content: &str, date: Option<&str>| {
+        r.git(&["checkout", "-q", "-b", &format!("pr{n}"), from]);
+        r.write(file, content);
+        r.git(&["add", "-A"]);
+        let mut c = r.git_command(&r.path);
+        if let Some(d) = date {
+            c.env("GIT_COMMITTER_DATE", d).env("GIT_AUTHOR_DATE", d);
+        }
+        let out = c
+            .args(["commit", "-q", "-m", &format!("pr {n}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        r.git(&["update-ref", &format!("refs/pull/{n}/head"), "HEAD"]);
+        r.git(&["checkout", "-q", "main"]);
+    };
+    let notes = |name: &str| {
+        (
+            format!("notes/migrations/{name}.py"),
+            migration(&[("notes", "0001_initial")], &add_field("note", name)),
+        )
+    };
+    pr(
+        1,
+        "main",
+        &blog("0004_post_one"),
+        &blog_migration("0003_post_published", "one"),
+        None,
+    );
+    pr(
+        2,
+        "main",
+        &blog("0004_post_two"),
+        &blog_migration("0003_post_published", "two"),
+        None,
+    );
+    r.git(&["merge", "-q", "--no-ff", "--no-edit", "pr1"]);
+    for (n, name, date) in [
+        (3, "0002_note_three", None),
+        (4, "0002_note_four", None),
+        (5, "0002_note_five", Some("2020-06-01T00:00:00Z")),
+    ] {
+        let (file, content) = notes(name);
+        pr(n, "main", &file, &content, date);
+    }
+    let clone = r.sibling("clone");
+    r.git_in(
+        &r.home,
+        &[
+            "clone",
+            "-q",
+            r.path.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
+    );
+    r.git_in(
+        &clone,
+        &[
+            "fetch",
+            "-q",
+            "origin",
+            "+refs/pull/*/head:refs/pull/*/head",
+        ],
+    );
+
+    let run = r.dj_at(
+        &clone,
+        &[
+            "scan",
+            "--base",
+            "origin/main",
+            "refs/pull/*/head",
+            "--format",
+            "json",
+        ],
+    );
+    run.expect_code(1);
+    let j = run.json();
+    assert_eq!(
+        strings(&j["branches"]),
+        [
+            "refs/pull/2/head",
+            "refs/pull/3/head",
+            "refs/pull/4/head",
+            "refs/pull/5/head"
+        ]
+    );
+    assert_eq!(j["skipped"], json!({"merged": 1, "older": 0}));
+    let pairs: Vec<(String, String, bool)> = j["collisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let b = strings(&c["branches"]);
+            (b[0].clone(), b[1].clone(), c["with_base"] == json!(true))
+        })
+        .collect();
+    let p = |a: &str, b: &str, base: bool| (a.to_string(), b.to_string(), base);
+    assert_eq!(
+        pairs,
+        [
+            p("refs/pull/2/head", "origin/main", true),
+            p("refs/pull/3/head", "refs/pull/4/head", false),
+            p("refs/pull/3/head", "refs/pull/5/head", false),
+            p("refs/pull/4/head", "refs/pull/5/head", false),
+        ]
+    );
+    let base = &j["collisions"][0];
+    assert_eq!(base["adds"], json!([["0004_post_two"], ["0004_post_one"]]));
+
+    let text = r.dj_at(
+        &clone,
+        &[
+            "scan",
+            "--base",
+            "origin/main",
+            "--since",
+            "2023-01-01",
+            "refs/pull/*/head",
+        ],
+    );
+    text.expect_code(1);
+    let scanned = text.line_with("Scanned 3 ref(s) against origin/main");
+    assert!(
+        scanned.contains("Left out: 1 already merged into it, 1 not updated since 2023-01-01."),
+        "{scanned}"
+    );
+    text.line_with(
+        "refs/pull/3/head and refs/pull/4/head both add notes migrations after 0001_initial",
+    );
+    assert!(!text.stdout.contains("pull/5"), "{}", text.stdout);
+
+    // Not a branch glob: the hint says how pull requests are fetched.
+    let none = r.dj_at(&clone, &["scan", "pull/*"]);
+    none.expect_code(2);
+    assert!(
+        none.stderr
+            .contains("git fetch origin '+refs/pull/*/head:refs/pull/*/head'"),
+        "{}",
+        none.stderr
+    );
+    r.dj_at(&clone, &["scan", "--since", "last tuesday"])
+        .expect_code(2);
 }
 
 /// Checked out on the base itself, with nothing in progress, both leaves are

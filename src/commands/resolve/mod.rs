@@ -217,7 +217,7 @@ fn run_with(
         .filter(|m| m.origin == Origin::Project && !upstream_tree.is_file(&m.file))
         .map(|m| m.file.clone())
         .collect();
-    let published: BTreeSet<String> = repo.published_paths(&candidates)?.into_keys().collect();
+    let published: BTreeSet<String> = repo.published_at_head(&candidates)?;
     // A dry run starts no process: it does not ask the project's Python
     // whether it can import Django, nor the database what is applied (that
     // would run the project's code, and SQLite would create its file).

@@ -9,13 +9,22 @@
 //! With `--git`, the tree also becomes a git repository with two diverging
 //! branches and 50 feature branches, and the git figures are printed:
 //! `check --head A --base B` cold and warm next to `git ls-tree | git
-//! cat-file --batch` over the same blobs, the warm work-tree `check`, and
-//! `scan` over the 50 branches; then `review --base` of a branch adding
-//! 10 migrations next to `check --base` on the same branch, and next to
-//! `python -c "import django; django.setup()"` (the floor of any linter
+//! cat-file --batch` over the same blobs, the work-tree `check` warm, with
+//! the parse cache only, after an edit, and with no cache (its peak memory
+//! too), and `scan` over the 50 branches; then `review --base` of a branch
+//! adding 10 migrations next to `check --base` on the same branch, and next
+//! to `python -c "import django; django.setup()"` (the floor of any linter
 //! that imports the project).
 //!
+//! `--djmig PATH` times another build instead of `target/release/djmig`.
+//!
+//! With `--history`, a long generated history (`--prs 14000` pull-request
+//! refs, `--tags 3000` tags; see `history.rs`) gives `check --base` with and
+//! without tags side by side, and `scan` over the pull-request refs.
+//!
 //! Prints figures; asserts nothing about time.
+
+mod history;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -34,13 +43,22 @@ fn main() {
     let migs: usize = opt("--migrations", "500").parse().expect("--migrations M");
     let runs: usize = opt("--runs", "5").parse().expect("--runs R");
     let python = opt("--python", &default_python());
+    // `--djmig PATH`: time another build (an older one, for a before/after).
+    let djmig = match opt("--djmig", "") {
+        p if p.is_empty() => djmig_binary(),
+        p => PathBuf::from(p),
+    };
+    if args.iter().any(|a| a == "--history") {
+        let opts = history::Options {
+            prs: opt("--prs", "14000").parse().expect("--prs N"),
+            tags: opt("--tags", "3000").parse().expect("--tags N"),
+            open: 50,
+        };
+        history::history_bench(&djmig, runs, keep_dir(&args).as_deref(), &opts);
+        return;
+    }
 
-    // `--keep DIR` generates into DIR and leaves it there for later runs.
-    let keep = args
-        .iter()
-        .position(|a| a == "--keep")
-        .and_then(|i| args.get(i + 1))
-        .map(PathBuf::from);
+    let keep = keep_dir(&args);
     let dir = tempfile::tempdir().expect("temp dir");
     let root_buf = keep.unwrap_or_else(|| dir.path().to_path_buf());
     let root = root_buf.as_path();
@@ -52,7 +70,6 @@ fn main() {
         root.display()
     );
 
-    let djmig = djmig_binary();
     let mut times = Vec::new();
     let mut rss_kib = 0;
     for _ in 0..runs {
@@ -133,6 +150,14 @@ fn main() {
             setup / review
         );
     }
+}
+
+/// `--keep DIR` generates into DIR and leaves it there for later runs.
+fn keep_dir(args: &[String]) -> Option<PathBuf> {
+    args.iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -389,6 +414,21 @@ fn git_bench(root: &Path, djmig: &Path, runs: usize) -> (Vec<(&'static str, f64)
     let three_parse = parse_only(&["check", "--head", "A", "--base", "B"]);
     let wt_warm = warm(&["check"]);
     let wt_parse = parse_only(&["check"]);
+    // The first check in git: it builds both caches. Time and peak memory
+    // of each run (the caches deleted before it).
+    let mut first: Vec<(Duration, i64)> = (0..runs)
+        .map(|_| {
+            let _ = std::fs::remove_dir_all(&cache);
+            std::thread::sleep(Duration::from_millis(100));
+            let (d, _, rss) = run_measured(Command::new(djmig).arg("-C").arg(root).arg("check"));
+            (d, rss)
+        })
+        .collect();
+    first.sort();
+    let first_ms = ms(first[first.len() / 2].0);
+    let mut rss: Vec<i64> = first.iter().map(|f| f.1).collect();
+    rss.sort();
+    let (rss_median, rss_max) = (rss[rss.len() / 2], rss[rss.len() - 1]);
     // One migration edited since the last run: the result cache misses,
     // the parse cache has all but that file.
     let edited = root.join("app07/migrations/0100_item_field_0099.py");
@@ -431,6 +471,11 @@ fn git_bench(root: &Path, djmig: &Path, runs: usize) -> (Vec<(&'static str, f64)
         "djmig check (work tree), parse cache only:      {wt_parse:>8.1} ms  (no stored result)"
     );
     println!("djmig check (work tree), one migration edited:  {wt_edited:>8.1} ms");
+    println!(
+        "djmig check (work tree), no cache (builds both): {first_ms:>7.1} ms  peak RSS {:.1} MiB median, {:.1} MiB max",
+        rss_median as f64 / 1024.0,
+        rss_max as f64 / 1024.0
+    );
     println!("djmig scan over 50 branches, warm cache:        {scan_warm:>8.1} ms  (no cache: {scan_cold:.1} ms)");
     let review = review_bench(root, djmig, runs, &leaf);
     (
