@@ -333,7 +333,11 @@ fn locate_with(
             p
         }
         None => {
-            let p = root.join("manage.py");
+            // As the static reading finds it: the root, else the single
+            // `*/manage.py` one directory down.
+            let found =
+                crate::core::settings::find_manage_py(&crate::fs_tree::FsTree::new(root), config);
+            let p = root.join(found);
             if !p.is_file() {
                 return Err(Error::usage(format!("there is no {}", p.display()))
                     .hint("set `manage_py:` in .djmig.yml to the path of manage.py, relative to the project root"));
@@ -672,6 +676,10 @@ mod tests {
         assert_eq!(d.manage_py, r.join("src/manage.py"));
         cfg.manage_py = None;
         std::fs::remove_file(r.join("manage.py")).unwrap();
+        // None at the root: the one manage.py a level down.
+        let d = locate_with(r, &cfg, None, None).unwrap();
+        assert_eq!(d.manage_py, r.join("src/manage.py"));
+        std::fs::remove_file(r.join("src/manage.py")).unwrap();
         let e = locate_with(r, &cfg, None, None).unwrap_err();
         assert!(e.message.contains("manage.py"), "{e:?}");
         assert!(e.hints.iter().any(|h| h.contains("manage_py:")), "{e:?}");

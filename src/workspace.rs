@@ -17,6 +17,14 @@ pub struct Workspace {
     /// The root relative to the git work-tree top ("" at the top or outside
     /// git), '/'-separated.
     pub repo_prefix: String,
+    /// The configuration was named with `--config`: it applies to every
+    /// snapshot read. Otherwise each snapshot (a revision, the virtual
+    /// merge) is read with its own `.djmig.yml`.
+    pub config_explicit: bool,
+    /// The text of the default `.djmig.yml` read from disk, if any.
+    pub config_text: Option<String>,
+    /// `--strict` on the command line.
+    pub strict_flag: bool,
 }
 
 impl Workspace {
@@ -50,6 +58,7 @@ impl Workspace {
                 (std::fs::symlink_metadata(&c).is_ok().then_some(c), false)
             }
         };
+        let mut config_text = None;
         let cfg = match &config_file {
             Some(path) => {
                 // The default file is the project's, maybe hostile: a link
@@ -73,6 +82,9 @@ impl Workspace {
                         err
                     }
                 })?;
+                if !explicit {
+                    config_text = Some(text.clone());
+                }
                 parse_config(&text).map_err(|e| {
                     let at = match (e.line, e.column) {
                         (Some(l), Some(c)) => format!("{}:{l}:{c}", path.display()),
@@ -85,6 +97,7 @@ impl Workspace {
             }
             None => Config::default(),
         };
+        let strict_flag = strict;
         let strict = strict || cfg.strict;
         let repo_prefix = git_toplevel(&root)
             .and_then(|top| {
@@ -93,36 +106,71 @@ impl Workspace {
                     .map(|p| p.to_string_lossy().replace('\\', "/"))
             })
             .unwrap_or_default();
-        let mut ws = Workspace {
+        Ok(Workspace {
             root,
             config: cfg,
             config_file,
             strict,
             repo_prefix,
-        };
-        ws.find_manage_py();
-        Ok(ws)
+            config_explicit: explicit,
+            config_text,
+            strict_flag,
+        })
     }
+}
 
-    /// With no `manage_py:` and no `manage.py` at the root, take a single
-    /// `manage.py` one level down (a `backend/` or `src/` layout).
-    fn find_manage_py(&mut self) {
-        if self.config.manage_py.is_some() || self.root.join("manage.py").is_file() {
-            return;
+impl Workspace {
+    /// The workspace as a snapshot's own `.djmig.yml` configures it, when
+    /// that differs from the one read from disk (a revision, the virtual
+    /// merge): `Ok(None)` when the disk's applies (the same text, or
+    /// `--config`), an error naming `.djmig.yml:line` when it does not parse.
+    pub fn configured_by(
+        &self,
+        tree: &dyn crate::core::tree::SourceTree,
+    ) -> std::result::Result<Option<Workspace>, crate::core::diag::Diag> {
+        use crate::core::diag::{Diag, DiagKind};
+        if self.config_explicit {
+            return Ok(None);
         }
-        let Ok(rd) = std::fs::read_dir(&self.root) else {
-            return;
+        let text = match crate::limits::narrow(tree.read(CONFIG_FILE), crate::limits::Kind::Config)
+        {
+            Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(Diag::new(
+                    DiagKind::Config,
+                    format!("cannot read the configuration: {e}"),
+                )
+                .at(CONFIG_FILE.to_string(), None))
+            }
         };
-        let mut found: Vec<String> = rd
-            .flatten()
-            .filter(|e| e.path().join("manage.py").is_file())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| !n.starts_with('.'))
-            .map(|n| format!("{n}/manage.py"))
-            .collect();
-        if found.len() == 1 {
-            self.config.manage_py = found.pop();
+        if text == self.config_text {
+            return Ok(None);
         }
+        let config = match &text {
+            None => Config::default(),
+            Some(t) => parse_config(t).map_err(|e| {
+                Diag::new(DiagKind::Config, e.message).at(CONFIG_FILE.to_string(), e.line)
+            })?,
+        };
+        let mut ws = self.clone();
+        ws.strict = self.strict_flag || config.strict;
+        ws.config = config;
+        ws.config_text = text;
+        Ok(Some(ws))
+    }
+}
+
+/// The name of a project root directory, as Django would name an app whose
+/// package it is (`shop` for `/srv/shop` and for a bare `/srv/shop.git`).
+pub fn root_name(root: &Path) -> String {
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.strip_suffix(".git") {
+        Some(stem) if !stem.is_empty() => stem.to_string(),
+        _ => name,
     }
 }
 

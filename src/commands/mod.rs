@@ -188,14 +188,23 @@ pub fn analyze_recorded(
         },
         display_root: t.root().display().to_string(),
     });
+    // A snapshot is read with its own `.djmig.yml` (a revision, the merge).
+    let (own, config_problem) = match ws.configured_by(tree) {
+        Ok(w) => (w, None),
+        Err(d) => (None, Some(d)),
+    };
+    let ws = own.as_ref().unwrap_or(ws);
+    let root_name = crate::workspace::root_name(&ws.root);
     let mut project = load_project(
         tree,
         &LoadOptions {
             config: &ws.config,
+            root_name: &root_name,
             env,
             reader,
         },
     );
+    project.diags.extend(config_problem);
     project.diags.extend(problem_diags(ws, tree.problems(), ""));
     if let (Some(t), Some(root)) = (&env_tree, &site) {
         let shown = format!("{}/", root.display());

@@ -244,9 +244,9 @@ fn key_path(text: &str, line: u32) -> Option<String> {
 /// Checks serde cannot express; errors point at the key's line.
 fn validate(c: &Config, text: &str) -> Result<(), ConfigError> {
     for pat in &c.exclude {
-        if let Err(e) = globset::Glob::new(pat) {
+        if let Err(e) = super::glob::check(pat) {
             return Err(ConfigError {
-                message: format!("exclude: invalid pattern {pat:?}: {}", e.kind()),
+                message: format!("exclude: invalid pattern {pat:?}: {e}"),
                 line: line_of(text, pat),
                 column: None,
             });
@@ -304,23 +304,20 @@ fn line_of(text: &str, needle: &str) -> Option<u32> {
 
 /// Compile `exclude` into a matcher; a pattern without glob characters also
 /// matches everything below it.
-pub fn exclude_matcher(patterns: &[String]) -> Option<globset::GlobSet> {
+pub fn exclude_matcher(patterns: &[String]) -> Option<super::glob::GlobSet> {
     if patterns.is_empty() {
         return None;
     }
-    let mut b = globset::GlobSetBuilder::new();
+    let mut all: Vec<String> = Vec::new();
     for p in patterns {
         let p = p.trim_end_matches('/');
         for pat in [p.to_string(), format!("{p}/**")] {
-            if let Ok(g) = globset::GlobBuilder::new(&pat)
-                .literal_separator(true)
-                .build()
-            {
-                b.add(g);
+            if super::glob::check(&pat).is_ok() {
+                all.push(pat);
             }
         }
     }
-    b.build().ok()
+    super::glob::GlobSet::new(&all, true).ok()
 }
 
 #[cfg(test)]

@@ -71,10 +71,14 @@ pub struct DiscoverOptions {
     /// Label → dotted module path relative to the root; `None` disables.
     pub migration_modules: BTreeMap<String, Option<String>>,
     /// Relative paths matching any of these are not walked.
-    pub exclude: Option<globset::GlobSet>,
+    pub exclude: Option<super::glob::GlobSet>,
     /// The directory dotted module paths are relative to (where `manage.py`
     /// lives; `""` for the root).
     pub import_root: String,
+    /// The project root directory's name: the label Django gives a
+    /// migrations package at the root (an app's own repository, or `-C`
+    /// pointed at an app) when its `apps.py` names none.
+    pub root_name: String,
 }
 
 /// The packages found, sorted by label then directory, duplicates included
@@ -287,6 +291,11 @@ pub fn app_label(
         }
     }
     let name = split_parent(app_dir).1;
+    let name = if app_dir.is_empty() {
+        opts.root_name.as_str()
+    } else {
+        name
+    };
     (name.to_string(), LabelSource::DirName)
 }
 

@@ -137,6 +137,8 @@ pub struct Environment<'a> {
 /// What to read and how.
 pub struct LoadOptions<'a> {
     pub config: &'a Config,
+    /// The project root directory's name (see `DiscoverOptions::root_name`).
+    pub root_name: &'a str,
     pub env: Option<Environment<'a>>,
     pub reader: &'a dyn MigrationReader,
 }
@@ -154,6 +156,7 @@ pub fn load_project(tree: &dyn SourceTree, opts: &LoadOptions) -> Project {
             .collect(),
         migration_modules: p.settings.migration_modules.clone(),
         exclude: exclude_matcher(&opts.config.exclude),
+        root_name: opts.root_name.to_string(),
         import_root: p.settings.import_root.clone(),
     };
     let found = discover(tree, &dopts);
@@ -441,6 +444,24 @@ fn resolve_dep(
             line,
         } => {
             let value = settings.values.get(setting).or(default.as_ref());
+            if let (Some(v), Some(why)) = (value, settings.assumed.get(setting)) {
+                let said = diags.iter().any(|d| {
+                    d.kind == DiagKind::Settings
+                        && d.message.starts_with(&format!("{setting} assumed"))
+                });
+                if !said {
+                    diags.push(
+                        Diag::new(
+                            DiagKind::Settings,
+                            format!(
+                                "{setting} assumed to be {v:?}, Django's default: {why}; swappable \
+                                 dependencies on it point at that app (give it under `settings:` in .djmig.yml)"
+                            ),
+                        )
+                        .at(file.to_string(), Some(*line)),
+                    );
+                }
+            }
             match value {
                 Some(v) => {
                     let app = v.split('.').next().unwrap_or(v);

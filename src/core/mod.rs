@@ -9,6 +9,7 @@ pub mod diag;
 pub mod discover;
 pub mod divergence;
 pub mod dlm;
+pub mod glob;
 pub mod graph;
 pub mod keys;
 pub mod load;

@@ -22,6 +22,10 @@ pub struct ResolvedSettings {
     pub values: BTreeMap<String, String>,
     /// `MIGRATION_MODULES`.
     pub migration_modules: BTreeMap<String, Option<String>>,
+    /// Settings taken as Django's default because neither the settings
+    /// module (not found, or not literal there) nor the configuration gave
+    /// them, with why: a swappable dependency on one says so.
+    pub assumed: BTreeMap<String, String>,
 }
 
 /// The bytes of `manage.py` or the settings module; `None` when it is not
@@ -41,6 +45,32 @@ fn read_module(tree: &dyn SourceTree, path: &str, diags: &mut Vec<Diag>) -> Opti
     }
 }
 
+/// The `manage.py` of a project, as djmig finds it in any snapshot (the
+/// work tree or a revision alike): `manage_py:` in the configuration, else
+/// `manage.py` at the root, else the single `*/manage.py` one directory
+/// down (a `backend/` or `src/` layout; hidden directories left out).
+pub fn find_manage_py(tree: &dyn SourceTree, config: &Config) -> String {
+    if let Some(m) = &config.manage_py {
+        return m.trim_start_matches("./").to_string();
+    }
+    if tree.is_file("manage.py") {
+        return "manage.py".to_string();
+    }
+    let mut found: Vec<String> = tree
+        .list_dir("")
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.kind == super::tree::EntryKind::Dir && !e.name.starts_with('.'))
+        .map(|e| format!("{}/manage.py", e.name))
+        .filter(|p| tree.is_file(p))
+        .collect();
+    if found.len() == 1 {
+        found.pop().unwrap_or_default()
+    } else {
+        "manage.py".to_string()
+    }
+}
+
 /// Find and read the settings module, then apply the configuration.
 pub fn resolve_settings(
     tree: &dyn SourceTree,
@@ -50,11 +80,11 @@ pub fn resolve_settings(
     let mut out = ResolvedSettings::default();
     out.values
         .insert("AUTH_USER_MODEL".to_string(), "auth.User".to_string());
-    let manage_py = config
-        .manage_py
-        .clone()
-        .unwrap_or_else(|| "manage.py".to_string());
-    let manage_py = manage_py.trim_start_matches("./").to_string();
+    let manage_py = find_manage_py(tree, config);
+    // Whether AUTH_USER_MODEL came from the project rather than Django's
+    // default.
+    let mut given = false;
+    let mut unknown_in_module = false;
     out.import_root = split_parent(&manage_py).0.to_string();
     let config_module = config.settings.as_ref().and_then(|s| s.module.clone());
     out.module = config_module.or_else(|| {
@@ -67,6 +97,11 @@ pub fn resolve_settings(
             Some(file) => {
                 if let Some(src) = read_module(tree, file, diags) {
                     let s = pyparse::parse_settings(&src);
+                    given |= s.strings.contains_key("AUTH_USER_MODEL");
+                    // Named but not literal (`= env("USER_MODEL")`): not
+                    // Django's default, and not known.
+                    unknown_in_module =
+                        !given && String::from_utf8_lossy(&src).contains("AUTH_USER_MODEL");
                     out.values.extend(s.strings);
                     out.migration_modules.extend(s.migration_modules);
                 }
@@ -83,8 +118,23 @@ pub fn resolve_settings(
         }
     }
     if let Some(spec) = &config.settings {
+        given |= spec.values.contains_key("AUTH_USER_MODEL");
         out.values
             .extend(spec.values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    // A settings module that does not mention it means Django's default
+    // for sure; no module, or a value djmig cannot read, means a guess.
+    let why = match (&out.module, &out.file) {
+        _ if given => None,
+        (None, _) => Some(format!(
+            "no settings module was found ({manage_py} names none)"
+        )),
+        (Some(m), None) => Some(format!("the settings module {m} was not found")),
+        (Some(_), Some(f)) if unknown_in_module => Some(format!("{f} does not set it literally")),
+        _ => None,
+    };
+    if let Some(why) = why {
+        out.assumed.insert("AUTH_USER_MODEL".to_string(), why);
     }
     out.migration_modules.extend(
         config

@@ -33,20 +33,15 @@ impl Repo {
     /// local branches, remote-tracking ones, then other references, each by
     /// name; each peeled to what it points at (a tag to its commit).
     pub fn list_branches(&self, globs: &[String]) -> Result<Vec<Branch>> {
-        let build = |gs: &[&String]| -> Result<Option<globset::GlobSet>> {
+        let build = |gs: &[&String]| -> Result<Option<crate::core::glob::GlobSet>> {
             if gs.is_empty() {
                 return Ok(None);
             }
-            let mut b = globset::GlobSetBuilder::new();
             for g in gs {
-                b.add(
-                    globset::GlobBuilder::new(g)
-                        .literal_separator(false)
-                        .build()
-                        .map_err(|e| Error::usage(format!("bad ref pattern `{g}`: {e}")))?,
-                );
+                crate::core::glob::check(g)
+                    .map_err(|e| Error::usage(format!("bad ref pattern `{g}`: {e}")))?;
             }
-            b.build()
+            crate::core::glob::GlobSet::new(gs, false)
                 .map(Some)
                 .map_err(|e| Error::usage(format!("bad ref patterns: {e}")))
         };

@@ -1152,6 +1152,7 @@ fn perf_10000_files() {
         let p = load_project(
             &wt,
             &LoadOptions {
+                root_name: "",
                 config: &config,
                 env: None,
                 reader,
@@ -1187,6 +1188,7 @@ fn perf_10000_files() {
     let p = load_project(
         &gt,
         &LoadOptions {
+            root_name: "",
             config: &config,
             env: None,
             reader: &c,

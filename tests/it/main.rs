@@ -17,6 +17,7 @@ mod hostile_names;
 mod hostile_repos;
 mod resolve;
 mod review;
+mod revisions;
 mod scenario;
 mod ship;
 mod stands;

@@ -83,6 +83,7 @@ fn packages(ws: &Workspace, tree: &dyn SourceTree) -> BTreeMap<String, String> {
         migration_modules: settings.migration_modules.clone(),
         exclude: exclude_matcher(&ws.config.exclude),
         import_root: settings.import_root.clone(),
+        root_name: crate::workspace::root_name(&ws.root),
     };
     let mut out = BTreeMap::new();
     for p in discover(tree, &opts).packages {
