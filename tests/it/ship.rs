@@ -56,7 +56,7 @@ fn path_without_rust(venv_bin: &Path) -> String {
         .into_owned()
 }
 
-/// maturin builds the wheel (Cargo.toml's `dist` profile); installed into
+/// maturin builds the wheel (Cargo.toml's release profile); installed into
 /// a fresh virtualenv with no cargo or rustc on `PATH`, `djmig` runs and
 /// finds the bundled example's conflict; the binary is at most 8 MB.
 /// Minutes (fat LTO), so only with `DJMIG_TEST_PIP=1`, which `.ci/run` sets.
@@ -93,7 +93,7 @@ fn the_wheel_installs_and_runs_without_rust() {
     ]));
     let wheels = tempfile::tempdir().unwrap();
     // `maturin build`, as the release workflow runs it: pyproject.toml's
-    // `dist` profile, and the binary audited for a manylinux tag.
+    // release profile, and the binary audited for a manylinux tag.
     run(Command::new(build.path().join("bin/maturin"))
         .args(["build", "--quiet", "--out"])
         .arg(wheels.path())
