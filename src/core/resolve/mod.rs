@@ -431,3 +431,6 @@ pub fn unified_diff(old_name: &str, new_name: &str, old: &[u8], new: &[u8]) -> S
         .header(old_name, new_name)
         .to_string()
 }
+
+#[cfg(test)]
+mod tests;
