@@ -632,20 +632,8 @@ fn own_merge_file(ws: &Workspace, a: &Analysis, app: &str) -> (String, String) {
     crate::core::merge_migration::merge_migration(app, &leaves, &version, now_minute())
 }
 
-fn now_minute() -> crate::core::merge_migration::Minute {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (y, m, d) = crate::journal::civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    (
-        y as i32,
-        m,
-        d,
-        (rem / 3600) as u32,
-        ((rem % 3600) / 60) as u32,
-    )
+fn now_minute() -> crate::core::dates::Minute {
+    crate::core::dates::minute(crate::core::dates::now_secs())
 }
 
 #[cfg(test)]
