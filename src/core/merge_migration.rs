@@ -30,7 +30,7 @@
 use super::rewrite::parse_number;
 
 /// A wall-clock minute: `(year, month, day, hour, minute)`.
-pub type Minute = (i32, u32, u32, u32, u32);
+pub use super::dates::Minute;
 
 /// Longest joined leaf names Django puts in a merge migration's name
 /// (`if len(leaf_names) > 47:` use a timestamp).

@@ -5,6 +5,7 @@
 //! a git revision, or a virtual merge of two revisions.
 
 pub mod config;
+pub mod dates;
 pub mod diag;
 pub mod discover;
 pub mod divergence;

@@ -20,4 +20,5 @@ mod review;
 mod revisions;
 mod scenario;
 mod ship;
+mod snapshots;
 mod stands;

@@ -285,8 +285,7 @@ fn run_with(
         wt.is_file(&f).then_some(f)
     };
     for app in &ground.conflicted {
-        let s =
-            resolve::situation(&an.project, &an.built.graph, app, &facts).map_err(Error::failed)?;
+        let s = resolve::situation(&an.project, &an.built.graph, app, &facts)?;
         if !json {
             render::situation(talk, &s, &upstream.describe());
         }
@@ -307,7 +306,7 @@ fn run_with(
         };
         let merge_file =
             (strategy == Strategy::Merge && !django_runs).then(|| own_merge_file(ws, an, app));
-        let sources = |f: &str| wt.read(f).ok();
+        let sources = |f: &str| wt.read(f).map_err(|e| e.to_string());
         let ctx = resolve::PlanContext {
             project: &an.project,
             sources: &sources,
@@ -316,7 +315,7 @@ fn run_with(
             database: &db.state,
             max_migration: &max_migration,
         };
-        let plan = resolve::plan(&s, strategy, &ctx).map_err(plan_error)?;
+        let plan = resolve::plan(&s, strategy, &ctx)?;
         situations.push(s);
         plans.push(plan);
     }
@@ -403,14 +402,28 @@ fn strategy_of(s: CliStrategy) -> Strategy {
     }
 }
 
-fn plan_error(e: PlanError) -> Error {
-    match &e {
-        PlanError::Refused(_) => Error::usage(e.to_string())
-            .hint("pick another --strategy; `merge` is always possible"),
-        PlanError::DatabaseUnknown { .. } => Error::failed(e.to_string())
-            .hint("make `manage.py showmigrations` work (the project's interpreter: `python:` in .djmig.yml), \
-                   or pass --no-database if the local database does not matter"),
-        PlanError::Unreadable(_) => Error::failed(e.to_string()),
+/// The exit code and hints of each reason a plan cannot be made, in one
+/// place: only a strategy that cannot be used here is a usage error with
+/// the hint to pick another; the rest (the database, a file that cannot
+/// be read or rewritten, nothing to resolve) is a resolution that cannot
+/// go on (exit 5).
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Error {
+        let message = e.to_string();
+        match e {
+            PlanError::StrategyNotPossible { .. }
+            | PlanError::NoUpstreamLeaf { .. }
+            | PlanError::NameTaken { .. } => Error::usage(message)
+                .hint("pick another --strategy; `merge` is always possible"),
+            PlanError::DatabaseUnknown { .. } => Error::failed(message).hint(
+                "make `manage.py showmigrations` work (the project's interpreter: `python:` in .djmig.yml), \
+                 or pass --no-database if the local database does not matter",
+            ),
+            PlanError::Io { why, .. } => Error::failed(message).cause(why),
+            PlanError::NothingToResolve { .. } | PlanError::Rewrite { .. } => {
+                Error::failed(message)
+            }
+        }
     }
 }
 
@@ -619,25 +632,103 @@ fn own_merge_file(ws: &Workspace, a: &Analysis, app: &str) -> (String, String) {
     crate::core::merge_migration::merge_migration(app, &leaves, &version, now_minute())
 }
 
-fn now_minute() -> crate::core::merge_migration::Minute {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (y, m, d) = crate::journal::civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    (
-        y as i32,
-        m,
-        d,
-        (rem / 3600) as u32,
-        ((rem % 3600) / 60) as u32,
-    )
+fn now_minute() -> crate::core::dates::Minute {
+    crate::core::dates::minute(crate::core::dates::now_secs())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each reason a plan cannot be made, its exit code, and whether the
+    /// hint is to pick another strategy: only for a strategy that cannot be
+    /// used here (an I/O failure once came out as a usage error saying so).
+    #[test]
+    fn plan_errors_map_to_exit_codes_and_hints() {
+        use crate::core::rewrite::RewriteError;
+        let pick = "pick another --strategy";
+        let cases: Vec<(PlanError, Exit, bool, Option<&str>)> = vec![
+            (
+                PlanError::StrategyNotPossible {
+                    strategy: Strategy::Regenerate,
+                    app: "blog".into(),
+                    why: "0004_x already published".into(),
+                },
+                Exit::Usage,
+                true,
+                None,
+            ),
+            (
+                PlanError::NoUpstreamLeaf { app: "blog".into() },
+                Exit::Usage,
+                true,
+                None,
+            ),
+            (
+                PlanError::NameTaken {
+                    from: "0002_a".into(),
+                    to: "0003_a".into(),
+                },
+                Exit::Usage,
+                true,
+                None,
+            ),
+            (
+                PlanError::Io {
+                    file: "blog/migrations/0002_a.py".into(),
+                    why: "Permission denied (os error 13)".into(),
+                },
+                Exit::Failed,
+                false,
+                Some("Permission denied (os error 13)"),
+            ),
+            (
+                PlanError::Rewrite {
+                    file: "blog/migrations/0002_a.py".into(),
+                    error: RewriteError {
+                        migration: MigrationKey::new("blog", "0002_a"),
+                        line: 3,
+                        message: "not a plain string literal".into(),
+                    },
+                },
+                Exit::Failed,
+                false,
+                None,
+            ),
+            (
+                PlanError::DatabaseUnknown {
+                    app: "blog".into(),
+                    reason: "no Django".into(),
+                },
+                Exit::Failed,
+                false,
+                None,
+            ),
+            (
+                PlanError::NothingToResolve { app: "blog".into() },
+                Exit::Failed,
+                false,
+                None,
+            ),
+        ];
+        for (plan_error, exit, pick_another, cause) in cases {
+            let message = plan_error.to_string();
+            let e = Error::from(plan_error.clone());
+            assert_eq!(e.exit, exit, "{plan_error:?}");
+            assert_eq!(e.message, message, "{plan_error:?}");
+            assert_eq!(
+                e.hints.iter().any(|h| h.contains(pick)),
+                pick_another,
+                "{plan_error:?}: {:?}",
+                e.hints
+            );
+            assert_eq!(
+                e.causes,
+                cause.map(String::from).into_iter().collect::<Vec<_>>(),
+                "{plan_error:?}"
+            );
+        }
+    }
 
     #[test]
     fn conflict_markers() {

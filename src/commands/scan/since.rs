@@ -3,6 +3,7 @@
 //! `2024-05-01 12:00+02:00`), a span back from now (`90.days`,
 //! `2 weeks ago`), or git's `@<seconds>`.
 
+use crate::core::dates::days_from_civil;
 use crate::error::{Error, Result};
 
 /// Seconds since the epoch of what `text` names; `now` for spans.
@@ -88,18 +89,6 @@ fn moment(t: &str) -> Option<i64> {
         }
     };
     Some(secs - offset)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! would happen.
 
 mod decide;
+mod error;
 mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,7 +21,8 @@ use super::pyparse::ParsedMigration;
 use super::review::{self, Hint};
 
 pub use decide::{decide, Decision, DecisionInputs};
-pub use plan::{assemble, plan, AppliedRename, Plan, PlanContext, PlanError, Step};
+pub use error::PlanError;
+pub use plan::{assemble, plan, AppliedRename, Plan, PlanContext, Step};
 
 /// How to fix a conflicted app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -264,10 +266,12 @@ pub fn situation(
     graph: &MigrationGraph,
     app: &str,
     facts: &Facts,
-) -> Result<Situation, String> {
+) -> Result<Situation, PlanError> {
     let leaves = graph.leaves(app);
     if leaves.len() < 2 {
-        return Err(format!("{app} has one leaf: nothing to resolve"));
+        return Err(PlanError::NothingToResolve {
+            app: app.to_string(),
+        });
     }
     let ancestor = common_ancestor(graph, app, &leaves);
     let file_of = |k: &MigrationKey| {
@@ -427,3 +431,6 @@ pub fn unified_diff(old_name: &str, new_name: &str, old: &[u8], new: &[u8]) -> S
         .header(old_name, new_name)
         .to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,7 +15,7 @@ use super::super::keys::MigrationKey;
 use super::super::load::Project;
 use super::super::pyparse::ParsedMigration;
 use super::super::rewrite::{self, Rename};
-use super::{review_lines, unified_diff, DataLoss, Database, Situation, Strategy};
+use super::{review_lines, unified_diff, DataLoss, Database, PlanError, Situation, Strategy};
 
 /// One row of `django_migrations` renamed: the migration stays applied
 /// under its new name.
@@ -219,33 +219,9 @@ pub fn assemble(plans: &[Plan], rebase: Option<Step>) -> Vec<Step> {
     out
 }
 
-/// Why a plan cannot be made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PlanError {
-    /// The strategy must not be used here; the reason.
-    Refused(String),
-    /// The strategy deletes or renames migrations that may be applied, and
-    /// the local database could not be asked; the reason.
-    DatabaseUnknown { app: String, reason: String },
-    /// A file could not be read or rewritten.
-    Unreadable(String),
-}
-
-impl std::fmt::Display for PlanError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PlanError::Refused(why) | PlanError::Unreadable(why) => f.write_str(why),
-            PlanError::DatabaseUnknown { app, reason } => write!(
-                f,
-                "cannot tell which of {app}'s migrations are applied to the local database ({reason}); \
-                 deleting or renaming an applied one would leave the database out of step"
-            ),
-        }
-    }
-}
-
-/// Source texts the planner needs: file → bytes.
-pub type Sources<'a> = &'a dyn Fn(&str) -> Option<Vec<u8>>;
+/// Source texts the planner needs: file → bytes, or why it cannot be
+/// read.
+pub type Sources<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
 
 /// What a plan is made from besides the situation.
 pub struct PlanContext<'a> {
@@ -264,11 +240,11 @@ pub struct PlanContext<'a> {
 /// Build the plan of `strategy` for a situation.
 pub fn plan(s: &Situation, strategy: Strategy, ctx: &PlanContext) -> Result<Plan, PlanError> {
     if let Some(why) = s.refused.get(&strategy) {
-        return Err(PlanError::Refused(format!(
-            "{} cannot be used for {}: {why}",
-            strategy.name(),
-            s.app
-        )));
+        return Err(PlanError::StrategyNotPossible {
+            strategy,
+            app: s.app.clone(),
+            why: why.clone(),
+        });
     }
     if strategy.rewrites_ours() {
         if let Database::Unknown(reason) = ctx.database {
@@ -308,9 +284,9 @@ pub fn plan(s: &Situation, strategy: Strategy, ctx: &PlanContext) -> Result<Plan
             }
         }
         Strategy::Reparent => {
-            let theirs_leaf = s.theirs_leaf().ok_or_else(|| {
-                PlanError::Refused(format!("{app}: upstream has no migration to follow"))
-            })?;
+            let theirs_leaf = s
+                .theirs_leaf()
+                .ok_or_else(|| PlanError::NoUpstreamLeaf { app: app.clone() })?;
             let new_parent = MigrationKey::new(app.clone(), theirs_leaf);
             let ours: Vec<MigrationKey> = s
                 .ours
@@ -528,19 +504,22 @@ impl Builder {
         }
         for key in &touched {
             let m = &project.migrations[key];
-            let unreadable = || PlanError::Unreadable(format!("cannot read {}", m.file));
-            let source = (ctx.sources)(&m.file).ok_or_else(unreadable)?;
-            let parsed = (ctx.full)(key).ok_or_else(unreadable)?;
+            let io = |why: String| PlanError::Io {
+                file: m.file.clone(),
+                why,
+            };
+            let source = (ctx.sources)(&m.file).map_err(io)?;
+            let parsed = (ctx.full)(key)
+                .ok_or_else(|| io("its operations could not be read".to_string()))?;
             let is_ours = ours.contains(key);
             let reparent = match (&ancestor, is_ours) {
                 (Some(a), true) if m.dependencies.contains(a) => Some((a, &new_parent)),
                 _ => None,
             };
             let new = rewrite::rewrite_references(&source, &parsed, renames, key, reparent)
-                .map_err(|e| {
-                    PlanError::Unreadable(format!(
-                        "{e}; use `--strategy merge`, or edit it by hand"
-                    ))
+                .map_err(|error| PlanError::Rewrite {
+                    file: m.file.clone(),
+                    error,
                 })?;
             let target = match renamed.get(key.name.as_str()).filter(|_| key.app == *app) {
                 Some(r) => {
@@ -571,10 +550,10 @@ fn check_free(project: &Project, renames: &[Rename]) -> Result<(), PlanError> {
     for r in renames {
         let k = MigrationKey::new(r.app.clone(), r.to.clone());
         if project.migrations.contains_key(&k) && !from.contains(r.to.as_str()) {
-            return Err(PlanError::Refused(format!(
-                "cannot rename {} to {}: that migration exists",
-                r.from, r.to
-            )));
+            return Err(PlanError::NameTaken {
+                from: r.from.clone(),
+                to: r.to.clone(),
+            });
         }
     }
     Ok(())
@@ -621,7 +600,7 @@ mod tests {
         let project = Project::default();
         let ctx = PlanContext {
             project: &project,
-            sources: &|_| None,
+            sources: &|f| Err(format!("{f}: not found")),
             full: &|_| None,
             merge_file: None,
             database: db,
