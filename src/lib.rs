@@ -17,6 +17,7 @@ pub mod hooks;
 pub mod interrupt;
 pub mod journal;
 pub mod limits;
+pub mod process;
 pub mod results;
 pub mod style;
 pub mod term;

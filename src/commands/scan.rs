@@ -23,7 +23,7 @@ use crate::core::tree::BlobId;
 use crate::core::tree::SourceTree;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
 use crate::escape::{shell_line, term};
-use crate::git::{Blobs, Branch, DirSpec, Oid};
+use crate::git::{Blobs, Branch, DirSpec, GitError, Oid};
 use crate::workspace::Workspace;
 
 use super::{analyze_with, compare, Io};
@@ -139,7 +139,7 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
         .collect();
     // What is left out: refs not updated since --since, and refs merged
     // into the base already (their migrations are the base's own).
-    let git = |what: &str, e: git2::Error| {
+    let git = |what: &str, e: GitError| {
         Error::git(format!("cannot read the history to {what}")).cause(e.message())
     };
     let mut commits = repo.commits();
