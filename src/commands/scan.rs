@@ -9,6 +9,9 @@
 //! migration files are found by following only the paths down to the
 //! migrations directories, skipping every subtree the same as the base's:
 //! no tree diff, no merge base per ref, no ancestry question per pair.
+//!
+//! Which refs collide is decided in [`crate::core::collisions`]; here the
+//! refs are read, and the result written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -17,6 +20,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cli::{ScanArgs, ScanFormat};
+use crate::core::collisions::{self, Collision, Job, Tip};
 use crate::core::keys::MigrationKey;
 use crate::core::load::MigrationReader;
 use crate::core::tree::BlobId;
@@ -29,75 +33,6 @@ use crate::workspace::Workspace;
 use super::{analyze_with, compare, Io};
 
 mod since;
-
-/// One ref's new migrations in an app, and what they follow.
-#[derive(Debug, Clone)]
-struct Addition {
-    branch: String,
-    /// The first ref at this commit.
-    index: usize,
-    oid: Oid,
-    names: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Collision {
-    pub app: String,
-    /// The base migration both build on.
-    pub after: String,
-    /// Two branches; with `with_base`, a branch and the base (as named).
-    pub branches: [String; 2],
-    /// What each branch adds, in the order of `branches` (for the base:
-    /// what it added since it and the branch forked).
-    pub adds: [Vec<String>; 2],
-    /// The second side is the base itself: the branch conflicts already.
-    pub with_base: bool,
-}
-
-/// Per side and app: the migrations added, and the base migrations they
-/// follow.
-type Added = BTreeMap<(usize, String), (BTreeSet<String>, BTreeSet<String>)>;
-
-/// A migration file among changed paths: `(side, app, name, path)`.
-type Job = (usize, String, String, String);
-
-/// What each side adds, from the parsed files: a file that defines no
-/// `Migration` is not one; `follows` says which parents count as the base
-/// migrations the side builds on. Files that cannot be read are warnings
-/// named by `side_name`.
-fn fold_added(
-    jobs: &[Job],
-    parsed: &[std::io::Result<std::sync::Arc<crate::core::pyparse::ParsedMigration>>],
-    follows: impl Fn(usize, &MigrationKey) -> bool,
-    side_name: impl Fn(usize) -> String,
-    warnings: &mut Vec<String>,
-) -> Added {
-    let mut added = Added::new();
-    for ((i, app, name, path), p) in jobs.iter().zip(parsed) {
-        let p = match p {
-            Ok(p) if p.has_migration_class => p,
-            Ok(_) => continue,
-            Err(e) => {
-                warnings.push(format!("{}: cannot read {path}: {e}", side_name(*i)));
-                continue;
-            }
-        };
-        let entry = added.entry((*i, app.clone())).or_default();
-        entry.0.insert(name.clone());
-        for d in &p.dependencies {
-            if let crate::core::pyparse::DepEntry::Key {
-                app: a, name: n, ..
-            } = d
-            {
-                let parent = MigrationKey::new(a.value.clone(), n.value.clone());
-                if parent.app == *app && follows(*i, &parent) {
-                    entry.1.insert(parent.name);
-                }
-            }
-        }
-    }
-    added
-}
 
 #[derive(Debug, Serialize)]
 struct ScanJson {
@@ -273,102 +208,39 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
     let _ = reader.save();
 
     let mut warnings = Vec::new();
-    let added = fold_added(
+    let added = collisions::fold_added(
         &jobs,
         &parsed,
         |_, parent| base_nodes.contains(parent),
         |i| branches[i].name.clone(),
         &mut warnings,
     );
-    // Within each app, base's migrations that depend on each one.
-    let mut children: BTreeMap<&MigrationKey, Vec<&MigrationKey>> = BTreeMap::new();
-    for (k, m) in &base_a.project.migrations {
-        for d in &m.dependencies {
-            if d.app == k.app {
-                children.entry(d).or_default().push(k);
-            }
-        }
-    }
-
-    // (app, base migration followed) → refs adding on top of it.
-    let mut by_attach: BTreeMap<(String, String), Vec<Addition>> = BTreeMap::new();
-    for ((i, app), (names, parents)) in added {
-        let b = &branches[i];
-        for after in parents {
-            let adds = by_attach.entry((app.clone(), after)).or_default();
-            // Refs at one commit are one line of work: `a = origin/a`.
-            match adds.iter_mut().find(|x| x.oid == b.oid) {
-                Some(x) => x.branch = format!("{} = {}", x.branch, b.name),
-                None => adds.push(Addition {
-                    branch: b.name.clone(),
-                    index: i,
-                    oid: b.oid,
-                    names: names.iter().cloned().collect(),
-                }),
-            }
-        }
-    }
-    let new_in = |i: usize, app: &String| dirs.get(&(i, app.clone())).map(|(_, n)| n);
-    let mut collisions = Vec::new();
-    for ((app, after), adds) in &by_attach {
-        for i in 0..adds.len() {
-            for j in i + 1..adds.len() {
-                let (x, y) = (&adds[i], &adds[j]);
-                // The same work seen twice, or one built on the other: one
-                // has all the other adds here, so merging both leaves it.
-                let has_all = |a: &Addition, b: &Addition| {
-                    new_in(b.index, app).is_some_and(|n| a.names.iter().all(|m| n.contains(m)))
-                };
-                if has_all(x, y) || has_all(y, x) {
-                    continue;
-                }
-                collisions.push(Collision {
-                    app: app.clone(),
-                    after: after.clone(),
-                    branches: [x.branch.clone(), y.branch.clone()],
-                    adds: [x.names.clone(), y.names.clone()],
-                    with_base: false,
-                });
-            }
-        }
-        // Base has added on top of `after` since the ref forked: what
-        // follows it in base and the ref does not have.
-        let key = MigrationKey::new(app.clone(), after.clone());
-        let mut below: BTreeSet<&MigrationKey> = BTreeSet::new();
-        let mut stack: Vec<&MigrationKey> = children.get(&key).cloned().unwrap_or_default();
-        while let Some(k) = stack.pop() {
-            if below.insert(k) {
-                stack.extend(children.get(k).cloned().unwrap_or_default());
-            }
-        }
-        if below.is_empty() {
-            continue;
-        }
-        for x in adds {
-            let Some((tree, _)) = dirs.get(&(x.index, app.clone())) else {
-                continue;
-            };
-            let mut missing = Vec::new();
-            for k in &below {
-                let file = &base_a.project.migrations[*k].file;
-                let name = crate::core::tree::split_parent(file).1;
-                if !repo.tree_has_file(*tree, name)? {
-                    missing.push(k.name.clone());
-                }
-            }
-            if missing.is_empty() {
-                continue;
-            }
-            collisions.push(Collision {
-                app: app.clone(),
-                after: after.clone(),
-                branches: [x.branch.clone(), base.rev.clone()],
-                adds: [x.names.clone(), missing],
-                with_base: true,
-            });
-        }
-    }
-    collisions.sort();
+    let tips: Vec<Tip<Oid>> = branches
+        .iter()
+        .map(|b| Tip {
+            name: b.name.clone(),
+            commit: b.oid,
+        })
+        .collect();
+    let new_modules: BTreeMap<(usize, String), BTreeSet<String>> = dirs
+        .iter()
+        .map(|(k, (_, names))| (k.clone(), names.clone()))
+        .collect();
+    let scan = collisions::Scan {
+        refs: &tips,
+        added,
+        new_modules: &new_modules,
+        base: &base_a.project,
+        base_name: &base.rev,
+    };
+    // Whether the ref's migrations directory lacks one of base's files.
+    let lacks = |i: usize, k: &MigrationKey| -> Result<bool> {
+        let (tree, _) = &dirs[&(i, k.app.clone())];
+        let file = &base_a.project.migrations[k].file;
+        let name = crate::core::tree::split_parent(file).1;
+        Ok(!repo.tree_has_file(*tree, name)?)
+    };
+    let collisions = collisions::collisions(scan, lacks)?;
     let skipped = Skipped {
         merged: merged.len(),
         older,

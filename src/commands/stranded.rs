@@ -2,12 +2,17 @@
 //! true}`): migrations applied to the local database that the new checkout
 //! does not have, and how to unapply them — on a checkout that has their
 //! files, since Django cannot reverse a migration whose file is gone.
+//!
+//! What is stranded, where each app goes back to and on which checkout
+//! are decided in [`crate::core::stranded`]; here the database and git are
+//! asked, and the advice is written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
 use crate::core::keys::MigrationKey;
+use crate::core::stranded;
 use crate::core::tree::SourceTree;
 use crate::django::Django;
 use crate::error::{Error, Result};
@@ -91,44 +96,6 @@ pub fn applied_migrations(dj: &Django) -> Result<Vec<MigrationKey>> {
     )))
 }
 
-/// Migrations applied to the database that a project does not have, by
-/// app: applied names of the candidate apps that are neither a migration of
-/// the project nor replaced by one of its squashes.
-pub fn stranded(
-    an: &Analysis,
-    candidate_apps: &BTreeSet<String>,
-    applied: &[MigrationKey],
-) -> BTreeMap<String, Vec<String>> {
-    let mut known: BTreeSet<&MigrationKey> = an.project.migrations.keys().collect();
-    for m in an.project.migrations.values() {
-        known.extend(m.replaces.iter());
-    }
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for k in applied {
-        if candidate_apps.contains(&k.app) && !known.contains(k) {
-            out.entry(k.app.clone()).or_default().push(k.name.clone());
-        }
-    }
-    out
-}
-
-/// Where to migrate an app back to on the previous branch: its latest
-/// migration that is applied and that this branch has too, or `zero`.
-pub fn last_common(an: &Analysis, app: &str, applied: &BTreeSet<&MigrationKey>) -> String {
-    let g = &an.built.graph;
-    let here: Vec<MigrationKey> = g
-        .app_nodes(app)
-        .into_iter()
-        .filter(|k| applied.contains(k))
-        .collect();
-    let below: BTreeSet<MigrationKey> = here.iter().flat_map(|k| g.ancestors(k)).collect();
-    here.into_iter()
-        .filter(|k| !below.contains(k))
-        .map(|k| k.name)
-        .max()
-        .unwrap_or_else(|| "zero".into())
-}
-
 fn short(oid: &str) -> String {
     oid.chars().take(7).collect()
 }
@@ -186,30 +153,21 @@ pub struct Candidate {
     pub found: Found,
 }
 
-/// Where to unapply each app's stranded migrations: the first candidate
-/// that has every one of the app's files, apps grouped by it in the
-/// candidates' order; then the apps no candidate has.
+/// Where to unapply each app's stranded migrations ([`stranded::plan`]):
+/// the candidates that have them, with their apps; then the apps no
+/// candidate has.
 pub fn plan<'c>(
     files: &BTreeMap<String, Vec<String>>,
     candidates: &'c [Candidate],
     has: impl Fn(&Candidate, &str) -> bool,
 ) -> (Vec<(&'c Candidate, Vec<String>)>, Vec<String>) {
-    let mut groups: Vec<(&Candidate, Vec<String>)> = Vec::new();
-    let mut nowhere = Vec::new();
-    for (app, app_files) in files {
-        match candidates
-            .iter()
-            .find(|c| app_files.iter().all(|f| has(c, f)))
-        {
-            Some(c) => match groups.iter_mut().find(|(g, _)| g.oid == c.oid) {
-                Some((_, apps)) => apps.push(app.clone()),
-                None => groups.push((c, vec![app.clone()])),
-            },
-            None => nowhere.push(app.clone()),
-        }
-    }
-    groups.sort_by_key(|(c, _)| candidates.iter().position(|x| x.oid == c.oid));
-    (groups, nowhere)
+    let p = stranded::plan(files, candidates.len(), |c, f| has(&candidates[c], f));
+    let groups = p
+        .groups
+        .into_iter()
+        .map(|(c, apps)| (&candidates[c], apps))
+        .collect();
+    (groups, p.nowhere)
 }
 
 /// How many commits of HEAD's reflog are looked at for a stranded file.
@@ -383,7 +341,7 @@ pub fn database_check(
             .map(|a| (a.label.clone(), a.path.clone())),
     );
     let apps: BTreeSet<String> = dirs.keys().cloned().collect();
-    let lost = stranded(an, &apps, &applied);
+    let lost = stranded::stranded(&an.project, &apps, &applied);
     if lost.is_empty() {
         return Ok(());
     }
@@ -444,7 +402,10 @@ pub fn database_check(
         .collect();
     let targets: BTreeMap<String, String> = lost
         .keys()
-        .map(|app| (app.clone(), last_common(an, app, &applied_set)))
+        .map(|app| {
+            let back = stranded::last_common(&an.built.graph, app, &applied_set);
+            (app.clone(), back)
+        })
         .collect();
     let advice = Advice {
         manage: &manage,
