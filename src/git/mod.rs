@@ -7,6 +7,11 @@
 //!   that are unchanged per their stat data;
 //! - [`MergedTree`]: the virtual merge of two trees over their merge base;
 //! - [`RepoState`]: where the user is (merge, rebase, cherry-pick, …).
+//! - [`rebase_in_progress`], [`last_commit`], [`switch_names`],
+//!   [`hooks_dir`]: quick questions for git hooks, without a whole [`Repo`];
+//! - [`hash_blob`], [`blob_hex`]: git's blob ids of bytes;
+//! - [`GitError`]: libgit2's errors as code outside the adapter sees them;
+//! - [`process`]: the user's own `git` program (run by [`crate::process`]).
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
