@@ -1,5 +1,5 @@
-//! Running the project's `manage.py`: the one place (besides git) that starts
-//! a subprocess.
+//! Running the project's `manage.py`: what djmig asks of the project's
+//! Python (started by [`crate::process`]).
 //!
 //! Every command runs as an argument vector — never through a shell — with
 //! the manage.py directory as its working directory, stdin closed (so a
@@ -22,11 +22,11 @@ pub use database::{DataAtRisk, DatabaseInfo};
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::core::config::Config;
 use crate::error::{Error, Result};
+use crate::process::Cmd;
 use crate::workspace::Workspace;
 
 /// How long [`Django::can_run_django`] waits for `import django`.
@@ -73,25 +73,8 @@ impl Django {
 
     /// Whether the interpreter can import Django (within a short time).
     pub fn can_run_django(&self) -> bool {
-        let mut cmd = self.python_command(["-c", "import django"]);
-        cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        let Ok(mut child) = cmd.spawn() else {
-            return false;
-        };
-        let deadline = Instant::now() + PROBE_TIMEOUT;
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => return status.success(),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return false;
-                }
-            }
-        }
+        self.python_command(["-c", "import django"])
+            .succeeds_within(PROBE_TIMEOUT)
     }
 
     /// Django's version (`django.get_version()`), like `5.2.1`.
@@ -200,12 +183,7 @@ impl Django {
     /// printed, whatever its exit status. Errors only when it cannot start.
     pub fn manage(&self, args: &[&str]) -> Result<Output> {
         let argv = self.manage_argv(args);
-        let mut cmd = Command::new(&self.python);
-        cmd.args(&argv[1..]);
-        if let Some(dir) = self.manage_dir() {
-            cmd.current_dir(dir);
-        }
-        self.run_argv(cmd, &argv)
+        self.run_argv(self.manage_command(&argv), &argv)
     }
 
     /// [`Django::manage`], failing (with the argv and Django's stderr) on a
@@ -240,18 +218,23 @@ impl Django {
         argv
     }
 
-    fn python_command<const N: usize>(&self, args: [&str; N]) -> Command {
-        let mut cmd = Command::new(&self.python);
-        cmd.args(args).current_dir(&self.root);
-        cmd
+    fn python_command<const N: usize>(&self, args: [&str; N]) -> Cmd {
+        Cmd::new(&self.python).args(args).dir(&self.root)
     }
 
-    fn run_argv(&self, mut cmd: Command, argv: &[OsString]) -> Result<Output> {
-        cmd.env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let out = crate::interrupt::output(&mut cmd).map_err(|e| {
+    /// `argv` (from [`Django::manage_argv`]) run by the interpreter, in the
+    /// manage.py directory.
+    fn manage_command(&self, argv: &[OsString]) -> Cmd {
+        let cmd = Cmd::new(&self.python).args(&argv[1..]);
+        match self.manage_dir() {
+            Some(dir) => cmd.dir(dir),
+            None => cmd,
+        }
+    }
+
+    fn run_argv(&self, cmd: Cmd, argv: &[OsString]) -> Result<Output> {
+        let cmd = cmd.env("PYTHONDONTWRITEBYTECODE", "1");
+        let out = cmd.output().map_err(|e| {
             Error::failed(format!("cannot run `{}`", show_argv(argv)))
                 .cause(e)
                 .hint("set `python:` in .djmig.yml to the project's Python interpreter")

@@ -27,7 +27,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::error::{Error, Result};
 
@@ -67,52 +66,8 @@ pub fn validate(names: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// The directory git runs hooks from, for the repository around `dir`:
-/// `core.hooksPath` when set (a relative one is relative to the work-tree
-/// top), else the hooks directory of the common git directory (shared by
-/// linked worktrees). Asks `git rev-parse --git-path hooks`, which applies
-/// exactly git's rules; without a `git` program, reads the configuration
-/// with libgit2.
-pub fn hooks_dir(dir: &Path) -> Result<PathBuf> {
-    let out = Command::new("git")
-        .args(["rev-parse", "--git-path", "hooks"])
-        .current_dir(dir)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let text = String::from_utf8_lossy(&o.stdout);
-            let p = PathBuf::from(text.trim_end_matches(['\n', '\r']));
-            Ok(if p.is_absolute() { p } else { dir.join(p) })
-        }
-        Ok(o) => Err(Error::git(format!(
-            "cannot find the git hooks directory of {}",
-            dir.display()
-        ))
-        .cause(String::from_utf8_lossy(&o.stderr).trim().to_string())
-        .hint("git hooks need a git repository: pass -C with a directory inside one")),
-        Err(_) => hooks_dir_libgit2(dir),
-    }
-}
-
-fn hooks_dir_libgit2(dir: &Path) -> Result<PathBuf> {
-    let repo = git2::Repository::discover(dir).map_err(|e| {
-        Error::git(format!("{} is not in a git repository", dir.display()))
-            .cause(e.message())
-            .hint("git hooks need a git repository: pass -C with a directory inside one")
-    })?;
-    let configured = repo
-        .config()
-        .and_then(|mut c| c.snapshot())
-        .ok()
-        .and_then(|c| c.get_path("core.hooksPath").ok());
-    Ok(match configured {
-        Some(p) if p.is_absolute() => p,
-        Some(p) => repo.workdir().unwrap_or(repo.path()).join(p),
-        None => repo.commondir().join("hooks"),
-    })
-}
+/// The directory git runs hooks from (see [`crate::git::hooks_dir`]).
+pub use crate::git::hooks_dir;
 
 /// Quote for a POSIX shell: `'…'`, with `'` as `'\''`: the exact bytes,
 /// for the hook script djmig writes. Commands shown to the user are quoted

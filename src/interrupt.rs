@@ -14,7 +14,6 @@
 //! - the third ends djmig at once, as without the guard (the journal is
 //!   made for that too: every step is recorded before it runs).
 
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
 static GUARDED: AtomicBool = AtomicBool::new(false);
@@ -92,26 +91,16 @@ pub fn requested() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
 }
 
-/// Run `cmd` to completion with its output captured. Under a guard it
-/// runs in a process group of its own (the terminal's Ctrl-C is djmig's
-/// to decide on), and a second signal interrupts it.
-pub fn output(cmd: &mut Command) -> std::io::Result<std::process::Output> {
-    if !GUARDED.load(Ordering::SeqCst) {
-        return cmd.output();
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn()?;
-    CHILD_GROUP.store(child.id() as i32, Ordering::SeqCst);
-    let out = child.wait_with_output();
-    CHILD_GROUP.store(0, Ordering::SeqCst);
-    out
+/// Whether a [`guard`] is alive: [`crate::process`] then starts each
+/// command in a process group of its own.
+pub(crate) fn guarded() -> bool {
+    GUARDED.load(Ordering::SeqCst)
+}
+
+/// The process group of the command running now (0: none), which a second
+/// signal interrupts.
+pub(crate) fn set_running_group(group: i32) {
+    CHILD_GROUP.store(group, Ordering::SeqCst);
 }
 
 /// The error a stop between steps ends with: what ran, and `djmig undo`.

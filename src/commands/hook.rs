@@ -117,16 +117,7 @@ fn in_rebase(root: &Path) -> bool {
     if std::env::var("GIT_REFLOG_ACTION").is_ok_and(|a| a.starts_with("rebase")) {
         return true;
     }
-    git2::Repository::discover(root).is_ok_and(|r| {
-        matches!(
-            r.state(),
-            git2::RepositoryState::Rebase
-                | git2::RepositoryState::RebaseInteractive
-                | git2::RepositoryState::RebaseMerge
-                | git2::RepositoryState::ApplyMailbox
-                | git2::RepositoryState::ApplyMailboxOrRebase
-        )
-    })
+    crate::git::rebase_in_progress(root)
 }
 
 /// What a hook run is about.
@@ -198,23 +189,19 @@ pub fn commit_brings_in_work(
 
 /// [`commit_brings_in_work`] for the repository around `root`.
 fn commit_concludes(root: &Path) -> bool {
-    let Ok(repo) = git2::Repository::discover(root) else {
+    let Some(last) = crate::git::last_commit(root) else {
         return false;
     };
-    let head_is_merge = repo
-        .head()
-        .and_then(|h| h.peel_to_commit())
-        .is_ok_and(|c| c.parent_count() >= 2);
-    let message = repo
-        .reflog("HEAD")
-        .ok()
-        .and_then(|log| Some(log.get(0)?.message().ok()??.to_string()));
-    let todo = std::fs::read_to_string(repo.path().join("sequencer/todo")).unwrap_or_default();
+    let todo = std::fs::read_to_string(last.git_dir.join("sequencer/todo")).unwrap_or_default();
     let picks_left = todo
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .count();
-    commit_brings_in_work(message.as_deref(), head_is_merge, picks_left)
+    commit_brings_in_work(
+        last.reflog_message.as_deref(),
+        last.head_is_merge,
+        picks_left,
+    )
 }
 
 fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {

@@ -9,95 +9,33 @@
 //! migration files are found by following only the paths down to the
 //! migrations directories, skipping every subtree the same as the base's:
 //! no tree diff, no merge base per ref, no ancestry question per pair.
+//!
+//! Which refs collide is decided in [`crate::core::collisions`]; here the
+//! refs are read, and the result written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::cache::CachingReader;
 use crate::cli::{ScanArgs, ScanFormat};
+use crate::core::collisions::{self, Collision, Job, Tip};
 use crate::core::keys::MigrationKey;
 use crate::core::load::MigrationReader;
+use crate::core::pyparse::ParsedMigration;
 use crate::core::tree::BlobId;
 use crate::core::tree::SourceTree;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
 use crate::escape::{shell_line, term};
-use crate::git::{Blobs, Branch, DirSpec, Oid};
+use crate::git::{Blobs, Branch, DirSpec, GitError, GitTree, Oid, Repo, Resolved};
 use crate::workspace::Workspace;
 
-use super::{analyze_with, compare, Io};
+use super::{analyze_with, compare, Analysis, Io};
 
 mod since;
-
-/// One ref's new migrations in an app, and what they follow.
-#[derive(Debug, Clone)]
-struct Addition {
-    branch: String,
-    /// The first ref at this commit.
-    index: usize,
-    oid: Oid,
-    names: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Collision {
-    pub app: String,
-    /// The base migration both build on.
-    pub after: String,
-    /// Two branches; with `with_base`, a branch and the base (as named).
-    pub branches: [String; 2],
-    /// What each branch adds, in the order of `branches` (for the base:
-    /// what it added since it and the branch forked).
-    pub adds: [Vec<String>; 2],
-    /// The second side is the base itself: the branch conflicts already.
-    pub with_base: bool,
-}
-
-/// Per side and app: the migrations added, and the base migrations they
-/// follow.
-type Added = BTreeMap<(usize, String), (BTreeSet<String>, BTreeSet<String>)>;
-
-/// A migration file among changed paths: `(side, app, name, path)`.
-type Job = (usize, String, String, String);
-
-/// What each side adds, from the parsed files: a file that defines no
-/// `Migration` is not one; `follows` says which parents count as the base
-/// migrations the side builds on. Files that cannot be read are warnings
-/// named by `side_name`.
-fn fold_added(
-    jobs: &[Job],
-    parsed: &[std::io::Result<std::sync::Arc<crate::core::pyparse::ParsedMigration>>],
-    follows: impl Fn(usize, &MigrationKey) -> bool,
-    side_name: impl Fn(usize) -> String,
-    warnings: &mut Vec<String>,
-) -> Added {
-    let mut added = Added::new();
-    for ((i, app, name, path), p) in jobs.iter().zip(parsed) {
-        let p = match p {
-            Ok(p) if p.has_migration_class => p,
-            Ok(_) => continue,
-            Err(e) => {
-                warnings.push(format!("{}: cannot read {path}: {e}", side_name(*i)));
-                continue;
-            }
-        };
-        let entry = added.entry((*i, app.clone())).or_default();
-        entry.0.insert(name.clone());
-        for d in &p.dependencies {
-            if let crate::core::pyparse::DepEntry::Key {
-                app: a, name: n, ..
-            } = d
-            {
-                let parent = MigrationKey::new(a.value.clone(), n.value.clone());
-                if parent.app == *app && follows(*i, &parent) {
-                    entry.1.insert(parent.name);
-                }
-            }
-        }
-    }
-    added
-}
 
 #[derive(Debug, Serialize)]
 struct ScanJson {
@@ -123,60 +61,8 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
     let repo = compare::open_repo(ws)?;
     let reader = compare::open_cache(&repo);
     let (base, base_how) = compare::resolve_base(&repo, ws, args.base.as_deref())?;
-    let listed = repo.list_branches(&args.branches)?;
-    if listed.is_empty() && !args.branches.is_empty() {
-        return Err(
-            Error::usage(format!("no ref matches {}", args.branches.join(" ")))
-                .hint("`git branch -a` lists the branches, `git for-each-ref` every ref")
-                .hint(format!(
-                    "pull requests on GitHub come with `{FETCH_PULLS}`, then `djmig scan 'refs/pull/*/head'`"
-                )),
-        );
-    }
-    let listed: Vec<Branch> = listed
-        .into_iter()
-        .filter(|b| b.oid != base.oid && Some(&b.refname) != base.refname.as_ref())
-        .collect();
-    // What is left out: refs not updated since --since, and refs merged
-    // into the base already (their migrations are the base's own).
-    let git = |what: &str, e: git2::Error| {
-        Error::git(format!("cannot read the history to {what}")).cause(e.message())
-    };
-    let mut commits = repo.commits();
-    let mut candidates = Vec::with_capacity(listed.len());
-    let mut older = 0;
-    for b in listed {
-        let Some(info) = commits.get(b.oid).map_err(|e| git("date the refs", e))? else {
-            continue;
-        };
-        if since.is_some_and(|s| info.time < s) {
-            older += 1;
-            continue;
-        }
-        candidates.push((b, info.tree));
-    }
-    // A history too short to find where a ref forked (a shallow clone)
-    // could make merged work look new: stop, as `check --base` does.
-    if repo.is_shallow() {
-        for (b, _) in &candidates {
-            repo.merge_base(b.oid, base.oid)
-                .map_err(|e| e.cause(format!("scanning {}", b.name)))?;
-        }
-    }
-    let tips: Vec<Oid> = candidates.iter().map(|(b, _)| b.oid).collect();
-    let open = commits
-        .exclusive(&tips, &[base.oid])
-        .map_err(|e| git("tell which refs are merged", e))?;
-    let base_root = commits
-        .get(base.oid)
-        .map_err(|e| git("read the base", e))?
-        .map(|c| c.tree)
-        .ok_or_else(|| Error::git(format!("{} is not a commit", base.describe())))?;
-    commits.save();
-    let (refs, merged): (Vec<_>, Vec<_>) = candidates
-        .into_iter()
-        .partition(|(b, _)| open.contains(&b.oid));
-    let branches: Vec<Branch> = refs.iter().map(|(b, _)| b.clone()).collect();
+    let selected = select_refs(&repo, &base, &args.branches, since)?;
+    let branches: Vec<Branch> = selected.refs.iter().map(|(b, _)| b.clone()).collect();
 
     let progress = crate::style::Progress::stderr("scanning refs");
     progress.set_total(branches.len() as u64 + 1);
@@ -184,194 +70,15 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
     let base_a = analyze_with(ws, &base_tree, &reader);
     super::missing_objects(&[&base_tree])?;
     progress.inc(1);
-    let base_nodes: BTreeSet<&MigrationKey> = base_a.project.migrations.keys().collect();
-    // The project's apps at base, and the files base has in each.
-    let apps: Vec<(&str, &str)> = base_a
-        .project
-        .project_apps()
-        .map(|a| (a.path.as_str(), a.label.as_str()))
-        .collect();
-    let specs: Vec<DirSpec> = apps
-        .iter()
-        .map(|(path, _)| DirSpec {
-            path: path.to_string(),
-            known: base_tree
-                .list_dir(path)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|e| e.name)
-                .collect(),
-        })
-        .collect();
-
-    // Each ref's migration files base does not have: only the paths down
-    // to the migrations directories are read, and a directory the same as
-    // base's is skipped by its id.
-    let mut scan = repo.dir_scan(base_root, &specs)?;
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut blob_of: Vec<BlobId> = Vec::new();
-    // (ref, app) → the migrations directory's tree and the new modules.
-    let mut dirs: BTreeMap<(usize, String), (Oid, BTreeSet<String>)> = BTreeMap::new();
-    for (i, (_, tree)) in refs.iter().enumerate() {
-        for new in scan.new_files(*tree)? {
-            let (path, app) = apps[new.dir];
-            let mut names = BTreeSet::new();
-            for (file, blob) in new.files.iter() {
-                let Some(name) = module_name(file) else {
-                    continue;
-                };
-                names.insert(name.to_string());
-                jobs.push((
-                    i,
-                    app.to_string(),
-                    name.to_string(),
-                    format!("{path}/{file}"),
-                ));
-                blob_of.push(*blob);
-            }
-            dirs.insert((i, app.to_string()), (new.tree, names));
-        }
-        progress.inc(1);
-    }
-    drop(scan);
-    // Each distinct file parsed once, through the parse cache.
-    let blobs = repo.blobs();
-    let mut unique: Vec<BlobId> = blob_of.clone();
-    unique.sort();
-    unique.dedup();
-    let parsed_unique: Vec<_> = unique
-        .par_iter()
-        .map(|id| reader.parse(&blobs, &Blobs::path(id)))
-        .collect();
-    for (id, p) in unique.iter().zip(&parsed_unique) {
-        if let Err(e) = p {
-            if e.kind() == io::ErrorKind::NotFound {
-                let at = blob_of.iter().position(|b| b == id).map(|k| &jobs[k]);
-                let (r, path) = at
-                    .map(|(i, _, _, path)| (refs[*i].0.name.as_str(), path.as_str()))
-                    .unwrap_or_default();
-                return Err(Error::git(format!(
-                    "git object {} ({path} in {r}) is missing from the repository",
-                    Blobs::path(id)
-                ))
-                .hint("`git fsck --full` lists what is missing or damaged")
-                .hint("fetch the objects again: `git fetch --refetch` (a partial clone: clone or fetch without --filter)"));
-            }
-        }
-    }
-    let parsed: Vec<_> = blob_of
-        .iter()
-        .map(|id| {
-            let k = unique.binary_search(id).expect("listed");
-            match &parsed_unique[k] {
-                Ok(p) => Ok(p.clone()),
-                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
-            }
-        })
-        .collect();
+    let new = read_new_migrations(&repo, &reader, &base_tree, &base_a, &selected, &progress)?;
     progress.finish();
     let _ = reader.save();
 
     let mut warnings = Vec::new();
-    let added = fold_added(
-        &jobs,
-        &parsed,
-        |_, parent| base_nodes.contains(parent),
-        |i| branches[i].name.clone(),
-        &mut warnings,
-    );
-    // Within each app, base's migrations that depend on each one.
-    let mut children: BTreeMap<&MigrationKey, Vec<&MigrationKey>> = BTreeMap::new();
-    for (k, m) in &base_a.project.migrations {
-        for d in &m.dependencies {
-            if d.app == k.app {
-                children.entry(d).or_default().push(k);
-            }
-        }
-    }
-
-    // (app, base migration followed) → refs adding on top of it.
-    let mut by_attach: BTreeMap<(String, String), Vec<Addition>> = BTreeMap::new();
-    for ((i, app), (names, parents)) in added {
-        let b = &branches[i];
-        for after in parents {
-            let adds = by_attach.entry((app.clone(), after)).or_default();
-            // Refs at one commit are one line of work: `a = origin/a`.
-            match adds.iter_mut().find(|x| x.oid == b.oid) {
-                Some(x) => x.branch = format!("{} = {}", x.branch, b.name),
-                None => adds.push(Addition {
-                    branch: b.name.clone(),
-                    index: i,
-                    oid: b.oid,
-                    names: names.iter().cloned().collect(),
-                }),
-            }
-        }
-    }
-    let new_in = |i: usize, app: &String| dirs.get(&(i, app.clone())).map(|(_, n)| n);
-    let mut collisions = Vec::new();
-    for ((app, after), adds) in &by_attach {
-        for i in 0..adds.len() {
-            for j in i + 1..adds.len() {
-                let (x, y) = (&adds[i], &adds[j]);
-                // The same work seen twice, or one built on the other: one
-                // has all the other adds here, so merging both leaves it.
-                let has_all = |a: &Addition, b: &Addition| {
-                    new_in(b.index, app).is_some_and(|n| a.names.iter().all(|m| n.contains(m)))
-                };
-                if has_all(x, y) || has_all(y, x) {
-                    continue;
-                }
-                collisions.push(Collision {
-                    app: app.clone(),
-                    after: after.clone(),
-                    branches: [x.branch.clone(), y.branch.clone()],
-                    adds: [x.names.clone(), y.names.clone()],
-                    with_base: false,
-                });
-            }
-        }
-        // Base has added on top of `after` since the ref forked: what
-        // follows it in base and the ref does not have.
-        let key = MigrationKey::new(app.clone(), after.clone());
-        let mut below: BTreeSet<&MigrationKey> = BTreeSet::new();
-        let mut stack: Vec<&MigrationKey> = children.get(&key).cloned().unwrap_or_default();
-        while let Some(k) = stack.pop() {
-            if below.insert(k) {
-                stack.extend(children.get(k).cloned().unwrap_or_default());
-            }
-        }
-        if below.is_empty() {
-            continue;
-        }
-        for x in adds {
-            let Some((tree, _)) = dirs.get(&(x.index, app.clone())) else {
-                continue;
-            };
-            let mut missing = Vec::new();
-            for k in &below {
-                let file = &base_a.project.migrations[*k].file;
-                let name = crate::core::tree::split_parent(file).1;
-                if !repo.tree_has_file(*tree, name)? {
-                    missing.push(k.name.clone());
-                }
-            }
-            if missing.is_empty() {
-                continue;
-            }
-            collisions.push(Collision {
-                app: app.clone(),
-                after: after.clone(),
-                branches: [x.branch.clone(), base.rev.clone()],
-                adds: [x.names.clone(), missing],
-                with_base: true,
-            });
-        }
-    }
-    collisions.sort();
+    let collisions = decide(&repo, &base_a, &base.rev, &branches, &new, &mut warnings)?;
     let skipped = Skipped {
-        merged: merged.len(),
-        older,
+        merged: selected.merged,
+        older: selected.older,
     };
     let written = match args.format {
         ScanFormat::Json => {
@@ -416,6 +123,239 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
     } else {
         Exit::Conflicts
     })
+}
+
+/// The refs to compare, and what was left out.
+struct Selected {
+    /// Each ref and its commit's tree.
+    refs: Vec<(Branch, Oid)>,
+    /// Refs merged into the base already.
+    merged: usize,
+    /// Refs not updated since `--since`.
+    older: usize,
+    /// The base commit's tree.
+    base_root: Oid,
+}
+
+/// The refs `globs` name (all branches without), but the base itself,
+/// those not updated since `since`, and those merged into the base
+/// already (their migrations are the base's own).
+fn select_refs(
+    repo: &Repo,
+    base: &Resolved,
+    globs: &[String],
+    since: Option<i64>,
+) -> Result<Selected> {
+    let listed = repo.list_branches(globs)?;
+    if listed.is_empty() && !globs.is_empty() {
+        return Err(
+            Error::usage(format!("no ref matches {}", globs.join(" ")))
+                .hint("`git branch -a` lists the branches, `git for-each-ref` every ref")
+                .hint(format!(
+                    "pull requests on GitHub come with `{FETCH_PULLS}`, then `djmig scan 'refs/pull/*/head'`"
+                )),
+        );
+    }
+    let listed: Vec<Branch> = listed
+        .into_iter()
+        .filter(|b| b.oid != base.oid && Some(&b.refname) != base.refname.as_ref())
+        .collect();
+    let git = |what: &str, e: GitError| {
+        Error::git(format!("cannot read the history to {what}")).cause(e.message())
+    };
+    let mut commits = repo.commits();
+    let mut candidates = Vec::with_capacity(listed.len());
+    let mut older = 0;
+    for b in listed {
+        let Some(info) = commits.get(b.oid).map_err(|e| git("date the refs", e))? else {
+            continue;
+        };
+        if since.is_some_and(|s| info.time < s) {
+            older += 1;
+            continue;
+        }
+        candidates.push((b, info.tree));
+    }
+    // A history too short to find where a ref forked (a shallow clone)
+    // could make merged work look new: stop, as `check --base` does.
+    if repo.is_shallow() {
+        for (b, _) in &candidates {
+            repo.merge_base(b.oid, base.oid)
+                .map_err(|e| e.cause(format!("scanning {}", b.name)))?;
+        }
+    }
+    let tips: Vec<Oid> = candidates.iter().map(|(b, _)| b.oid).collect();
+    let open = commits
+        .exclusive(&tips, &[base.oid])
+        .map_err(|e| git("tell which refs are merged", e))?;
+    let base_root = commits
+        .get(base.oid)
+        .map_err(|e| git("read the base", e))?
+        .map(|c| c.tree)
+        .ok_or_else(|| Error::git(format!("{} is not a commit", base.describe())))?;
+    commits.save();
+    let (refs, merged): (Vec<_>, Vec<_>) = candidates
+        .into_iter()
+        .partition(|(b, _)| open.contains(&b.oid));
+    Ok(Selected {
+        refs,
+        merged: merged.len(),
+        older,
+        base_root,
+    })
+}
+
+/// Each ref's migration files the base does not have, parsed.
+struct NewMigrations {
+    /// One per file: `(ref, app, name, path)`.
+    jobs: Vec<Job>,
+    /// Each job's file, parsed.
+    parsed: Vec<io::Result<Arc<ParsedMigration>>>,
+    /// (ref, app) → the migrations directory's tree and its new modules.
+    dirs: BTreeMap<(usize, String), (Oid, BTreeSet<String>)>,
+}
+
+/// Each selected ref's migration files the base does not have: only the
+/// paths down to the migrations directories are read, and a directory the
+/// same as the base's is skipped by its id; each distinct file is parsed
+/// once, through the parse cache.
+fn read_new_migrations(
+    repo: &Repo,
+    reader: &CachingReader,
+    base_tree: &GitTree,
+    base_a: &Analysis,
+    selected: &Selected,
+    progress: &crate::style::Progress,
+) -> Result<NewMigrations> {
+    let refs = &selected.refs;
+    // The project's apps at base, and the files base has in each.
+    let apps: Vec<(&str, &str)> = base_a
+        .project
+        .project_apps()
+        .map(|a| (a.path.as_str(), a.label.as_str()))
+        .collect();
+    let specs: Vec<DirSpec> = apps
+        .iter()
+        .map(|(path, _)| DirSpec {
+            path: path.to_string(),
+            known: base_tree
+                .list_dir(path)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.name)
+                .collect(),
+        })
+        .collect();
+    let mut scan = repo.dir_scan(selected.base_root, &specs)?;
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut blob_of: Vec<BlobId> = Vec::new();
+    let mut dirs: BTreeMap<(usize, String), (Oid, BTreeSet<String>)> = BTreeMap::new();
+    for (i, (_, tree)) in refs.iter().enumerate() {
+        for new in scan.new_files(*tree)? {
+            let (path, app) = apps[new.dir];
+            let mut names = BTreeSet::new();
+            for (file, blob) in new.files.iter() {
+                let Some(name) = module_name(file) else {
+                    continue;
+                };
+                names.insert(name.to_string());
+                jobs.push((
+                    i,
+                    app.to_string(),
+                    name.to_string(),
+                    format!("{path}/{file}"),
+                ));
+                blob_of.push(*blob);
+            }
+            dirs.insert((i, app.to_string()), (new.tree, names));
+        }
+        progress.inc(1);
+    }
+    drop(scan);
+    let blobs = repo.blobs();
+    let mut unique: Vec<BlobId> = blob_of.clone();
+    unique.sort();
+    unique.dedup();
+    let parsed_unique: Vec<_> = unique
+        .par_iter()
+        .map(|id| reader.parse(&blobs, &Blobs::path(id)))
+        .collect();
+    for (id, p) in unique.iter().zip(&parsed_unique) {
+        if let Err(e) = p {
+            if e.kind() == io::ErrorKind::NotFound {
+                let at = blob_of.iter().position(|b| b == id).map(|k| &jobs[k]);
+                let (r, path) = at
+                    .map(|(i, _, _, path)| (refs[*i].0.name.as_str(), path.as_str()))
+                    .unwrap_or_default();
+                return Err(Error::git(format!(
+                    "git object {} ({path} in {r}) is missing from the repository",
+                    Blobs::path(id)
+                ))
+                .hint("`git fsck --full` lists what is missing or damaged")
+                .hint("fetch the objects again: `git fetch --refetch` (a partial clone: clone or fetch without --filter)"));
+            }
+        }
+    }
+    let parsed: Vec<_> = blob_of
+        .iter()
+        .map(|id| {
+            let k = unique.binary_search(id).expect("listed");
+            match &parsed_unique[k] {
+                Ok(p) => Ok(p.clone()),
+                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            }
+        })
+        .collect();
+    Ok(NewMigrations { jobs, parsed, dirs })
+}
+
+/// The collisions ([`collisions::collisions`]): what each ref adds on top
+/// of which base migration, and — read from the ref's tree — whether it
+/// lacks what the base added since. Files that cannot be read are
+/// `warnings`.
+fn decide(
+    repo: &Repo,
+    base_a: &Analysis,
+    base_name: &str,
+    branches: &[Branch],
+    new: &NewMigrations,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Collision>> {
+    let base_nodes: BTreeSet<&MigrationKey> = base_a.project.migrations.keys().collect();
+    let added = collisions::fold_added(
+        &new.jobs,
+        &new.parsed,
+        |_, parent| base_nodes.contains(parent),
+        |i| branches[i].name.clone(),
+        warnings,
+    );
+    let tips: Vec<Tip<Oid>> = branches
+        .iter()
+        .map(|b| Tip {
+            name: b.name.clone(),
+            commit: b.oid,
+        })
+        .collect();
+    let new_modules: BTreeMap<(usize, String), BTreeSet<String>> = new
+        .dirs
+        .iter()
+        .map(|(k, (_, names))| (k.clone(), names.clone()))
+        .collect();
+    let scan = collisions::Scan {
+        refs: &tips,
+        added,
+        new_modules: &new_modules,
+        base: &base_a.project,
+        base_name,
+    };
+    // Whether the ref's migrations directory lacks one of base's files.
+    let lacks = |i: usize, k: &MigrationKey| -> Result<bool> {
+        let (tree, _) = &new.dirs[&(i, k.app.clone())];
+        let file = &base_a.project.migrations[k].file;
+        let name = crate::core::tree::split_parent(file).1;
+        Ok(!repo.tree_has_file(*tree, name)?)
+    };
+    collisions::collisions(scan, lacks)
 }
 
 /// How pull-request heads are fetched from GitHub.

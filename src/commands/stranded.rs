@@ -2,19 +2,22 @@
 //! true}`): migrations applied to the local database that the new checkout
 //! does not have, and how to unapply them — on a checkout that has their
 //! files, since Django cannot reverse a migration whose file is gone.
+//!
+//! What is stranded, where each app goes back to and on which checkout
+//! are decided in [`crate::core::stranded`]; here the database and git are
+//! asked, and the advice is written.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::core::keys::MigrationKey;
+use crate::core::stranded;
 use crate::core::tree::SourceTree;
 use crate::django::Django;
 use crate::error::{Error, Result};
 use crate::escape::{shell_line, shell_word, term};
+use crate::process::{Cmd, Timed};
 use crate::workspace::Workspace;
 
 use super::{analyze_with, compare, Analysis, Io};
@@ -50,19 +53,21 @@ const APPLIED_PY: &str = "print('DJMIG-APPLIED ' + __import__('json').dumps(sort
 /// and the ones this check looks for are exactly those that are not.
 pub fn applied_migrations(dj: &Django) -> Result<Vec<MigrationKey>> {
     let argv = dj.manage_argv(&["shell", "--verbosity", "0", "--command", APPLIED_PY]);
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..])
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = Cmd::new(&argv[0])
+        .args(&argv[1..])
+        .env("PYTHONDONTWRITEBYTECODE", "1");
     if let Some(dir) = dj.manage_py.parent().filter(|d| !d.as_os_str().is_empty()) {
-        cmd.current_dir(dir);
+        cmd = cmd.dir(dir);
     }
     let limit = database_timeout();
-    let (ok, stdout, stderr) = run_with_timeout(cmd, limit)
+    let Timed {
+        success,
+        stdout,
+        stderr,
+    } = cmd
+        .output_within(limit)
         .map_err(|e| Error::failed(format!("cannot run {}", dj.python.display())).cause(e))?;
-    let Some(ok) = ok else {
+    let Some(ok) = success else {
         return Err(Error::failed(format!(
             "the database check took over {} s and was stopped",
             limit.as_secs()
@@ -91,164 +96,20 @@ pub fn applied_migrations(dj: &Django) -> Result<Vec<MigrationKey>> {
     )))
 }
 
-/// Run a command, stopping it after `limit`: `(Some(success) | None on
-/// timeout, stdout, stderr)`.
-///
-/// The command runs in a process group of its own, and at the limit the
-/// whole group is killed: whatever manage.py started goes with it. A
-/// process that left the group may still hold the output pipes; it gets a
-/// second to close them, and is then left behind with them, so the limit
-/// holds whatever the command started.
-fn run_with_timeout(
-    mut cmd: Command,
-    limit: Duration,
-) -> std::io::Result<(Option<bool>, String, String)> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    let mut child = cmd.spawn()?;
-    let (tx, rx) = mpsc::channel::<(usize, String)>();
-    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    ];
-    for (i, pipe) in pipes.into_iter().enumerate() {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = pipe {
-                let _ = r.read_to_end(&mut buf);
-            }
-            let _ = tx.send((i, String::from_utf8_lossy(&buf).into_owned()));
-        });
-    }
-    drop(tx);
-    let mut texts: [Option<String>; 2] = [None, None];
-    let collect = |texts: &mut [Option<String>; 2], until: Instant| {
-        while texts.iter().any(Option::is_none) {
-            let left = until.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left.min(Duration::from_millis(20))) {
-                Ok((i, t)) => texts[i] = Some(t),
-                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < until => {}
-                Err(_) => break,
-            }
-        }
-    };
-    let deadline = Instant::now() + limit;
-    let mut status = None;
-    loop {
-        if status.is_none() {
-            status = child.try_wait()?.map(|s| s.success());
-        }
-        collect(&mut texts, Instant::now() + Duration::from_millis(20));
-        if texts.iter().all(Option::is_some) {
-            if status.is_some() {
-                break;
-            }
-            // The pipes are closed, the command runs on.
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if Instant::now() >= deadline {
-            kill_group(&mut child);
-            let _ = child.wait();
-            collect(&mut texts, Instant::now() + Duration::from_secs(1));
-            status = None;
-            break;
-        }
-    }
-    let [out, err] = texts.map(Option::unwrap_or_default);
-    Ok((status, out, err))
-}
-
-/// Kill a child and its process group ([`run_with_timeout`] made it the
-/// group's leader).
-fn kill_group(child: &mut std::process::Child) {
-    #[cfg(unix)]
-    {
-        extern "C" {
-            fn kill(pid: i32, sig: i32) -> i32;
-        }
-        const SIGKILL: i32 = 9;
-        if let Ok(pgid) = i32::try_from(child.id()) {
-            // SAFETY: kill(2) takes two integers and touches no memory; a
-            // negative pid names the process group the child leads.
-            unsafe {
-                kill(-pgid, SIGKILL);
-            }
-        }
-    }
-    let _ = child.kill();
-}
-
-/// Migrations applied to the database that a project does not have, by
-/// app: applied names of the candidate apps that are neither a migration of
-/// the project nor replaced by one of its squashes.
-pub fn stranded(
-    an: &Analysis,
-    candidate_apps: &BTreeSet<String>,
-    applied: &[MigrationKey],
-) -> BTreeMap<String, Vec<String>> {
-    let mut known: BTreeSet<&MigrationKey> = an.project.migrations.keys().collect();
-    for m in an.project.migrations.values() {
-        known.extend(m.replaces.iter());
-    }
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for k in applied {
-        if candidate_apps.contains(&k.app) && !known.contains(k) {
-            out.entry(k.app.clone()).or_default().push(k.name.clone());
-        }
-    }
-    out
-}
-
-/// Where to migrate an app back to on the previous branch: its latest
-/// migration that is applied and that this branch has too, or `zero`.
-pub fn last_common(an: &Analysis, app: &str, applied: &BTreeSet<&MigrationKey>) -> String {
-    let g = &an.built.graph;
-    let here: Vec<MigrationKey> = g
-        .app_nodes(app)
-        .into_iter()
-        .filter(|k| applied.contains(k))
-        .collect();
-    let below: BTreeSet<MigrationKey> = here.iter().flat_map(|k| g.ancestors(k)).collect();
-    here.into_iter()
-        .filter(|k| !below.contains(k))
-        .map(|k| k.name)
-        .max()
-        .unwrap_or_else(|| "zero".into())
-}
-
 fn short(oid: &str) -> String {
     oid.chars().take(7).collect()
 }
 
 /// The names to show for the previous and the current checkout.
 fn branch_names(root: &Path, prev: &str, new: &str) -> (String, String) {
-    let Ok(repo) = git2::Repository::discover(root) else {
+    let Some(names) = crate::git::switch_names(root) else {
         return (short(prev), short(new));
     };
-    let prev_name = repo
-        .revparse_ext("@{-1}")
-        .ok()
-        .and_then(|(obj, r)| {
-            let name = r.and_then(|r| r.shorthand().ok().map(str::to_string));
-            (obj.id().to_string() == prev).then_some(name).flatten()
-        })
+    let prev_name = names
+        .previous
+        .and_then(|(id, name)| (id == prev).then_some(name).flatten())
         .unwrap_or_else(|| short(prev));
-    let new_name = repo
-        .head()
-        .ok()
-        .filter(|h| h.is_branch())
-        .and_then(|h| h.shorthand().ok().map(str::to_string))
-        .unwrap_or_else(|| short(new));
+    let new_name = names.current.unwrap_or_else(|| short(new));
     (prev_name, new_name)
 }
 
@@ -292,30 +153,21 @@ pub struct Candidate {
     pub found: Found,
 }
 
-/// Where to unapply each app's stranded migrations: the first candidate
-/// that has every one of the app's files, apps grouped by it in the
-/// candidates' order; then the apps no candidate has.
+/// Where to unapply each app's stranded migrations ([`stranded::plan`]):
+/// the candidates that have them, with their apps; then the apps no
+/// candidate has.
 pub fn plan<'c>(
     files: &BTreeMap<String, Vec<String>>,
     candidates: &'c [Candidate],
     has: impl Fn(&Candidate, &str) -> bool,
 ) -> (Vec<(&'c Candidate, Vec<String>)>, Vec<String>) {
-    let mut groups: Vec<(&Candidate, Vec<String>)> = Vec::new();
-    let mut nowhere = Vec::new();
-    for (app, app_files) in files {
-        match candidates
-            .iter()
-            .find(|c| app_files.iter().all(|f| has(c, f)))
-        {
-            Some(c) => match groups.iter_mut().find(|(g, _)| g.oid == c.oid) {
-                Some((_, apps)) => apps.push(app.clone()),
-                None => groups.push((c, vec![app.clone()])),
-            },
-            None => nowhere.push(app.clone()),
-        }
-    }
-    groups.sort_by_key(|(c, _)| candidates.iter().position(|x| x.oid == c.oid));
-    (groups, nowhere)
+    let p = stranded::plan(files, candidates.len(), |c, f| has(&candidates[c], f));
+    let groups = p
+        .groups
+        .into_iter()
+        .map(|(c, apps)| (&candidates[c], apps))
+        .collect();
+    (groups, p.nowhere)
 }
 
 /// How many commits of HEAD's reflog are looked at for a stranded file.
@@ -346,18 +198,15 @@ fn candidates(repo: &crate::git::Repo, prev: &str, prev_name: &str) -> Vec<Candi
             found: Found::Branch,
         });
     }
-    if let Ok(log) = repo.raw().reflog("HEAD") {
-        for e in log.iter().take(REFLOG_LIMIT) {
-            let oid = e.id_new();
-            if oid.is_zero() || !seen.insert(oid) {
-                continue;
-            }
-            out.push(Candidate {
-                name: short(&oid.to_string()),
-                oid,
-                found: Found::Seen,
-            });
+    for oid in repo.head_reflog(REFLOG_LIMIT) {
+        if oid.is_zero() || !seen.insert(oid) {
+            continue;
         }
+        out.push(Candidate {
+            name: short(&oid.to_string()),
+            oid,
+            found: Found::Seen,
+        });
     }
     out
 }
@@ -492,7 +341,7 @@ pub fn database_check(
             .map(|a| (a.label.clone(), a.path.clone())),
     );
     let apps: BTreeSet<String> = dirs.keys().cloned().collect();
-    let lost = stranded(an, &apps, &applied);
+    let lost = stranded::stranded(&an.project, &apps, &applied);
     if lost.is_empty() {
         return Ok(());
     }
@@ -553,7 +402,10 @@ pub fn database_check(
         .collect();
     let targets: BTreeMap<String, String> = lost
         .keys()
-        .map(|app| (app.clone(), last_common(an, app, &applied_set)))
+        .map(|app| {
+            let back = stranded::last_common(&an.built.graph, app, &applied_set);
+            (app.clone(), back)
+        })
         .collect();
     let advice = Advice {
         manage: &manage,
@@ -573,46 +425,6 @@ pub fn database_check(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[cfg(unix)]
-    #[test]
-    fn everything_the_command_started_is_stopped_at_the_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let survived = dir.path().join("SURVIVED");
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg("(sleep 2; touch \"$1\") & sleep 60")
-            .arg("sh")
-            .arg(&survived)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let start = Instant::now();
-        let (status, _, _) = run_with_timeout(cmd, Duration::from_millis(500)).unwrap();
-        assert_eq!(status, None);
-        assert!(
-            start.elapsed() < Duration::from_secs(3),
-            "{:?}",
-            start.elapsed()
-        );
-        std::thread::sleep(Duration::from_secs(3).saturating_sub(start.elapsed()));
-        assert!(!survived.exists(), "the background job outlived the stop");
-    }
-
-    #[test]
-    fn a_command_that_ends_in_time_gives_its_output() {
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg("echo out; echo err >&2")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let (status, out, err) = run_with_timeout(cmd, Duration::from_secs(30)).unwrap();
-        assert_eq!(
-            (status, out.as_str(), err.as_str()),
-            (Some(true), "out\n", "err\n")
-        );
-    }
 
     fn cand(name: &str, n: u8, found: Found) -> Candidate {
         Candidate {

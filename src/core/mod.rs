@@ -4,6 +4,7 @@
 //! through the [`tree::SourceTree`] trait so the same code reads the work tree,
 //! a git revision, or a virtual merge of two revisions.
 
+pub mod collisions;
 pub mod config;
 pub mod dates;
 pub mod diag;
@@ -22,4 +23,5 @@ pub mod review;
 pub mod rewrite;
 pub mod settings;
 pub mod standpoint;
+pub mod stranded;
 pub mod tree;

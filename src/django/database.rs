@@ -13,7 +13,6 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -171,11 +170,7 @@ impl Django {
         let argv = self.manage_argv(&["shell", "--verbosity", "0", "--command", script]);
         // For messages: the script is long, and djmig's own.
         let shown: Vec<OsString> = self.manage_argv(&["shell"]);
-        let mut cmd = Command::new(&self.python);
-        cmd.args(&argv[1..]).env(INPUT_VAR, input);
-        if let Some(dir) = self.manage_dir() {
-            cmd.current_dir(dir);
-        }
+        let cmd = self.manage_command(&argv).env(INPUT_VAR, input);
         let out = self.run_argv(cmd, &shown)?;
         let shown = show_argv(&shown);
         let answer = out.stdout.lines().rev().find_map(|l| l.strip_prefix(MARK));

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
 
+use super::GitError;
+
 const MAGIC: &[u8; 8] = b"DJMIGCM\0";
 const VERSION: u32 = 1;
 const HEADER: usize = 8 + 4 + 4 + 4;
@@ -140,7 +142,7 @@ impl<'r> Commits<'r> {
 
     /// A commit's date, tree and parents; `None` when `oid` is no commit
     /// (a tag of a tree); an error when it is missing from the repository.
-    pub fn get(&mut self, oid: Oid) -> Result<Option<CommitInfo>, git2::Error> {
+    pub fn get(&mut self, oid: Oid) -> Result<Option<CommitInfo>, GitError> {
         if let Some(c) = self.fresh.get(&oid) {
             return Ok(Some(c.clone()));
         }
@@ -155,10 +157,10 @@ impl<'r> Commits<'r> {
                 // database can tell.
                 return match self.repo.odb().and_then(|o| o.read_header(oid)) {
                     Ok(_) => Ok(None),
-                    Err(_) => Err(e),
+                    Err(_) => Err(e.into()),
                 };
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let info = CommitInfo {
             tree: commit.tree_id(),
@@ -227,7 +229,7 @@ impl<'r> Commits<'r> {
     /// once everything left to walk is reachable from `hidden` and older
     /// than what was found (git's few commits of slack for clock skew).
     /// Starting points that are not commits are left out.
-    pub fn exclusive(&mut self, from: &[Oid], hidden: &[Oid]) -> Result<HashSet<Oid>, git2::Error> {
+    pub fn exclusive(&mut self, from: &[Oid], hidden: &[Oid]) -> Result<HashSet<Oid>, GitError> {
         let mut w = Walk::default();
         for &h in hidden {
             if let Some(c) = self.get(h)? {
@@ -249,9 +251,9 @@ impl<'r> Commits<'r> {
         let mut last = i64::MAX;
         let mut found = Vec::new();
         while let Some((time, oid)) = w.pop() {
-            let info = self
-                .get(oid)?
-                .ok_or_else(|| git2::Error::from_str(&format!("{oid} is not a commit")))?;
+            let info = self.get(oid)?.ok_or_else(|| {
+                GitError(git2::Error::from_str(&format!("{oid} is not a commit")))
+            })?;
             let interesting = w.state[&oid].interesting;
             w.state.get_mut(&oid).unwrap().done = true;
             w.parents.insert(oid, info.parents.clone());

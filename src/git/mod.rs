@@ -7,6 +7,11 @@
 //!   that are unchanged per their stat data;
 //! - [`MergedTree`]: the virtual merge of two trees over their merge base;
 //! - [`RepoState`]: where the user is (merge, rebase, cherry-pick, …).
+//! - [`rebase_in_progress`], [`last_commit`], [`switch_names`],
+//!   [`hooks_dir`]: quick questions for git hooks, without a whole [`Repo`];
+//! - [`hash_blob`], [`blob_hex`]: git's blob ids of bytes;
+//! - [`GitError`]: libgit2's errors as code outside the adapter sees them;
+//! - [`process`]: the user's own `git` program (run by [`crate::process`]).
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -22,6 +27,7 @@ mod dirs;
 mod merge;
 mod pool;
 mod preflight;
+mod probe;
 pub mod process;
 mod published;
 mod refs;
@@ -40,6 +46,9 @@ mod tests;
 pub use dirs::{Blobs, DirScan, DirSpec, NewFiles};
 pub use git2::Oid;
 pub use merge::{MergedTree, Side};
+pub use probe::{
+    hooks_dir, last_commit, rebase_in_progress, switch_names, LastCommit, SwitchNames,
+};
 pub use state::{InProgress, RebaseInfo, RepoState};
 pub use tree::{oid_bytes, GitTree, Snapshot};
 pub use worktree::WorktreeTree;
@@ -52,6 +61,38 @@ pub fn hash_blob(bytes: &[u8]) -> BlobId {
         Ok(oid) => oid_bytes(oid),
         // Hashing in memory does not fail; a zero id never matches a blob.
         Err(_) => [0; 20],
+    }
+}
+
+/// git's blob id of some bytes, in hex; `""` if it cannot be computed.
+pub fn blob_hex(bytes: &[u8]) -> String {
+    Oid::hash_object(ObjectType::Blob, bytes)
+        .map(|o| o.to_string())
+        .unwrap_or_default()
+}
+
+/// An error from libgit2, for code outside this adapter: what it says.
+#[derive(Debug)]
+pub struct GitError(git2::Error);
+
+impl GitError {
+    /// libgit2's message.
+    pub fn message(&self) -> &str {
+        self.0.message()
+    }
+}
+
+impl std::fmt::Display for GitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for GitError {}
+
+impl From<git2::Error> for GitError {
+    fn from(e: git2::Error) -> GitError {
+        GitError(e)
     }
 }
 
@@ -227,9 +268,20 @@ impl Repo {
         }
     }
 
-    /// The underlying `git2` repository.
-    pub fn raw(&self) -> &Repository {
+    /// The underlying `git2` repository (for the adapter's tests).
+    #[cfg(test)]
+    pub(crate) fn raw(&self) -> &Repository {
         &self.repo
+    }
+
+    /// The commits HEAD's reflog says HEAD was at, newest first, among its
+    /// `limit` newest entries (a commit again each time it was again);
+    /// nothing when there is no reflog.
+    pub fn head_reflog(&self, limit: usize) -> Vec<Oid> {
+        let Ok(log) = self.repo.reflog("HEAD") else {
+            return Vec::new();
+        };
+        log.iter().take(limit).map(|e| e.id_new()).collect()
     }
 
     /// The project root on disk (as given to [`Repo::discover`]).

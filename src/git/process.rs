@@ -4,7 +4,6 @@
 //! nothing can be read as an option.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 
@@ -18,9 +17,8 @@ pub struct GitOutput {
 
 /// Run `git ARGS` in `dir`, stdin closed, output captured.
 pub fn run_git(dir: &Path, args: &[&str]) -> Result<GitOutput> {
-    let mut cmd = Command::new("git");
-    cmd.args(args).current_dir(dir).stdin(Stdio::null());
-    let out = crate::interrupt::output(&mut cmd).map_err(|e| {
+    let cmd = crate::process::Cmd::new("git").args(args).dir(dir);
+    let out = cmd.output().map_err(|e| {
         Error::failed(format!("cannot run `git {}`", args.join(" ")))
             .cause(e)
             .hint("djmig runs your own git for this step: is git on PATH?")
@@ -34,13 +32,13 @@ pub fn run_git(dir: &Path, args: &[&str]) -> Result<GitOutput> {
 
 /// `git rebase <commit>`: the commit as a full id, after
 /// `--end-of-options`.
-pub fn rebase_onto(dir: &Path, onto: git2::Oid) -> Result<GitOutput> {
+pub fn rebase_onto(dir: &Path, onto: super::Oid) -> Result<GitOutput> {
     run_git(dir, &["rebase", "--end-of-options", &onto.to_string()])
 }
 
 /// `git reset --keep <commit>`: the branch back to a commit id, keeping
 /// local changes (git refuses if they would be lost).
-pub fn reset_keep(dir: &Path, to: git2::Oid) -> Result<GitOutput> {
+pub fn reset_keep(dir: &Path, to: super::Oid) -> Result<GitOutput> {
     run_git(
         dir,
         &["reset", "--keep", "--end-of-options", &to.to_string()],

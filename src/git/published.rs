@@ -45,7 +45,7 @@ impl Repo {
         let mut commits = self.commits();
         let found = commits
             .exclusive(&[head], &tips)
-            .map_err(|e| git_err("cannot walk the history to tell what is published", e));
+            .map_err(|e| git_err("cannot walk the history to tell what is published", e.0));
         commits.save();
         found
     }
@@ -79,7 +79,7 @@ impl Repo {
         for c in &unpublished {
             let parents = commits
                 .get(*c)
-                .map_err(|e| git_err(format!("cannot read commit {c}"), e))?
+                .map_err(|e| git_err(format!("cannot read commit {c}"), e.0))?
                 .map(|i| i.parents)
                 .unwrap_or_default();
             below.extend(parents.into_iter().filter(|p| !unpublished.contains(p)));

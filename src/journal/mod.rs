@@ -35,6 +35,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::git::blob_hex;
 
 mod effects;
 pub use effects::{
@@ -1036,13 +1037,6 @@ fn list_files(dir: &Path) -> io::Result<BTreeSet<String>> {
         }
     }
     Ok(out)
-}
-
-/// git's blob id (SHA-1 of `blob <len>\0<bytes>`), hex.
-fn blob_hex(bytes: &[u8]) -> String {
-    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
-        .map(|o| o.to_string())
-        .unwrap_or_default()
 }
 
 /// A directory canonicalized as far as it exists (the missing rest kept).

@@ -15,6 +15,7 @@ mod hooks;
 mod hostile_files;
 mod hostile_names;
 mod hostile_repos;
+mod layout;
 mod resolve;
 mod review;
 mod revisions;
