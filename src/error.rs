@@ -68,10 +68,10 @@ impl Error {
 
     /// `error: …`, `caused by: …`, `hint: …` on the given writer. They
     /// quote names from the repository, and are shown as
-    /// [`crate::escape::term`] shows them; a cause of several lines (a
+    /// [`crate::core::escape::term`] shows them; a cause of several lines (a
     /// program's output) keeps its lines, each shown so.
     pub fn report(&self, w: &mut dyn Write) {
-        use crate::escape::term;
+        use crate::core::escape::term;
         let _ = writeln!(w, "error: {}", term(&self.message));
         for c in &self.causes {
             let mut lines = c.lines();

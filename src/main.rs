@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         let mut io = djmig::commands::Io {
             out: &mut out,
             err: &mut err,
-            style: djmig::style::Style::detect(cli.color),
+            style: djmig::terminal::style::Style::detect(cli.color),
         };
         match djmig::commands::run(&cli, &mut io) {
             Ok(exit) => exit.code(),

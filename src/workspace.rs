@@ -65,10 +65,17 @@ impl Workspace {
                 // out of the project is refused. One given with --config is
                 // the user's own.
                 let read = if explicit {
-                    crate::limits::read_string(path, crate::limits::Kind::Config)
+                    crate::adapters::fs::read::read_string(
+                        path,
+                        crate::adapters::fs::read::Kind::Config,
+                    )
                 } else {
-                    crate::limits::read_inside(&root, path, crate::limits::Kind::Config)
-                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    crate::adapters::fs::read::read_inside(
+                        &root,
+                        path,
+                        crate::adapters::fs::read::Kind::Config,
+                    )
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
                 };
                 let text = read.map_err(|e| {
                     let err = Error::usage(format!(
@@ -132,8 +139,10 @@ impl Workspace {
         if self.config_explicit {
             return Ok(None);
         }
-        let text = match crate::limits::narrow(tree.read(CONFIG_FILE), crate::limits::Kind::Config)
-        {
+        let text = match crate::adapters::fs::read::narrow(
+            tree.read(CONFIG_FILE),
+            crate::adapters::fs::read::Kind::Config,
+        ) {
             Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {

@@ -3,9 +3,9 @@
 use std::io::{self, Write};
 
 use crate::cli::{CheckArgs, CheckFormat};
+use crate::core::escape::{gh_data, gh_prop, shell_line, term};
 use crate::core::report::GraphReport;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
-use crate::escape::{gh_data, gh_prop, shell_line, term};
 use crate::workspace::Workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,8 +16,8 @@ use crate::core::divergence::{AppDivergence, LeafSide};
 use crate::core::keys::MigrationKey;
 use crate::core::tree::SourceTree;
 
+use crate::adapters::store::results::{Recorder, Recording, ResultCache};
 use crate::core::report::StoredReport;
-use crate::results::{Recorder, Recording, ResultCache};
 
 use super::{
     analyze_recorded, analyze_worktree, compare, print_diags, result_key, selected_apps,
@@ -44,7 +44,10 @@ pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     }
     super::require_worktree(ws)?;
     let mut report = worktree_report(ws, &args.apps)?;
-    crate::core::dlm::annotate(&mut report, &crate::fs_tree::FsTree::new(&ws.root));
+    crate::core::dlm::annotate(
+        &mut report,
+        &crate::adapters::fs::tree::FsTree::new(&ws.root),
+    );
     let written = match check_format(args.format) {
         CheckFormat::Json => report.write_json(io.out),
         CheckFormat::Text => {
@@ -86,11 +89,11 @@ fn worktree_report(ws: &Workspace, apps: &[String]) -> Result<GraphReport> {
         std::mem::forget(a);
         Ok(report)
     };
-    let Ok(repo) = crate::git::Repo::discover(&ws.root) else {
+    let Ok(repo) = crate::adapters::git::Repo::discover(&ws.root) else {
         return report_of(analyze_worktree(ws));
     };
     let store = ResultCache::new(&repo.cache_dir());
-    let key = crate::results::Key {
+    let key = crate::adapters::store::results::Key {
         slot: result_key(ws, &format!("check worktree\napps {apps:?}")),
         exact: String::new(),
     };
@@ -110,7 +113,7 @@ fn worktree_report(ws: &Workspace, apps: &[String]) -> Result<GraphReport> {
         }
         Err(_) => {
             let rec = Recording::new();
-            let fs = crate::fs_tree::FsTree::new(&ws.root);
+            let fs = crate::adapters::fs::tree::FsTree::new(&ws.root);
             let a = analyze_recorded(ws, &Recorder::new(&fs, &rec), &reader, Some(&rec));
             (a, rec)
         }
@@ -161,7 +164,7 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     let revs = compare::revisions(ws, &repo, args.base.as_deref(), args.head.as_deref())?;
     let store = ResultCache::new(&repo.cache_dir());
     // Revisions by commit id; the work tree as head by what it reads.
-    let key = crate::results::Key {
+    let key = crate::adapters::store::results::Key {
         slot: result_key(
             ws,
             &format!(
@@ -473,7 +476,7 @@ fn worktree_beside(bare: &std::path::Path, rev: &str) -> std::path::PathBuf {
 /// second parent, else the default base.
 fn leaf_sides(ws: &Workspace, report: &GraphReport) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let Ok(repo) = crate::git::Repo::discover(&ws.root) else {
+    let Ok(repo) = crate::adapters::git::Repo::discover(&ws.root) else {
         return out;
     };
     let Ok(state) = repo.state() else { return out };
@@ -620,7 +623,7 @@ pub fn finish(written: io::Result<()>, report: &GraphReport) -> Result<Exit> {
 
 fn write_text(
     w: &mut dyn Write,
-    paint: crate::style::Paint,
+    paint: crate::terminal::style::Paint,
     report: &GraphReport,
     sides: &BTreeMap<String, String>,
 ) -> io::Result<()> {

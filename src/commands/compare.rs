@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::cache::CachingReader;
+use crate::adapters::git::{InProgress, MergedTree, Oid, Repo, RepoState, Resolved};
+use crate::adapters::store::parse_cache::CachingReader;
 use crate::core::diag::{Diag, DiagKind};
 use crate::core::discover::{module_names, PackageKind};
 use crate::core::divergence::{divergence, AppDivergence, Sides};
@@ -15,10 +16,9 @@ use crate::core::load::MigrationReader;
 use crate::core::pyparse::FileProblemKind;
 use crate::core::tree::{BlobId, SourceTree};
 use crate::error::{Error, Result};
-use crate::git::{InProgress, MergedTree, Oid, Repo, RepoState, Resolved};
 use crate::workspace::Workspace;
 
-use crate::results::{Recorder, Recording};
+use crate::adapters::store::results::{Recorder, Recording};
 
 use super::{analyze_recorded, Analysis};
 
@@ -35,7 +35,9 @@ pub fn open_repo(ws: &Workspace) -> Result<Repo> {
 
 /// The persistent parse cache of a repository.
 pub fn open_cache(repo: &Repo) -> CachingReader {
-    CachingReader::open(crate::cache::cache_file(&repo.cache_dir()))
+    CachingReader::open(crate::adapters::store::parse_cache::cache_file(
+        &repo.cache_dir(),
+    ))
 }
 
 /// The base revision: given, or the default, and how it was chosen.
@@ -180,16 +182,17 @@ pub fn compare_revisions(
         (Some(t), Some(rec)) => Some(Recorder::new(t, rec)),
         _ => None,
     };
-    let head_tree: &dyn crate::git::Snapshot = match (&head_git, &head_recorded, &head_wt) {
+    let head_tree: &dyn crate::adapters::git::Snapshot = match (&head_git, &head_recorded, &head_wt)
+    {
         (Some(t), _, _) => t,
         (None, Some(t), _) => t,
         (None, None, Some(t)) => t,
         (None, None, None) => unreachable!("one of the two is set"),
     };
     let merged = MergedTree::new(
-        crate::git::Side::Borrowed(&mb_tree),
-        crate::git::Side::Borrowed(head_tree),
-        crate::git::Side::Borrowed(&base_tree),
+        crate::adapters::git::Side::Borrowed(&mb_tree),
+        crate::adapters::git::Side::Borrowed(head_tree),
+        crate::adapters::git::Side::Borrowed(&base_tree),
     );
     // The merge is read in full; of the three sides only the listings of
     // the migrations packages are needed, to tell who added what.
@@ -352,7 +355,7 @@ impl Comparison {
 /// conflicts in it. A directory whose tree was listed already is not listed
 /// again.
 fn side_files(
-    sides: [&dyn crate::git::Snapshot; 3],
+    sides: [&dyn crate::adapters::git::Snapshot; 3],
     merged: &Analysis,
 ) -> [BTreeMap<MigrationKey, String>; 3] {
     let conflicted: BTreeSet<String> = merged

@@ -1,7 +1,7 @@
 //! `djmig hook install|uninstall|run`: djmig's git hooks.
 //!
 //! `install` adds a marked block to `post-merge`, `post-rewrite`,
-//! `post-checkout` and `post-commit` (see [`crate::hooks`]); the block runs
+//! `post-checkout` and `post-commit` (see [`crate::adapters::hook_scripts`]); the block runs
 //! `djmig hook run NAME ARGS…`, which is quiet when all is well, prints a
 //! short warning on stderr when not, and always exits 0: a hook must never
 //! get in the way of the git operation that ran it.
@@ -15,13 +15,13 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::adapters::fs::tree::FsTree;
+use crate::adapters::hook_scripts::{self as hooks, BlockSpec, Outcome};
 use crate::cli::{Cli, HookCommand, HookInstallArgs, HookRunArgs};
 use crate::core::dlm;
+use crate::core::escape::{shell_line, term};
 use crate::core::report::GraphReport;
 use crate::error::{Error, Exit, Result};
-use crate::escape::{shell_line, term};
-use crate::fs_tree::FsTree;
-use crate::hooks::{self, BlockSpec, Outcome};
 use crate::workspace::Workspace;
 
 use super::{analyze_worktree, Io};
@@ -117,7 +117,7 @@ fn in_rebase(root: &Path) -> bool {
     if std::env::var("GIT_REFLOG_ACTION").is_ok_and(|a| a.starts_with("rebase")) {
         return true;
     }
-    crate::git::rebase_in_progress(root)
+    crate::adapters::git::rebase_in_progress(root)
 }
 
 /// What a hook run is about.
@@ -189,7 +189,7 @@ pub fn commit_brings_in_work(
 
 /// [`commit_brings_in_work`] for the repository around `root`.
 fn commit_concludes(root: &Path) -> bool {
-    let Some(last) = crate::git::last_commit(root) else {
+    let Some(last) = crate::adapters::git::last_commit(root) else {
         return false;
     };
     let todo = std::fs::read_to_string(last.git_dir.join("sequencer/todo")).unwrap_or_default();

@@ -15,27 +15,27 @@ mod undo;
 use std::collections::BTreeSet;
 use std::io::Write;
 
+use crate::adapters::fs::tree::{find_site_packages, FsTree};
 use crate::cli::{Cli, Command};
+use crate::core::escape::{term, Guard, Mode};
 use crate::core::graph::{build_graph, BuiltGraph};
 use crate::core::load::{
     load_project, Environment, LoadOptions, MigrationReader, PlainReader, Project,
 };
 use crate::core::tree::SourceTree;
 use crate::error::{Error, Exit, Result};
-use crate::escape::{term, Guard, Mode};
-use crate::fs_tree::{find_site_packages, FsTree};
 use crate::workspace::Workspace;
 
 /// Where output goes: data on `out`, talk on `err`.
 pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
-    /// Whether to colour each of them ([`crate::style`]).
-    pub style: crate::style::Style,
+    /// Whether to colour each of them ([`crate::terminal::style`]).
+    pub style: crate::terminal::style::Style,
 }
 
 /// Run a parsed command line. Its output goes through
-/// [`crate::escape::Guard`]s: whatever a name slips past the renderers'
+/// [`crate::core::escape::Guard`]s: whatever a name slips past the renderers'
 /// escaping cannot steer the terminal or start a workflow command.
 pub fn run(cli: &Cli, io: &mut Io) -> Result<Exit> {
     let mut out = Guard::new(&mut *io.out, stdout_mode(cli, io.style.out.enabled));
@@ -121,7 +121,7 @@ pub struct Analysis {
 /// index's stat data tells which files are unchanged, and their parse comes
 /// from the cache under `.git/djmig/` without reading them.
 pub fn analyze_worktree(ws: &Workspace) -> Analysis {
-    if let Ok(repo) = crate::git::Repo::discover(&ws.root) {
+    if let Ok(repo) = crate::adapters::git::Repo::discover(&ws.root) {
         if let Ok(wt) = repo.worktree_tree() {
             let reader = compare::open_cache(&repo);
             let a = analyze_with(ws, &wt, &reader);
@@ -138,7 +138,7 @@ pub fn analyze_worktree(ws: &Workspace) -> Analysis {
 /// conflicts" about nothing. A git directory djmig refuses to open (a FIFO
 /// for an index) is an error here too, not a quiet read without git.
 pub fn require_worktree(ws: &Workspace) -> Result<()> {
-    match crate::git::Repo::find(&ws.root)? {
+    match crate::adapters::git::Repo::find(&ws.root)? {
         Some(repo) if repo.is_bare() => Err(Error::git(format!(
             "{} is in a bare repository, which has no work tree to read",
             ws.root.display()
@@ -173,12 +173,12 @@ pub fn analyze_recorded(
     ws: &Workspace,
     tree: &dyn SourceTree,
     reader: &dyn MigrationReader,
-    rec: Option<&crate::results::Recording>,
+    rec: Option<&crate::adapters::store::results::Recording>,
 ) -> Analysis {
     let site = site_packages(ws);
     let env_tree = site.as_ref().map(FsTree::new);
     let recorded = match (&env_tree, rec) {
-        (Some(t), Some(rec)) => Some(crate::results::Recorder::new(t, rec)),
+        (Some(t), Some(rec)) => Some(crate::adapters::store::results::Recorder::new(t, rec)),
         _ => None,
     };
     let env = env_tree.as_ref().map(|t| Environment {
@@ -310,7 +310,7 @@ pub fn missing_objects(trees: &[&dyn SourceTree]) -> Result<()> {
 pub fn result_key(ws: &Workspace, what: &str) -> String {
     format!(
         "{}\nroot {:?}\nconfig {:?}\nstrict {}\nsite {:?}\n{what}",
-        crate::results::build_key(),
+        crate::adapters::store::results::build_key(),
         ws.root,
         ws.config,
         ws.strict,
@@ -322,11 +322,13 @@ pub fn result_key(ws: &Workspace, what: &str) -> String {
 /// was killed half-way): its files are half-changed, so what the work tree
 /// says now would mislead. A journal that cannot be read counts as none;
 /// `undo` and `resolve` report it.
-pub fn unfinished_resolution(ws: &Workspace) -> Option<crate::journal::JournalInfo> {
-    crate::journal::last(&ws.root)
+pub fn unfinished_resolution(
+    ws: &Workspace,
+) -> Option<crate::adapters::store::journal::JournalInfo> {
+    crate::adapters::store::journal::last(&ws.root)
         .ok()
         .flatten()
-        .filter(|j| j.state == crate::journal::State::InProgress)
+        .filter(|j| j.state == crate::adapters::store::journal::State::InProgress)
 }
 
 /// Check that the named apps exist.

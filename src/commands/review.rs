@@ -15,16 +15,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::adapters::fs::tree::FsTree;
+use crate::adapters::git::Snapshot;
+use crate::adapters::store::results::{Key, Recorder, Recording, ResultCache};
 use crate::cli::{ReviewArgs, ReviewFormat};
+use crate::core::escape::Mode;
 use crate::core::review::{
     models_created_before, review_branch, review_operations, settle, suppressions, Reviewed, Rule,
     RuleSettings, Settled, Severity,
 };
 use crate::error::{Error, Exit, Result};
-use crate::escape::Mode;
-use crate::fs_tree::FsTree;
-use crate::git::Snapshot;
-use crate::results::{Key, Recorder, Recording, ResultCache};
 use crate::workspace::Workspace;
 
 use super::{compare, Io};

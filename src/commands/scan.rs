@@ -20,17 +20,17 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cache::CachingReader;
+use crate::adapters::git::{Blobs, Branch, DirSpec, GitError, GitTree, Oid, Repo, Resolved};
+use crate::adapters::store::parse_cache::CachingReader;
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::core::collisions::{self, Collision, Job, Tip};
+use crate::core::escape::{shell_line, term};
 use crate::core::keys::MigrationKey;
 use crate::core::load::MigrationReader;
 use crate::core::pyparse::ParsedMigration;
 use crate::core::tree::BlobId;
 use crate::core::tree::SourceTree;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
-use crate::escape::{shell_line, term};
-use crate::git::{Blobs, Branch, DirSpec, GitError, GitTree, Oid, Repo, Resolved};
 use crate::workspace::Workspace;
 
 use super::{analyze_with, compare, Analysis, Io};
@@ -64,7 +64,7 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
     let selected = select_refs(&repo, &base, &args.branches, since)?;
     let branches: Vec<Branch> = selected.refs.iter().map(|(b, _)| b.clone()).collect();
 
-    let progress = crate::style::Progress::stderr("scanning refs");
+    let progress = crate::terminal::style::Progress::stderr("scanning refs");
     progress.set_total(branches.len() as u64 + 1);
     let base_tree = repo.tree(base.oid)?;
     let base_a = analyze_with(ws, &base_tree, &reader);
@@ -225,7 +225,7 @@ fn read_new_migrations(
     base_tree: &GitTree,
     base_a: &Analysis,
     selected: &Selected,
-    progress: &crate::style::Progress,
+    progress: &crate::terminal::style::Progress,
 ) -> Result<NewMigrations> {
     let refs = &selected.refs;
     // The project's apps at base, and the files base has in each.

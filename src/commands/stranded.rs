@@ -11,13 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
+use crate::adapters::django::Django;
+use crate::adapters::process::{Cmd, Timed};
+use crate::core::escape::{shell_line, shell_word, term};
 use crate::core::keys::MigrationKey;
 use crate::core::stranded;
 use crate::core::tree::SourceTree;
-use crate::django::Django;
 use crate::error::{Error, Result};
-use crate::escape::{shell_line, shell_word, term};
-use crate::process::{Cmd, Timed};
 use crate::workspace::Workspace;
 
 use super::{analyze_with, compare, Analysis, Io};
@@ -102,7 +102,7 @@ fn short(oid: &str) -> String {
 
 /// The names to show for the previous and the current checkout.
 fn branch_names(root: &Path, prev: &str, new: &str) -> (String, String) {
-    let Some(names) = crate::git::switch_names(root) else {
+    let Some(names) = crate::adapters::git::switch_names(root) else {
         return (short(prev), short(new));
     };
     let prev_name = names
@@ -117,8 +117,8 @@ fn branch_names(root: &Path, prev: &str, new: &str) -> (String, String) {
 /// (an app added on that branch is not in this one at all).
 fn previous_apps(ws: &Workspace, prev: &str) -> BTreeMap<String, String> {
     let read = || -> Option<BTreeMap<String, String>> {
-        let repo = crate::git::Repo::discover(&ws.root).ok()?;
-        let oid = crate::git::Oid::from_str(prev).ok()?;
+        let repo = crate::adapters::git::Repo::discover(&ws.root).ok()?;
+        let oid = crate::adapters::git::Oid::from_str(prev).ok()?;
         let tree = repo.tree(oid).ok()?;
         let reader = compare::open_cache(&repo);
         let an = analyze_with(ws, &tree, &reader);
@@ -149,7 +149,7 @@ pub enum Found {
 pub struct Candidate {
     /// What to give `git checkout`.
     pub name: String,
-    pub oid: crate::git::Oid,
+    pub oid: crate::adapters::git::Oid,
     pub found: Found,
 }
 
@@ -176,10 +176,10 @@ const REFLOG_LIMIT: usize = 500;
 /// The checkouts that may have the stranded files, best first: the
 /// previous one, the local branches (but the one checked out now), then
 /// the commits HEAD's reflog says were checked out, newest first.
-fn candidates(repo: &crate::git::Repo, prev: &str, prev_name: &str) -> Vec<Candidate> {
+fn candidates(repo: &crate::adapters::git::Repo, prev: &str, prev_name: &str) -> Vec<Candidate> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
-    if let Ok(oid) = crate::git::Oid::from_str(prev) {
+    if let Ok(oid) = crate::adapters::git::Oid::from_str(prev) {
         seen.insert(oid);
         out.push(Candidate {
             name: prev_name.to_string(),
@@ -383,7 +383,7 @@ pub fn database_check(
             )
         })
         .collect();
-    let repo = crate::git::Repo::discover(&ws.root)?;
+    let repo = crate::adapters::git::Repo::discover(&ws.root)?;
     let cands = candidates(&repo, prev, &prev_name);
     let has = |c: &Candidate, file: &str| repo.tree(c.oid).is_ok_and(|t| t.is_file(file));
     let (groups, nowhere) = plan(&files, &cands, has);
@@ -429,7 +429,7 @@ mod tests {
     fn cand(name: &str, n: u8, found: Found) -> Candidate {
         Candidate {
             name: name.into(),
-            oid: crate::git::Oid::from_bytes(&[n; 20]).unwrap(),
+            oid: crate::adapters::git::Oid::from_bytes(&[n; 20]).unwrap(),
             found,
         }
     }

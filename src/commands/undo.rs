@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::adapters::django::Django;
+use crate::adapters::store::journal::{self, Effect, Phase, Record, State};
 use crate::cli::UndoArgs;
+use crate::core::escape::term;
 use crate::core::resolve::AppliedRename;
-use crate::django::Django;
 use crate::error::{Error, Exit, Result};
-use crate::escape::term;
-use crate::journal::{self, Effect, Phase, Record, State};
 use crate::workspace::Workspace;
 
 use super::Io;
@@ -148,15 +148,18 @@ pub fn run(ws: &Workspace, args: &UndoArgs, io: &mut Io) -> Result<Exit> {
     let Some(rec) = journal::last_record(&ws.root)? else {
         return Err(Error::usage("nothing to undo"));
     };
-    let repo = crate::git::Repo::discover(&ws.root).ok();
+    let repo = crate::adapters::git::Repo::discover(&ws.root).ok();
     let state = repo.as_ref().and_then(|r| r.state().ok());
     let head = state
         .as_ref()
         .and_then(|s| s.head.oid)
         .map(|o| o.to_string());
-    let rebasing = state
-        .as_ref()
-        .is_some_and(|s| matches!(s.in_progress, Some(crate::git::InProgress::Rebase(_))));
+    let rebasing = state.as_ref().is_some_and(|s| {
+        matches!(
+            s.in_progress,
+            Some(crate::adapters::git::InProgress::Rebase(_))
+        )
+    });
     let (steps, notes) = plan(&rec, args.no_database, head.as_deref(), rebasing);
     // Paths and names from the repository, shown as `term` shows them.
     let rel = |p: &std::path::Path| {
@@ -251,10 +254,10 @@ pub fn run(ws: &Workspace, args: &UndoArgs, io: &mut Io) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     let weighty = steps.iter().any(|s| !matches!(s, UndoStep::RestoreFiles));
-    let terminal = crate::term::is_interactive();
+    let terminal = crate::terminal::prompt::is_interactive();
     if !args.yes {
         if terminal {
-            let mut p = crate::term::prompter(false, false);
+            let mut p = crate::terminal::prompt::prompter(false, false);
             if !p.confirm("Undo this resolution?", true)? {
                 let _ = writeln!(out, "Nothing was changed.");
                 return Ok(Exit::Failed);
@@ -277,10 +280,10 @@ pub fn run(ws: &Workspace, args: &UndoArgs, io: &mut Io) -> Result<Exit> {
     } else {
         None
     };
-    let _signals = crate::interrupt::guard();
+    let _signals = crate::adapters::interrupt::guard();
     for (i, s) in steps.iter().enumerate() {
-        if crate::interrupt::requested() {
-            return Err(crate::interrupt::stopped(
+        if crate::adapters::interrupt::requested() {
+            return Err(crate::adapters::interrupt::stopped(
                 "undo",
                 i,
                 "run `djmig undo` again: it goes on where it stopped",
@@ -403,7 +406,7 @@ fn run_step(
             }
         }
         UndoStep::AbortRebase { effect } => {
-            let o = crate::git::process::run_git(&ws.root, &["rebase", "--abort"])?;
+            let o = crate::adapters::git::process::run_git(&ws.root, &["rebase", "--abort"])?;
             if !o.ok {
                 return Err(Error::failed("`git rebase --abort` failed")
                     .cause(o.stderr.trim().to_string())
@@ -413,9 +416,9 @@ fn run_step(
             journal::mark_effect_undone(&ws.root, *effect)?;
         }
         UndoStep::ResetBranch { effect, to, .. } => {
-            let oid = crate::git::Oid::from_str(to)
+            let oid = crate::adapters::git::Oid::from_str(to)
                 .map_err(|_| Error::failed(format!("the journal names {to:?}, not a commit id")))?;
-            let o = crate::git::process::reset_keep(&ws.root, oid)?;
+            let o = crate::adapters::git::process::reset_keep(&ws.root, oid)?;
             if !o.ok {
                 return Err(Error::failed(format!("`git reset --keep {to}` failed"))
                     .cause(o.stderr.trim().to_string())
@@ -462,7 +465,7 @@ fn put_back(moved: &[(PathBuf, PathBuf)]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{DatabaseRecord, EffectRecord, SqliteCopy};
+    use crate::adapters::store::journal::{DatabaseRecord, EffectRecord, SqliteCopy};
     use std::collections::BTreeMap;
 
     fn rec(effects: Vec<EffectRecord>, sqlite: bool) -> Record {

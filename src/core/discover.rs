@@ -255,7 +255,7 @@ pub fn app_label(
         return (l.clone(), LabelSource::Config);
     }
     let apps_py = join(app_dir, "apps.py");
-    let read = crate::limits::narrow(tree.read(&apps_py), crate::limits::Kind::Module);
+    let read = crate::core::limits::narrow(tree.read(&apps_py), crate::core::limits::Kind::Module);
     if let Err(e) = &read {
         // Not a file djmig reads (a FIFO, a device, a link out of the
         // project): the label it would give is unknown.

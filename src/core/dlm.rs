@@ -274,7 +274,8 @@ pub fn annotate(report: &mut GraphReport, tree: &dyn SourceTree) {
         .filter(|(_, a)| a.source == Origin::Project)
     {
         let path = file_path(&a.path);
-        let read = crate::limits::narrow(tree.read(&path), crate::limits::Kind::MaxMigration);
+        let read =
+            crate::core::limits::narrow(tree.read(&path), crate::core::limits::Kind::MaxMigration);
         match read {
             Ok(b) => contents.push((
                 label.clone(),

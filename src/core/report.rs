@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::escape::term;
+use crate::core::escape::term;
 
 use super::diag::Diag;
 use super::graph::MigrationGraph;

@@ -31,7 +31,7 @@ pub struct ResolvedSettings {
 /// The bytes of `manage.py` or the settings module; `None` when it is not
 /// there, or (with an error naming it) when it is not a file djmig reads.
 fn read_module(tree: &dyn SourceTree, path: &str, diags: &mut Vec<Diag>) -> Option<Vec<u8>> {
-    let read = crate::limits::narrow(tree.read(path), crate::limits::Kind::Module);
+    let read = crate::core::limits::narrow(tree.read(path), crate::core::limits::Kind::Module);
     match read {
         Ok(b) => Some(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -1,7 +1,8 @@
 //! The layering rules, checked on the source: libgit2 is used only by the
-//! git adapter (`src/git/`), processes are started only by the process
-//! adapter (`src/process.rs`), and the core (`src/core/`) reaches neither
-//! the file system, git, processes nor the terminal.
+//! git adapter (`src/adapters/git/`), processes are started only by the
+//! process adapter (`src/adapters/process.rs`), the core (`src/core/`)
+//! reaches neither the file system, the adapters nor the terminal, and the
+//! adapters never reach the terminal or the commands (ARCHITECTURE.md).
 //!
 //! Each file under `src/` is read up to its first inline test module
 //! (`#[cfg(test)]` followed by `mod NAME {`: test modules sit at the end of
@@ -21,30 +22,35 @@ struct Rule {
     belongs: &'static str,
 }
 
-const RULES: [Rule; 3] = [
+const RULES: [Rule; 4] = [
     Rule {
         words: &["git2"],
-        allowed: |p| p.starts_with("src/git/"),
-        belongs: "libgit2 belongs in the git adapter (src/git/): add a function there",
+        allowed: |p| p.starts_with("src/adapters/git/"),
+        belongs: "libgit2 belongs in the git adapter (src/adapters/git/): add a function there",
     },
     Rule {
         words: &["Command::new", "process::Command", ".spawn("],
-        allowed: |p| p == "src/process.rs",
-        belongs: "starting a process belongs in the process adapter (src/process.rs): build a process::Cmd",
+        allowed: |p| p == "src/adapters/process.rs",
+        belongs: "starting a process belongs in the process adapter (src/adapters/process.rs): build a process::Cmd",
     },
     Rule {
         words: &[
             "std::fs",
             "std::process",
-            "crate::git",
-            "crate::process",
-            "crate::fs_tree",
-            "crate::term",
-            "crate::style",
+            "crate::adapters",
+            "crate::terminal",
+            "crate::commands",
+            "crate::workspace",
         ],
         allowed: |p| !p.starts_with("src/core/"),
         belongs: "the core is pure: it reads files through the SourceTree trait, and the \
                   commands bring what git, processes and the terminal give",
+    },
+    Rule {
+        words: &["crate::terminal", "crate::commands", "dialoguer"],
+        allowed: |p| !p.starts_with("src/adapters/"),
+        belongs: "an adapter talks to one outside system and returns data: \
+                  what users read and are asked belongs in the command (and src/terminal/)",
     },
 ];
 
@@ -163,7 +169,7 @@ fn the_layout_check_sees_what_it_must_and_nothing_else() {
     assert!(mentions("cmd.spawn()?", ".spawn("));
     assert!(!mentions("std::thread::spawn(f)", ".spawn("));
     assert_eq!(code_lines("x // git2 in a comment")[0].1, "x ");
-    assert!(!is_test_file(Path::new("src/git/mod.rs")));
-    assert!(is_test_file(Path::new("src/git/history_tests.rs")));
-    assert!(is_test_file(Path::new("src/git/testutil.rs")));
+    assert!(!is_test_file(Path::new("src/adapters/git/mod.rs")));
+    assert!(is_test_file(Path::new("src/adapters/git/history_tests.rs")));
+    assert!(is_test_file(Path::new("src/adapters/git/testutil.rs")));
 }

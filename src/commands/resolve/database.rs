@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::adapters::django::Django;
 use crate::core::keys::MigrationKey;
 use crate::core::resolve::{AppliedRename, DataLoss, Database};
-use crate::django::Django;
 use crate::error::{Error, Result};
 
 /// What is known of the local database.

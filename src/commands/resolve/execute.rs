@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::cache::CachingReader;
+use crate::adapters::django::Django;
+use crate::adapters::git::Repo;
+use crate::adapters::store::journal::{write_atomic, Effect, Journal, Phase};
+use crate::adapters::store::parse_cache::CachingReader;
+use crate::core::escape::term;
 use crate::core::resolve::{self, Plan, Step};
-use crate::django::Django;
 use crate::error::{Error, Result};
-use crate::escape::term;
-use crate::git::Repo;
-use crate::journal::{write_atomic, Effect, Journal, Phase};
 use crate::workspace::Workspace;
 
 use super::database::{self, Db};
@@ -134,12 +134,12 @@ impl<'a> Executor<'a> {
             }
         }
         let mut progress = Progress::default();
-        let _signals = crate::interrupt::guard();
+        let _signals = crate::adapters::interrupt::guard();
         for (i, step) in steps.iter().enumerate() {
             // Ctrl-C: the step that was running finished (or failed);
             // stop before the next, the journal as it is.
-            let res = if crate::interrupt::requested() {
-                Err(crate::interrupt::stopped(
+            let res = if crate::adapters::interrupt::requested() {
+                Err(crate::adapters::interrupt::stopped(
                     "the resolution",
                     i,
                     "`djmig undo` puts back every file and the local database as they were before this resolution",
@@ -195,7 +195,7 @@ impl<'a> Executor<'a> {
                     .head
                     .oid
                     .ok_or_else(|| Error::git("HEAD has no commit"))?;
-                let onto_oid = crate::git::Oid::from_str(onto)
+                let onto_oid = crate::adapters::git::Oid::from_str(onto)
                     .map_err(|_| Error::git(format!("{onto} is not a commit id")))?;
                 let mut effect = Effect::Rebase {
                     branch: state.head.branch.clone(),
@@ -209,7 +209,7 @@ impl<'a> Executor<'a> {
                     "running: git rebase {onto}  ({})",
                     term(upstream)
                 );
-                let out = crate::git::process::rebase_onto(&root, onto_oid)?;
+                let out = crate::adapters::git::process::rebase_onto(&root, onto_oid)?;
                 if !out.ok {
                     return Err(Error::failed(format!("`git rebase {upstream}` stopped"))
                         .cause(tail(&format!("{}{}", out.stdout, out.stderr)))
@@ -371,7 +371,7 @@ impl<'a> Executor<'a> {
         journal: &mut Journal,
         p: &Progress,
         command: &str,
-        run: impl FnOnce(&Django) -> Result<crate::django::Output>,
+        run: impl FnOnce(&Django) -> Result<crate::adapters::django::Output>,
     ) -> Result<()> {
         let d = self.need()?;
         let before = database::applied_lists(d)?;

@@ -17,8 +17,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::cache::CachingReader;
+use crate::adapters::django::Django;
+use crate::adapters::git::{Repo, Resolved};
+use crate::adapters::store::parse_cache::CachingReader;
 use crate::cli::{PlanFormat, ResolveArgs, Strategy as CliStrategy};
+use crate::core::escape::term;
 use crate::core::graph::detect_conflicts;
 use crate::core::keys::MigrationKey;
 use crate::core::load::Origin;
@@ -26,11 +29,8 @@ use crate::core::pyparse::ParsedMigration;
 use crate::core::resolve::{self, Database, Plan, PlanError, Situation, Step, Strategy};
 use crate::core::standpoint::How;
 use crate::core::tree::SourceTree;
-use crate::django::Django;
 use crate::error::{Error, Exit, Result};
-use crate::escape::term;
-use crate::git::{Repo, Resolved};
-use crate::term::{self, Prompter};
+use crate::terminal::prompt::{self as term, Prompter};
 use crate::workspace::Workspace;
 
 use super::{analyze_with, compare, Analysis, Io};
@@ -78,8 +78,8 @@ pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
 /// A resolution that was interrupted left files half-changed: the graph
 /// read now would be misleading.
 fn refuse_after_interrupted(ws: &Workspace) -> Result<()> {
-    if let Some(last) = crate::journal::last(&ws.root)? {
-        if last.state == crate::journal::State::InProgress {
+    if let Some(last) = crate::adapters::store::journal::last(&ws.root)? {
+        if last.state == crate::adapters::store::journal::State::InProgress {
             return Err(Error::failed(format!(
                 "the last resolution did not finish: {} (started {})",
                 last.description, last.started
@@ -432,7 +432,7 @@ fn read_worktree(
     ws: &Workspace,
     repo: &Repo,
     reader: &CachingReader,
-) -> Result<(crate::git::WorktreeTree, Analysis)> {
+) -> Result<(crate::adapters::git::WorktreeTree, Analysis)> {
     let wt = repo.worktree_tree()?;
     let a = analyze_with(ws, &wt, reader);
     let errors: Vec<String> = a
@@ -480,7 +480,7 @@ fn conflicted_apps(a: &Analysis, only: &[String]) -> Result<Vec<String>> {
 /// holds conflict markers (django-linear-migrations).
 fn settle_max_migration(ws: &Workspace, a: &Analysis, only: &[String]) -> Result<Vec<Plan>> {
     let only = super::selected_apps(&a.project, only)?;
-    let fs = crate::fs_tree::FsTree::new(&ws.root);
+    let fs = crate::adapters::fs::tree::FsTree::new(&ws.root);
     let mut out = Vec::new();
     for app in a.project.project_apps() {
         if !only.is_empty() && !only.contains(&app.label) {
@@ -577,7 +577,7 @@ fn refuse_conflict_markers(ws: &Workspace, repo: &Repo) -> Result<()> {
 fn preconditions(
     repo: &Repo,
     plans: &[Plan],
-    state: &crate::git::RepoState,
+    state: &crate::adapters::git::RepoState,
     allow_dirty: bool,
 ) -> Result<()> {
     let files: Vec<String> = plans

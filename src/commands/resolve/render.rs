@@ -4,12 +4,12 @@
 
 use std::io::Write;
 
+use crate::adapters::git::{InProgress, RepoState, Resolved};
 use crate::cli::ResolveArgs;
+use crate::core::escape::{shell_line, term};
 use crate::core::resolve::{MigInfo, Plan, Situation, Step, Strategy};
 use crate::core::standpoint::How;
 use crate::error::Exit;
-use crate::escape::{shell_line, term};
-use crate::git::{InProgress, RepoState, Resolved};
 
 use super::database::Db;
 use super::execute::Outcome;

@@ -5,12 +5,12 @@
 
 use std::path::PathBuf;
 
+use crate::adapters::store::journal::{write_atomic, Journal};
 use crate::core::pyparse::{parse_migration, FileProblemKind};
 use crate::core::resolve::unified_diff;
 use crate::core::review::{module_facts, plan_fix, Finding, RuleSettings};
 use crate::core::rewrite::apply_edits;
 use crate::error::{Error, Result};
-use crate::journal::{write_atomic, Journal};
 use crate::workspace::Workspace;
 
 use super::gather::Gathered;
@@ -124,7 +124,7 @@ fn write(ws: &Workspace, g: &Gathered, planned: &[Planned]) -> Result<()> {
         .map(|p| ws.root.join(&g.sources[p.source].file))
         .collect();
     for (p, path) in planned.iter().zip(&paths) {
-        let now = crate::limits::read(path, crate::limits::Kind::Migration)
+        let now = crate::adapters::fs::read::read(path, crate::adapters::fs::read::Kind::Migration)
             .map_err(|e| Error::failed(format!("cannot read {}", path.display())).cause(e))?;
         if now != g.sources[p.source].bytes {
             return Err(Error::failed(format!(
@@ -143,7 +143,7 @@ fn write(ws: &Workspace, g: &Gathered, planned: &[Planned]) -> Result<()> {
         &format!("djmig review --fix ({})", names.join(", ")),
         &paths,
     )?;
-    let _signals = crate::interrupt::guard();
+    let _signals = crate::adapters::interrupt::guard();
     for (p, path) in planned.iter().zip(&paths) {
         write_atomic(path, &p.after).map_err(|e| {
             Error::failed(format!("cannot write {}", path.display()))

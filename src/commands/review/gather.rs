@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::adapters::fs::tree::FsTree;
+use crate::adapters::git::{hash_blob, GitTree, Snapshot};
 use crate::core::config::exclude_matcher;
 use crate::core::discover::{discover, module_names, DiscoverOptions, PackageKind};
 use crate::core::pyparse::{parse_migration, parse_migration_graph, DepEntry, ParsedMigration};
@@ -22,8 +24,6 @@ use crate::core::rewrite::parse_number;
 use crate::core::settings::resolve_settings;
 use crate::core::tree::SourceTree;
 use crate::error::{Error, Result};
-use crate::fs_tree::FsTree;
-use crate::git::{hash_blob, GitTree, Snapshot};
 use crate::workspace::Workspace;
 
 use super::super::compare::{self, Revisions};

@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::cli::ReviewFormat;
+use crate::core::escape::{gh_data, gh_prop, term};
 use crate::core::review::{Finding, FixKind, Severity, Suppressed};
-use crate::escape::{gh_data, gh_prop, term};
 
 use super::gather::{FileError, Gathered};
 use crate::commands::Io;

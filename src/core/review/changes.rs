@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::finding::Finding;
 use super::pysrc::same_meaning;
 use super::rules::{Rule, Severity};
+use crate::core::escape::shell_line;
 use crate::core::rewrite::parse_number;
-use crate::escape::shell_line;
 
 /// One migration file on one side of the comparison.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

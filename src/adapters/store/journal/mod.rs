@@ -34,8 +34,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::adapters::git::blob_hex;
 use crate::error::{Error, Result};
-use crate::git::blob_hex;
 
 mod effects;
 pub use effects::{
@@ -187,8 +187,9 @@ fn locate(root: &Path) -> Result<(PathBuf, PathBuf)> {
 /// A `.git` file (linked worktree, submodule): `gitdir: PATH`, relative to
 /// the directory holding the file.
 fn read_gitdir_file(dotgit: &Path) -> Result<PathBuf> {
-    let text = crate::limits::read_string(dotgit, crate::limits::Kind::GitState)
-        .map_err(|e| Error::git(format!("cannot read {}", dotgit.display())).cause(e))?;
+    let text =
+        crate::adapters::fs::read::read_string(dotgit, crate::adapters::fs::read::Kind::GitState)
+            .map_err(|e| Error::git(format!("cannot read {}", dotgit.display())).cause(e))?;
     let line = text
         .lines()
         .map(str::trim)
@@ -251,13 +252,14 @@ fn current_journal(home: &Path) -> Option<PathBuf> {
 
 fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST);
-    let bytes = crate::limits::read(&path, crate::limits::Kind::Journal).map_err(|e| {
-        Error::failed(format!(
-            "cannot read the journal manifest {}",
-            path.display()
-        ))
-        .cause(e)
-    })?;
+    let bytes = crate::adapters::fs::read::read(&path, crate::adapters::fs::read::Kind::Journal)
+        .map_err(|e| {
+            Error::failed(format!(
+                "cannot read the journal manifest {}",
+                path.display()
+            ))
+            .cause(e)
+        })?;
     let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
         Error::failed(format!(
             "the journal manifest {} is damaged",
@@ -543,7 +545,13 @@ impl Journal {
             }
             Current::File { mode, .. } => {
                 entry.mode = mode;
-                Some(crate::limits::read(&abs, crate::limits::Kind::Migration).map_err(io_err)?)
+                Some(
+                    crate::adapters::fs::read::read(
+                        &abs,
+                        crate::adapters::fs::read::Kind::Migration,
+                    )
+                    .map_err(io_err)?,
+                )
             }
         };
         if let Some(bytes) = bytes {
@@ -641,9 +649,10 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
             ))
         })?);
         let bytes =
-            crate::limits::read(&backup, crate::limits::Kind::Migration).map_err(|err| {
-                Error::failed(format!("cannot read the backup {}", backup.display())).cause(err)
-            })?;
+            crate::adapters::fs::read::read(&backup, crate::adapters::fs::read::Kind::Migration)
+                .map_err(|err| {
+                    Error::failed(format!("cannot read the backup {}", backup.display())).cause(err)
+                })?;
         if e.blob.as_deref() != Some(blob_hex(&bytes).as_str()) {
             return Err(Error::failed(format!(
                 "the backup {} of {} is damaged; nothing was changed",
@@ -713,7 +722,7 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
             let bytes = if fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
                 link_bytes(p)
             } else {
-                crate::limits::read(p, crate::limits::Kind::Migration)
+                crate::adapters::fs::read::read(p, crate::adapters::fs::read::Kind::Migration)
             }
             .map_err(|e| Error::failed(format!("cannot read {}", p.display())).cause(e))?;
             write_synced(&save.join(&name), &bytes).map_err(|e| {
@@ -993,7 +1002,10 @@ fn current_state(path: &Path) -> io::Result<Current> {
         return Ok(Current::Other);
     }
     Ok(Current::File {
-        blob: blob_hex(&crate::limits::read(path, crate::limits::Kind::Migration)?),
+        blob: blob_hex(&crate::adapters::fs::read::read(
+            path,
+            crate::adapters::fs::read::Kind::Migration,
+        )?),
         mode: mode_of(&meta),
     })
 }
@@ -1101,38 +1113,9 @@ fn checked_rel(rel: &str) -> Result<PathBuf> {
     Ok(p.to_path_buf())
 }
 
+/// Now, as `YYYY-MM-DDTHH:MM:SSZ`.
 fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    rfc3339(secs)
-}
-
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-/// The civil date (year, month, day) of a day counted from 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m as u32, d as u32)
-}
-
-fn rfc3339(secs: u64) -> String {
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::core::dates::rfc3339(crate::core::dates::now_secs())
 }
 
 #[cfg(test)]
@@ -1162,13 +1145,6 @@ mod tests {
 
     const BINARY: &[u8] = b"\x00\xff\xfe\r\n\x80binary\x00\r";
     const CRLF: &[u8] = b"line one\r\nline two\r\n\r\nno newline at end";
-
-    #[test]
-    fn timestamps() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-    }
 
     #[test]
     fn undo_restores_byte_for_byte() {
@@ -1516,7 +1492,7 @@ mod tests {
         let mut child = std::process::Command::new(exe)
             .args([
                 "--exact",
-                "journal::tests::crash_child",
+                "adapters::store::journal::tests::crash_child",
                 "--nocapture",
                 "--test-threads=1",
             ])

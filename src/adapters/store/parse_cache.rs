@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
+use crate::adapters::git::hash_blob;
 use crate::core::load::MigrationReader;
 use crate::core::pyparse::{parse_migration, parse_migration_graph, ParsedMigration};
 use crate::core::tree::{BlobId, SourceTree};
-use crate::git::hash_blob;
 
 /// The cache file's name in the cache directory.
 pub const CACHE_FILE: &str = "parse-cache-v1.bin";
@@ -185,7 +185,10 @@ impl CachingReader {
                     .into(),
             );
         } else {
-            match crate::limits::read(&file, crate::limits::Kind::ParseCache) {
+            match crate::adapters::fs::read::read(
+                &file,
+                crate::adapters::fs::read::Kind::ParseCache,
+            ) {
                 Ok(data) => match index(&data, c.fingerprint) {
                     Ok(entries) => {
                         c.loaded = entries;
@@ -212,7 +215,7 @@ impl CachingReader {
     }
 
     /// The cache of a repository: `<common dir>/djmig/parse-cache-v1.bin`.
-    pub fn for_repo(repo: &crate::git::Repo) -> Self {
+    pub fn for_repo(repo: &crate::adapters::git::Repo) -> Self {
         Self::open(cache_file(&repo.cache_dir()))
     }
 

@@ -11,7 +11,7 @@
 //!   [`hooks_dir`]: quick questions for git hooks, without a whole [`Repo`];
 //! - [`hash_blob`], [`blob_hex`]: git's blob ids of bytes;
 //! - [`GitError`]: libgit2's errors as code outside the adapter sees them;
-//! - [`process`]: the user's own `git` program (run by [`crate::process`]).
+//! - [`process`]: the user's own `git` program (run by [`crate::adapters::process`]).
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};

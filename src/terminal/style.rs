@@ -5,7 +5,7 @@
 //! is a terminal, `NO_COLOR` is unset or empty, and `TERM` is not `dumb`.
 //! Output that is not coloured is byte-identical to output without this
 //! module: painting is a no-op then. What is painted is shown as
-//! [`crate::escape::term`] shows it: a name can be painted safely.
+//! [`crate::core::escape::term`] shows it: a name can be painted safely.
 //!
 //! [`Progress`] is a one-line counter on stderr, redrawn with `\r` and cleared
 //! at the end; it does nothing unless stderr is a terminal.
@@ -125,7 +125,7 @@ pub struct Painted<'a> {
 
 impl fmt::Display for Painted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = crate::escape::term(self.text);
+        let text = crate::core::escape::term(self.text);
         match self.code {
             None => f.pad(&text),
             Some(code) => {

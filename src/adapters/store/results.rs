@@ -28,9 +28,9 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::adapters::fs::tree::FsTree;
+use crate::adapters::git::{Snapshot, WorktreeTree};
 use crate::core::tree::{BlobId, Entry, SourceTree};
-use crate::fs_tree::FsTree;
-use crate::git::{Snapshot, WorktreeTree};
 
 /// The directory of result files inside the cache directory.
 pub const RESULTS_DIR: &str = "results-v1";
@@ -487,7 +487,7 @@ struct StoredHead<'a> {
 /// A writer that checksums what goes through it.
 struct Summed<W: Write> {
     out: W,
-    sum: crate::cache::Checksum,
+    sum: crate::adapters::store::parse_cache::Checksum,
 }
 
 impl<W: Write> Write for Summed<W> {
@@ -530,7 +530,7 @@ impl ResultCache {
     }
 
     fn file(&self, key: &Key) -> PathBuf {
-        let h = crate::cache::checksum(key.slot.as_bytes());
+        let h = crate::adapters::store::parse_cache::checksum(key.slot.as_bytes());
         self.dir.join(format!("{h:016x}.bin"))
     }
 
@@ -551,11 +551,14 @@ impl ResultCache {
     }
 
     fn load_inner<T: DeserializeOwned>(&self, key: &Key) -> Result<T, &'static str> {
-        let data = match crate::limits::read(&self.file(key), crate::limits::Kind::ResultCache) {
+        let data = match crate::adapters::fs::read::read(
+            &self.file(key),
+            crate::adapters::fs::read::Kind::ResultCache,
+        ) {
             Ok(d) => d,
             // A FIFO, a device, a huge file: never read, and replaced by
             // the next answer stored.
-            Err(e) if crate::limits::refusal(&e).is_some() => {
+            Err(e) if crate::adapters::fs::read::refusal(&e).is_some() => {
                 return Err("miss (not a regular file of a sane size)")
             }
             Err(_) => return Err("miss (nothing stored)"),
@@ -567,7 +570,7 @@ impl ResultCache {
         let (body, sum) = body.split_at(body.len() - 8);
         let mut s = [0u8; 8];
         s.copy_from_slice(sum);
-        if crate::cache::checksum(body) != u64::from_le_bytes(s) {
+        if crate::adapters::store::parse_cache::checksum(body) != u64::from_le_bytes(s) {
             return Err("miss (bad checksum)");
         }
         let stored: Stored = postcard::from_bytes(body).map_err(|_| "miss (undecodable)")?;
@@ -622,7 +625,7 @@ impl ResultCache {
         // length and bytes.
         let mut w = Summed {
             out: io::BufWriter::with_capacity(64 * 1024, file),
-            sum: crate::cache::Checksum::new(),
+            sum: crate::adapters::store::parse_cache::Checksum::new(),
         };
         w.out.write_all(MAGIC).map_err(|e| e.to_string())?;
         let mut sorted: Vec<(&[u8], AsStamp)> =
@@ -703,7 +706,7 @@ impl Pending<'_> {
             .persist(&self.file)
             .map_err(|e| e.error.to_string())?;
         let dir = &self.cache.dir;
-        crate::cache::remove_stale_temporaries(dir, ".result-");
+        crate::adapters::store::parse_cache::remove_stale_temporaries(dir, ".result-");
         keep_newest(dir, MAX_FILES, &self.file);
         Ok(())
     }
@@ -788,7 +791,7 @@ pub fn build_key() -> String {
     format!(
         "djmig {} parser {:016x} exe {exe}",
         env!("CARGO_PKG_VERSION"),
-        crate::cache::parser_fingerprint().0
+        crate::adapters::store::parse_cache::parser_fingerprint().0
     )
 }
 

@@ -55,7 +55,9 @@ impl Kept {
             return None;
         }
         let (body, sum) = data.split_at(data.len() - 8);
-        if crate::cache::checksum(body) != u64::from_le_bytes(sum.try_into().ok()?) {
+        if crate::adapters::store::parse_cache::checksum(body)
+            != u64::from_le_bytes(sum.try_into().ok()?)
+        {
             return None;
         }
         let u32_at = |i: usize| u32::from_le_bytes(data[i..i + 4].try_into().unwrap()) as usize;
@@ -130,7 +132,9 @@ impl<'r> Commits<'r> {
         let file = (!repo.is_shallow()).then(|| cache_dir.join(COMMITS_FILE));
         let kept = file
             .as_ref()
-            .and_then(|f| crate::limits::read(f, crate::limits::Kind::ParseCache).ok())
+            .and_then(|f| {
+                crate::adapters::fs::read::read(f, crate::adapters::fs::read::Kind::ParseCache).ok()
+            })
             .and_then(Kept::parse);
         Commits {
             repo,
@@ -207,12 +211,12 @@ impl<'r> Commits<'r> {
                 out.extend_from_slice(p.as_bytes());
             }
         }
-        let sum = crate::cache::checksum(&out);
+        let sum = crate::adapters::store::parse_cache::checksum(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         let dir = file.parent().unwrap_or(Path::new("."));
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(dir)?;
-            crate::cache::remove_stale_temporaries(dir, ".commits-");
+            crate::adapters::store::parse_cache::remove_stale_temporaries(dir, ".commits-");
             let mut tmp = tempfile::Builder::new()
                 .prefix(".commits-")
                 .suffix(".tmp")

@@ -7,8 +7,8 @@ use std::io::IsTerminal;
 use dialoguer::theme::SimpleTheme;
 use dialoguer::{Confirm, Select};
 
+use crate::core::escape::term;
 use crate::error::{Error, Exit, Result};
-use crate::escape::term;
 
 /// Asks questions; the default is always the recommended answer.
 pub trait Prompter {

@@ -271,7 +271,7 @@ fn is_module_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::django::tests::{fixture_project, linear_project, test_python};
+    use crate::adapters::django::tests::{fixture_project, linear_project, test_python};
 
     fn key(app: &str, name: &str) -> MigrationKey {
         MigrationKey::new(app, name)

@@ -17,7 +17,9 @@ pub struct GitOutput {
 
 /// Run `git ARGS` in `dir`, stdin closed, output captured.
 pub fn run_git(dir: &Path, args: &[&str]) -> Result<GitOutput> {
-    let cmd = crate::process::Cmd::new("git").args(args).dir(dir);
+    let cmd = crate::adapters::process::Cmd::new("git")
+        .args(args)
+        .dir(dir);
     let out = cmd.output().map_err(|e| {
         Error::failed(format!("cannot run `git {}`", args.join(" ")))
             .cause(e)

@@ -12,8 +12,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::adapters::fs::read::{self as limits, Kind};
 use crate::error::{Error, Result};
-use crate::limits::{self, Kind};
 
 /// Files of a (per-worktree) git directory, and what each is.
 const GIT_DIR_FILES: &[(&str, Kind)] = &[

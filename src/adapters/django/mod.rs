@@ -1,5 +1,5 @@
 //! Running the project's `manage.py`: what djmig asks of the project's
-//! Python (started by [`crate::process`]).
+//! Python (started by [`crate::adapters::process`]).
 //!
 //! Every command runs as an argument vector — never through a shell — with
 //! the manage.py directory as its working directory, stdin closed (so a
@@ -24,9 +24,9 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::adapters::process::Cmd;
 use crate::core::config::Config;
 use crate::error::{Error, Result};
-use crate::process::Cmd;
 use crate::workspace::Workspace;
 
 /// How long [`Django::can_run_django`] waits for `import django`.
@@ -318,8 +318,10 @@ fn locate_with(
         None => {
             // As the static reading finds it: the root, else the single
             // `*/manage.py` one directory down.
-            let found =
-                crate::core::settings::find_manage_py(&crate::fs_tree::FsTree::new(root), config);
+            let found = crate::core::settings::find_manage_py(
+                &crate::adapters::fs::tree::FsTree::new(root),
+                config,
+            );
             let p = root.join(found);
             if !p.is_file() {
                 return Err(Error::usage(format!("there is no {}", p.display()))

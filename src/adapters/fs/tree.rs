@@ -7,8 +7,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::adapters::fs::read::{self as limits, Kind};
 use crate::core::tree::{Entry, EntryKind, Problem, SourceTree};
-use crate::limits::{self, Kind};
 
 /// Files under a directory.
 ///

@@ -91,7 +91,7 @@ pub fn requested() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
 }
 
-/// Whether a [`guard`] is alive: [`crate::process`] then starts each
+/// Whether a [`guard`] is alive: [`crate::adapters::process`] then starts each
 /// command in a process group of its own.
 pub(crate) fn guarded() -> bool {
     GUARDED.load(Ordering::SeqCst)

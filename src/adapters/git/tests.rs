@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::testutil::TestRepo;
 use super::*;
+use crate::adapters::fs::tree::FsTree;
 use crate::core::tree::{join, EntryKind, SourceTree};
 use crate::error::Exit;
-use crate::fs_tree::FsTree;
 
 /// Every file under a tree (skipping `.git`): path → bytes.
 fn files(tree: &dyn SourceTree) -> BTreeMap<String, Vec<u8>> {
@@ -18,7 +18,7 @@ fn files(tree: &dyn SourceTree) -> BTreeMap<String, Vec<u8>> {
                 EntryKind::File => {
                     // A link that leads nowhere is listed, and says so.
                     let bytes = tree.read(&p).unwrap_or_else(|e| {
-                        assert!(crate::limits::refusal(&e).is_some(), "{p}: {e}");
+                        assert!(crate::adapters::fs::read::refusal(&e).is_some(), "{p}: {e}");
                         format!("refused: {e}").into_bytes()
                     });
                     out.insert(p.clone(), bytes);
@@ -962,7 +962,7 @@ fn lists_branches_by_glob() {
 #[test]
 #[ignore]
 fn perf_10000_files() {
-    use crate::cache::{cache_file, CachingReader};
+    use crate::adapters::store::parse_cache::{cache_file, CachingReader};
     use crate::core::config::Config;
     use crate::core::load::{load_project, LoadOptions, MigrationReader, PlainReader};
     use rayon::prelude::*;
@@ -1241,7 +1241,7 @@ fn trees_are_send_and_sync() {
     check::<GitTree>();
     check::<WorktreeTree>();
     check::<MergedTree<'static>>();
-    check::<crate::cache::CachingReader>();
+    check::<crate::adapters::store::parse_cache::CachingReader>();
     fn send<T: Send>() {}
     send::<Repo>();
 }

@@ -4,7 +4,7 @@
 //! `manage.py` — by building a [`Cmd`] (always an argument vector, never a
 //! shell); this module says how: stdin closed, output captured, a process
 //! group of its own when it must be stopped as a whole (by a second Ctrl-C
-//! under [`crate::interrupt::guard`], or at a time limit), and killed at
+//! under [`crate::adapters::interrupt::guard`], or at a time limit), and killed at
 //! the limit.
 
 use std::ffi::OsStr;
@@ -71,19 +71,19 @@ impl Cmd {
     }
 
     /// Run to completion, stdin closed, output captured. Under
-    /// [`crate::interrupt::guard`] it runs in a process group of its own
+    /// [`crate::adapters::interrupt::guard`] it runs in a process group of its own
     /// (the terminal's Ctrl-C is djmig's to decide on), and a second
     /// signal interrupts it.
     pub fn output(self) -> std::io::Result<Output> {
         let mut cmd = self.captured();
-        if !crate::interrupt::guarded() {
+        if !crate::adapters::interrupt::guarded() {
             return cmd.output();
         }
         own_group(&mut cmd);
         let child = cmd.spawn()?;
-        crate::interrupt::set_running_group(child.id() as i32);
+        crate::adapters::interrupt::set_running_group(child.id() as i32);
         let out = child.wait_with_output();
-        crate::interrupt::set_running_group(0);
+        crate::adapters::interrupt::set_running_group(0);
         out
     }
 

@@ -8,11 +8,11 @@ use std::sync::{Arc, RwLock};
 use git2::Oid;
 
 use super::pool::{BlobError, CloneError, Pool};
+use crate::adapters::fs::read::{Kind as ReadKind, Reason, Refused};
+use crate::adapters::fs::tree::FsTree;
 use crate::core::tree::{
     join, split_parent, BlobId, Entry, EntryKind, MemTree, Problem, SourceTree,
 };
-use crate::fs_tree::FsTree;
-use crate::limits::{Kind as ReadKind, Reason, Refused};
 
 /// A tree that can take part in a virtual merge ([`super::MergedTree`]):
 /// besides files' blob ids it may know a directory's identity (a git tree

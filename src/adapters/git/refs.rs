@@ -11,8 +11,8 @@ use std::path::Path;
 use git2::{ObjectType, Oid};
 
 use super::{git_err, Branch, Repo};
+use crate::adapters::fs::read::{self as limits, Kind};
 use crate::error::{Error, Result};
-use crate::limits::{self, Kind};
 
 /// One reference as listed: where it points, and the commit (or other
 /// object) under any tags.

@@ -66,12 +66,12 @@ pub fn validate(names: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// The directory git runs hooks from (see [`crate::git::hooks_dir`]).
-pub use crate::git::hooks_dir;
+/// The directory git runs hooks from (see [`crate::adapters::git::hooks_dir`]).
+pub use crate::adapters::git::hooks_dir;
 
 /// Quote for a POSIX shell: `'…'`, with `'` as `'\''`: the exact bytes,
 /// for the hook script djmig writes. Commands shown to the user are quoted
-/// with [`crate::escape::shell_word`], which also keeps them visible.
+/// with [`crate::core::escape::shell_word`], which also keeps them visible.
 pub fn sh_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
@@ -455,7 +455,7 @@ fn install_one(path: &Path, hook: &str, spec: &BlockSpec) -> Result<Outcome> {
     if existing.is_some() && !is_executable(path) {
         return Ok(Outcome::Skipped(format!(
             "it is not executable, so git does not run it (nor a block djmig would add); if it is meant to run, `chmod +x {}` and install again",
-            crate::escape::shell_word(&path.display().to_string())
+            crate::core::escape::shell_word(&path.display().to_string())
         )));
     }
     Ok(match &existing {

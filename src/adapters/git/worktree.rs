@@ -9,8 +9,8 @@ use git2::Oid;
 
 use super::pool::Pool;
 use super::tree::{oid_bytes, Snapshot};
+use crate::adapters::fs::tree::FsTree;
 use crate::core::tree::{BlobId, Entry, SourceTree};
-use crate::fs_tree::FsTree;
 
 /// What the index recorded about a file when it last looked at it.
 #[derive(Debug, Clone, Copy)]
@@ -286,7 +286,7 @@ fn conversion_possible(
         })
     };
     for id in attribute_blobs {
-        match pool.read_blob(*id, crate::limits::Kind::GitState.cap()) {
+        match pool.read_blob(*id, crate::adapters::fs::read::Kind::GitState.cap()) {
             Ok(b) if !mentions(&b) => {}
             _ => return true,
         }
@@ -304,9 +304,10 @@ fn conversion_possible(
                 .join("attributes"),
         );
     }
-    files
-        .iter()
-        .any(|f| crate::limits::read(f, crate::limits::Kind::GitState).is_ok_and(|b| mentions(&b)))
+    files.iter().any(|f| {
+        crate::adapters::fs::read::read(f, crate::adapters::fs::read::Kind::GitState)
+            .is_ok_and(|b| mentions(&b))
+    })
 }
 
 impl SourceTree for WorktreeTree {

@@ -87,7 +87,7 @@ pub fn switch_names(dir: &Path) -> Option<SwitchNames> {
 /// exactly git's rules; without a `git` program, reads the configuration
 /// with libgit2.
 pub fn hooks_dir(dir: &Path) -> Result<PathBuf> {
-    let out = crate::process::Cmd::new("git")
+    let out = crate::adapters::process::Cmd::new("git")
         .args(["rev-parse", "--git-path", "hooks"])
         .dir(dir)
         .env_remove("GIT_DIR")
