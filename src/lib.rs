@@ -8,10 +8,33 @@
 //! and questions; [`commands`] has one module per command, tying them to
 //! the command line ([`cli`]); [`error`] maps errors to exit codes.
 
-pub mod adapters;
+//!
+//! The public surface is what the binary needs ([`cli`], [`run`], [`Io`],
+//! [`Style`]) and, hidden, what the tests, the benchmark and the fuzz
+//! targets reach inside ([`testing`]); everything else is private, so the
+//! compiler reports code nothing uses.
+
+mod adapters;
 pub mod cli;
-pub mod commands;
-pub mod core;
-pub mod error;
-pub mod terminal;
-pub mod workspace;
+mod commands;
+mod core;
+mod error;
+mod terminal;
+mod workspace;
+
+pub use commands::{run, Io};
+pub use terminal::style::Style;
+
+/// What the integration tests, the benchmark and the fuzz targets reach
+/// inside djmig. Not an API: it changes with them.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::adapters::django::{DataAtRisk, Django};
+    pub use crate::adapters::store::journal::Journal;
+    pub use crate::core::graph::{arbitrary, build_graph};
+    pub use crate::core::keys::MigrationKey;
+    pub use crate::core::pyparse::{
+        parse_app_label, parse_manage_py_settings, parse_migration, parse_migration_graph,
+        parse_settings, DepEntry, FileProblemKind,
+    };
+}

@@ -22,12 +22,12 @@ fn main() -> ExitCode {
     let mut out = stdout.lock();
     let mut err = stderr.lock();
     let code = {
-        let mut io = djmig::commands::Io {
+        let mut io = djmig::Io {
             out: &mut out,
             err: &mut err,
-            style: djmig::terminal::style::Style::detect(cli.color),
+            style: djmig::Style::detect(cli.color),
         };
-        match djmig::commands::run(&cli, &mut io) {
+        match djmig::run(&cli, &mut io) {
             Ok(exit) => exit.code(),
             Err(e) => {
                 e.report(io.err);

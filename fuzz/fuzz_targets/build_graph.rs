@@ -3,8 +3,8 @@
 //! graph builds without panic, consistent, and the same twice.
 #![no_main]
 
-use djmig::core::graph::arbitrary::{check, project_from_bytes};
-use djmig::core::graph::build_graph;
+use djmig::testing::arbitrary::{check, project_from_bytes};
+use djmig::testing::build_graph;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! the file.
 #![no_main]
 
-use djmig::core::pyparse::{
+use djmig::testing::{
     parse_app_label, parse_manage_py_settings, parse_migration, parse_migration_graph,
     parse_settings, DepEntry,
 };

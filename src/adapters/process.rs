@@ -38,6 +38,7 @@ impl Cmd {
         }
     }
 
+    #[cfg(test)]
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
         self.inner.arg(arg);
         self

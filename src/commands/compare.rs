@@ -65,7 +65,6 @@ pub struct Comparison {
     /// the same on all three sides is left out: see `side_files`).
     pub merge_base_files: BTreeMap<MigrationKey, String>,
     pub ours_files: BTreeMap<MigrationKey, String>,
-    pub theirs_files: BTreeMap<MigrationKey, String>,
     /// Syntax errors in side files the merge does not read (deleted on the
     /// other side, or changed on both), already named by revision.
     pub side_errors: Vec<Diag>,
@@ -76,8 +75,6 @@ pub struct Comparison {
     /// read only when the merge has errors, to say whose they are.
     ours_errors: HashSet<ErrorKey>,
     theirs_errors: HashSet<ErrorKey>,
-    /// Files changed differently on both sides (their `ours` version is read).
-    pub conflicted_paths: Vec<String>,
 }
 
 /// What is compared, resolved: cheap to compute, and never cached.
@@ -208,7 +205,6 @@ pub fn compare_revisions(
     } else {
         Default::default()
     };
-    let conflicted_paths = merged.conflicted_paths();
     let [merge_base_files, ours_files, theirs_files] =
         side_files([&mb_tree, head_tree, &base_tree], &merged_a);
     let ours_new: Vec<&str> = new_in_ours(&ours_files, &merge_base_files)
@@ -292,13 +288,11 @@ pub fn compare_revisions(
         merged_a,
         merge_base_files,
         ours_files,
-        theirs_files,
         side_errors,
         divergence: div,
         published,
         ours_errors,
         theirs_errors,
-        conflicted_paths,
     })
 }
 

@@ -465,7 +465,8 @@ fn put_back(moved: &[(PathBuf, PathBuf)]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::store::journal::{DatabaseRecord, EffectRecord, SqliteCopy};
+    use crate::adapters::store::journal::effects::SqliteCopy;
+    use crate::adapters::store::journal::{DatabaseRecord, EffectRecord};
     use std::collections::BTreeMap;
 
     fn rec(effects: Vec<EffectRecord>, sqlite: bool) -> Record {
@@ -474,7 +475,6 @@ mod tests {
             description: "d".into(),
             started: "s".into(),
             state: State::Complete,
-            files: 2,
             effects,
             database: Some(DatabaseRecord {
                 display: "db".into(),

@@ -39,6 +39,7 @@ pub enum MaxMigration {
 
 impl MaxMigration {
     /// Every name mentioned, ours first, without repeats.
+    #[cfg(test)]
     pub fn names(&self) -> Vec<&str> {
         let all: Vec<&str> = match self {
             MaxMigration::Name(n) => vec![n.as_str()],

@@ -27,16 +27,12 @@ pub mod rules;
 #[cfg(test)]
 mod rule_tests;
 
-pub use changes::{
-    first_changed_line, pair_renames, review_branch, Branch, Deleted, Edited, Renamed, SideFile,
-};
-pub use finding::{
-    settle, suppressions, Finding, FixKind, RuleSettings, Settled, Suppressed, Suppression,
-};
-pub use fix::{plan_fix, FixPlan};
-pub use history::{FieldLookup, NoHistory};
+pub use changes::{pair_renames, review_branch, Branch, Deleted, Edited, SideFile};
+pub use finding::{settle, suppressions, Finding, FixKind, RuleSettings, Settled, Suppressed};
+pub use fix::plan_fix;
+pub use history::FieldLookup;
 pub use ops::{models_created_before, review_operations, FieldHistory, Reviewed};
-pub use pysrc::{module_facts, same_meaning, ModuleFacts};
+pub use pysrc::{module_facts, ModuleFacts};
 pub use rules::{Rule, Severity};
 
 /// What a hint warns about.

@@ -132,13 +132,7 @@ pub enum Base<C> {
     Commit { commit: C, how: How },
 }
 
-impl<C> Base<C> {
-    pub fn how(&self) -> How {
-        match self {
-            Base::Named { how, .. } | Base::Commit { how, .. } => *how,
-        }
-    }
-}
+impl<C> Base<C> {}
 
 /// Why no upstream could be decided.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -105,20 +105,25 @@ pub fn join(dir: &str, name: &str) -> String {
 
 /// An in-memory tree, for tests and virtual merges.
 #[derive(Debug, Clone, Default)]
+#[cfg(test)]
 pub struct MemTree {
     pub files: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
+#[cfg(test)]
 impl MemTree {
+    #[cfg(test)]
     pub fn new() -> Self {
         Self::default()
     }
+    #[cfg(test)]
     pub fn add(&mut self, path: &str, content: impl Into<Vec<u8>>) -> &mut Self {
         self.files.insert(path.to_string(), content.into());
         self
     }
 }
 
+#[cfg(test)]
 impl SourceTree for MemTree {
     fn list_dir(&self, dir: &str) -> Option<Vec<Entry>> {
         let prefix = if dir.is_empty() {

@@ -200,6 +200,7 @@ impl Progress {
     }
 
     /// A progress that never draws.
+    #[cfg(test)]
     pub fn hidden() -> Progress {
         Progress {
             sink: None,
@@ -210,6 +211,7 @@ impl Progress {
     }
 
     /// Whether anything is drawn.
+    #[cfg(test)]
     pub fn is_visible(&self) -> bool {
         self.sink.is_some()
     }
@@ -226,13 +228,8 @@ impl Progress {
         self.draw();
     }
 
-    /// Set the count of items done.
-    pub fn set(&self, done: u64) {
-        self.done.store(done, Ordering::Relaxed);
-        self.draw();
-    }
-
     /// The count so far.
+    #[cfg(test)]
     pub fn position(&self) -> u64 {
         self.done.load(Ordering::Relaxed)
     }

@@ -1,14 +1,14 @@
 //! The project's database, for real: `fixtures/linear` on the throwaway
 //! PostgreSQL server of `pg.rs`, migrated by the test Django, and djmig's
-//! questions to that database (`djmig::adapters::django::Django`) answered there,
+//! questions to that database (`djmig::testing::Django`) answered there,
 //! checked with psql.
 
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use djmig::adapters::django::{DataAtRisk, Django};
-use djmig::core::keys::MigrationKey;
+use djmig::testing::MigrationKey;
+use djmig::testing::{DataAtRisk, Django};
 use tempfile::TempDir;
 
 use crate::pg::postgres;

@@ -2218,12 +2218,9 @@ fn check_base_sees_a_changed_work_tree() {
 /// tree).
 fn interrupt_a_resolution(r: &Repo, set_aside: &str) {
     let file = r.path.join(set_aside);
-    let journal = djmig::adapters::store::journal::Journal::begin(
-        &r.path,
-        "resolve blog",
-        std::slice::from_ref(&file),
-    )
-    .expect("begin a journal");
+    let journal =
+        djmig::testing::Journal::begin(&r.path, "resolve blog", std::slice::from_ref(&file))
+            .expect("begin a journal");
     fs::remove_file(&file).expect("set the file aside");
     drop(journal); // never finished
 }

@@ -632,12 +632,9 @@ fn hooks_warn_about_an_interrupted_resolution() {
     repo.git(&["merge", "-q", "--no-edit", "b"]);
     repo.install(&[]);
     let file = repo.path().join("blog/migrations/0004_post_b.py");
-    let journal = djmig::adapters::store::journal::Journal::begin(
-        repo.path(),
-        "resolve blog",
-        std::slice::from_ref(&file),
-    )
-    .expect("begin a journal");
+    let journal =
+        djmig::testing::Journal::begin(repo.path(), "resolve blog", std::slice::from_ref(&file))
+            .expect("begin a journal");
     fs::remove_file(&file).unwrap();
     drop(journal);
 

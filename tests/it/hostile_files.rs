@@ -514,11 +514,11 @@ fn compile_and_encoding_verdicts_agree_with_cpython() {
         serde_json::from_slice(&out.stdout).expect("python's verdicts");
     let mut disagree = Vec::new();
     for (name, src) in &corpus {
-        let parsed = djmig::core::pyparse::parse_migration_graph(src);
+        let parsed = djmig::testing::parse_migration_graph(src);
         let ours: Vec<&str> = parsed
             .problems
             .iter()
-            .filter(|p| p.kind == djmig::core::pyparse::FileProblemKind::Syntax)
+            .filter(|p| p.kind == djmig::testing::FileProblemKind::Syntax)
             .map(|p| p.message.as_str())
             .collect();
         let theirs = &python[*name];

@@ -597,12 +597,9 @@ fn undo_removes_the_temporary_file_a_kill_left() {
     let p = diverged();
     p.git(&["merge", "-q", "--no-edit", "main"]);
     let file = p.at("blog/migrations/0004_b.py");
-    let journal = djmig::adapters::store::journal::Journal::begin(
-        &p.path,
-        "resolve blog",
-        std::slice::from_ref(&file),
-    )
-    .expect("begin a journal");
+    let journal =
+        djmig::testing::Journal::begin(&p.path, "resolve blog", std::slice::from_ref(&file))
+            .expect("begin a journal");
     drop(journal); // killed: never finished
     let tmp = p.at("blog/migrations/.0004_b.py.djmig-4242-1.tmp");
     fs::write(&tmp, "half written").unwrap();

@@ -1105,8 +1105,7 @@ fn exit_codes() {
         .expect_code(4)
         .stderr_has("hint: to review without git, name the files or pass --all");
     // 5: the last resolution did not finish.
-    let journal = djmig::adapters::store::journal::Journal::begin(&r.path, "resolve blog", &[])
-        .expect("begin");
+    let journal = djmig::testing::Journal::begin(&r.path, "resolve blog", &[]).expect("begin");
     drop(journal);
     r.dj(&["review", "--base", "main"])
         .expect_code(5)

@@ -17,7 +17,7 @@
 
 mod database;
 
-pub use database::{DataAtRisk, DatabaseInfo};
+pub use database::DataAtRisk;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};

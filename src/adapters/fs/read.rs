@@ -14,7 +14,7 @@ use std::fs::{self, File, Metadata};
 use std::io::{self, Read};
 use std::path::Path;
 
-pub use crate::core::limits::{human, narrow, refusal, refuse, within, Kind, Reason, Refused};
+pub use crate::core::limits::{narrow, refusal, refuse, Kind, Reason, Refused};
 
 /// What a non-regular file is, in words.
 fn describe(md: &Metadata) -> &'static str {

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use super::hash_blob;
 use super::tree::Snapshot;
@@ -102,7 +102,8 @@ pub struct MergedTree<'a> {
     theirs: Side<'a>,
     dirs: RwLock<HashMap<String, Option<Listing>>>,
     conflicts: Mutex<BTreeSet<String>>,
-    all_conflicts: OnceLock<Vec<String>>,
+    #[cfg(test)]
+    all_conflicts: std::sync::OnceLock<Vec<String>>,
 }
 
 impl<'a> MergedTree<'a> {
@@ -117,13 +118,15 @@ impl<'a> MergedTree<'a> {
             theirs: theirs.into(),
             dirs: RwLock::new(HashMap::new()),
             conflicts: Mutex::new(BTreeSet::new()),
-            all_conflicts: OnceLock::new(),
+            #[cfg(test)]
+            all_conflicts: std::sync::OnceLock::new(),
         }
     }
 
     /// Paths changed on both sides differently (content conflicts,
     /// modify/delete, add/add, file/directory), over the whole project,
     /// sorted.
+    #[cfg(test)]
     pub fn conflicted_paths(&self) -> Vec<String> {
         self.all_conflicts
             .get_or_init(|| {
@@ -154,6 +157,7 @@ impl<'a> MergedTree<'a> {
     }
 
     /// Visit every directory that both sides changed, deciding it.
+    #[cfg(test)]
     fn scan(&self, dir: &str) {
         if self.listing_unchecked(dir).is_none() {
             return;

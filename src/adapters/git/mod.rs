@@ -13,7 +13,6 @@
 //! - [`GitError`]: libgit2's errors as code outside the adapter sees them;
 //! - [`process`]: the user's own `git` program (run by [`crate::adapters::process`]).
 
-use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -43,13 +42,11 @@ mod history_tests;
 #[cfg(test)]
 mod tests;
 
-pub use dirs::{Blobs, DirScan, DirSpec, NewFiles};
+pub use dirs::{Blobs, DirSpec};
 pub use git2::Oid;
 pub use merge::{MergedTree, Side};
-pub use probe::{
-    hooks_dir, last_commit, rebase_in_progress, switch_names, LastCommit, SwitchNames,
-};
-pub use state::{InProgress, RebaseInfo, RepoState};
+pub use probe::{hooks_dir, last_commit, rebase_in_progress, switch_names};
+pub use state::{InProgress, RepoState};
 pub use tree::{oid_bytes, GitTree, Snapshot};
 pub use worktree::WorktreeTree;
 
@@ -285,12 +282,14 @@ impl Repo {
     }
 
     /// The project root on disk (as given to [`Repo::discover`]).
+    #[cfg(test)]
     pub fn project_root(&self) -> &Path {
         &self.project_root
     }
 
     /// The project root relative to the work-tree top, '/'-separated; `""`
     /// at the top (and in a bare repository).
+    #[cfg(test)]
     pub fn project_prefix(&self) -> &str {
         &self.prefix
     }
@@ -303,11 +302,6 @@ impl Repo {
     /// The git directory shared by all worktrees (objects, refs, config).
     pub fn common_dir(&self) -> &Path {
         &self.common_dir
-    }
-
-    /// The work-tree top; `None` for a bare repository.
-    pub fn workdir(&self) -> Option<&Path> {
-        self.workdir.as_deref()
     }
 
     pub fn is_bare(&self) -> bool {
@@ -332,6 +326,7 @@ impl Repo {
     /// Project files (project-relative paths) that are added or modified
     /// in commit `b` compared with commit `a`: a tree diff, which skips
     /// every directory whose tree is the same on both sides.
+    #[cfg(test)]
     pub fn added_or_modified(&self, a: Oid, b: Oid) -> Result<Vec<String>> {
         let tree = |c: Oid| {
             self.repo
@@ -551,6 +546,7 @@ impl Repo {
     /// The newest commit reachable from `from` (and not from `stop_at`)
     /// that added the project-relative file `path`: it has the file and
     /// none of its parents has.
+    #[cfg(test)]
     pub fn commit_adding(
         &self,
         path: &str,
@@ -566,7 +562,7 @@ impl Repo {
         if let Some(s) = stop_at {
             walk.hide(s).map_err(walk_err)?;
         }
-        let mut has: HashMap<Oid, bool> = HashMap::new();
+        let mut has: std::collections::HashMap<Oid, bool> = Default::default();
         let mut has_file = |repo: &Repository, c: Oid| -> bool {
             *has.entry(c).or_insert_with(|| {
                 repo.find_commit(c)

@@ -51,6 +51,7 @@ impl Repo {
     }
 
     /// Whether a commit is reachable from a remote-tracking branch or a tag.
+    #[cfg(test)]
     pub fn is_published(&self, commit: Oid) -> Result<bool> {
         Ok(!self.unpublished_commits(commit)?.contains(&commit))
     }

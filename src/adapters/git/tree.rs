@@ -10,9 +10,7 @@ use git2::Oid;
 use super::pool::{BlobError, CloneError, Pool};
 use crate::adapters::fs::read::{Kind as ReadKind, Reason, Refused};
 use crate::adapters::fs::tree::FsTree;
-use crate::core::tree::{
-    join, split_parent, BlobId, Entry, EntryKind, MemTree, Problem, SourceTree,
-};
+use crate::core::tree::{join, split_parent, BlobId, Entry, EntryKind, Problem, SourceTree};
 
 /// A tree that can take part in a virtual merge ([`super::MergedTree`]):
 /// besides files' blob ids it may know a directory's identity (a git tree
@@ -26,7 +24,8 @@ pub trait Snapshot: SourceTree {
 }
 
 impl Snapshot for FsTree {}
-impl Snapshot for MemTree {}
+#[cfg(test)]
+impl Snapshot for crate::core::tree::MemTree {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -114,18 +113,8 @@ impl GitTree {
         });
     }
 
-    /// The commit this tree is from.
-    pub fn commit(&self) -> Oid {
-        self.commit
-    }
-
-    /// The tree id of the project directory; `None` when the project
-    /// directory does not exist in that commit (the tree is then empty).
-    pub fn root_id(&self) -> Option<Oid> {
-        self.root
-    }
-
     /// Whether the project directory exists in that commit.
+    #[cfg(test)]
     pub fn exists(&self) -> bool {
         self.root.is_some()
     }

@@ -180,11 +180,6 @@ impl WorktreeTree {
         }
     }
 
-    /// The project root on disk.
-    pub fn root(&self) -> &Path {
-        self.fs.root()
-    }
-
     /// How many files the index holds under the project root: about how
     /// many a whole read looks at.
     pub fn indexed_files(&self) -> usize {
@@ -202,6 +197,7 @@ impl WorktreeTree {
     /// blob while the stat data matches, so no blob id is given and callers
     /// read and hash (which costs about what checking each blob's size in
     /// the object database would).
+    #[cfg(test)]
     pub fn conversion_possible(&self) -> bool {
         self.conversion
     }

@@ -209,22 +209,14 @@ impl CachingReader {
 
     /// Make [`MigrationReader::parse`] parse in this mode (by default
     /// [`ParseMode::Graph`], as [`crate::core::load::PlainReader`]).
+    #[cfg(test)]
     pub fn with_mode(mut self, mode: ParseMode) -> Self {
         self.mode = mode;
         self
     }
 
-    /// The cache of a repository: `<common dir>/djmig/parse-cache-v1.bin`.
-    pub fn for_repo(repo: &crate::adapters::git::Repo) -> Self {
-        Self::open(cache_file(&repo.cache_dir()))
-    }
-
-    /// The backing file, if any.
-    pub fn file(&self) -> Option<&Path> {
-        self.file.as_deref()
-    }
-
     /// Why the cache file was not used, when it existed but was not.
+    #[cfg(test)]
     pub fn ignored_because(&self) -> Option<&str> {
         self.ignored.as_deref()
     }

@@ -36,7 +36,7 @@ mod tests;
 
 pub use apps::{app_label_line, parse_app_label};
 pub use migration::{operation_signature, parse_migration, parse_migration_graph};
-pub use settings::{parse_manage_py_settings, parse_settings, StaticSettings};
+pub use settings::{parse_manage_py_settings, parse_settings};
 pub use value::{PyError, PyValue};
 
 /// A string literal value with the byte span of its token (quotes included)

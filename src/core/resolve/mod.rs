@@ -20,7 +20,7 @@ use super::load::Project;
 use super::pyparse::ParsedMigration;
 use super::review::{self, Hint};
 
-pub use decide::{decide, Decision, DecisionInputs};
+pub use decide::{decide, DecisionInputs};
 pub use error::PlanError;
 pub use plan::{assemble, plan, AppliedRename, Plan, PlanContext, Step};
 
@@ -160,11 +160,6 @@ impl Situation {
 
     pub fn any_applied(&self) -> bool {
         self.ours_and_dependents().any(|m| m.applied == Some(true))
-    }
-
-    /// Rows that unapplying ours would drop.
-    pub fn rows_at_risk(&self) -> u64 {
-        self.data_at_risk.iter().map(|d| d.rows).sum()
     }
 }
 

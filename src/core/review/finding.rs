@@ -96,13 +96,6 @@ impl RuleSettings {
     pub fn enabled(&self, rule: Rule) -> bool {
         !self.ignore.contains(&rule) && self.select.as_ref().is_none_or(|s| s.contains(&rule))
     }
-
-    pub fn severity(&self, rule: Rule) -> Severity {
-        self.severity
-            .get(&rule)
-            .copied()
-            .unwrap_or(rule.default_severity())
-    }
 }
 
 /// A `# djmig: ignore[rule-id, …] reason` comment.

@@ -8,7 +8,6 @@ use ruff_python_ast::Expr;
 use ruff_python_parser::parse_expression;
 use ruff_text_size::Ranged;
 
-use super::ops::FieldHistory;
 use super::plain_str;
 use crate::core::pyparse::ParsedMigration;
 
@@ -136,9 +135,11 @@ fn field_in(fields: &str, field: &str) -> Option<String> {
 }
 
 /// No history: every `AlterField` is judged on its own.
+#[cfg(test)]
 pub struct NoHistory;
 
-impl FieldHistory for NoHistory {
+#[cfg(test)]
+impl super::ops::FieldHistory for NoHistory {
     fn previous(&self, _app: &str, _before: &str, _model: &str, _field: &str) -> Option<String> {
         None
     }

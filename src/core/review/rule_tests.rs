@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::*;
 use crate::core::pyparse::parse_migration;
 use crate::core::rewrite::apply_edits;
+use fix::FixPlan;
+use history::NoHistory;
 
 /// A migration module: `prelude` after the imports, `attrs` in the class,
 /// then `operations`.

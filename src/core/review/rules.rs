@@ -121,19 +121,6 @@ impl Rule {
         }
     }
 
-    /// Whether the rule compares the branch with its base (only with
-    /// `--base`, never with `--all` or file paths).
-    pub fn needs_base(self) -> bool {
-        matches!(
-            self,
-            Rule::DeployedEdited
-                | Rule::DeployedRenamed
-                | Rule::DeployedDeleted
-                | Rule::NumberBehindBase
-                | Rule::DuplicateNumber
-        )
-    }
-
     /// What the rule catches, in one line.
     pub fn summary(self) -> &'static str {
         match self {

@@ -110,8 +110,6 @@ pub struct Record {
     pub state: State,
     pub effects: Vec<EffectRecord>,
     pub database: Option<DatabaseRecord>,
-    /// Files recorded.
-    pub files: usize,
 }
 
 impl Journal {
@@ -204,7 +202,6 @@ pub fn last_record(root: &Path) -> Result<Option<Record>> {
         description: m.description,
         started: m.started,
         state: m.state,
-        files: m.files.len(),
         effects: m.effects,
         database: m.database,
     }))

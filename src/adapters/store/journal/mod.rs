@@ -37,10 +37,10 @@ use serde::{Deserialize, Serialize};
 use crate::adapters::git::blob_hex;
 use crate::error::{Error, Result};
 
-mod effects;
+pub mod effects;
 pub use effects::{
     last_record, mark_effect_undone, mark_undone, restore_database, DatabaseRecord, Effect,
-    EffectRecord, Phase, Record, SqliteCopy,
+    EffectRecord, Phase, Record,
 };
 
 /// The manifest format version.
@@ -218,6 +218,7 @@ fn read_gitdir_file(dotgit: &Path) -> Result<PathBuf> {
 }
 
 /// Where the journal of the project at `root` lives.
+#[cfg(test)]
 pub fn journal_dir(root: &Path) -> Result<PathBuf> {
     Ok(locate(root)?.0.join(CURRENT))
 }
@@ -577,6 +578,7 @@ impl Journal {
 /// When there is nothing to undo (no journal, or the last one is already
 /// undone) this returns an [`Error::usage`] error saying so: `djmig undo`
 /// run twice exits 2 with "nothing to undo".
+#[cfg(test)]
 pub fn undo(root: &Path, dry_run: bool) -> Result<UndoReport> {
     restore_files(root, dry_run, true)
 }
@@ -768,12 +770,6 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
         write_manifest(&dir, &m)?;
     }
     Ok(report)
-}
-
-/// Remove a file (or symlink); already gone is fine. The directory is
-/// fsynced so the removal survives a crash.
-pub fn remove_file_logged(path: &Path) -> io::Result<()> {
-    remove_logged(path)
 }
 
 fn remove_logged(path: &Path) -> io::Result<()> {
