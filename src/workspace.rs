@@ -1,7 +1,16 @@
 //! Where the project is and how it is configured: the root directory, the
 //! configuration file, the virtualenv. Resolved once, before any reading.
+//! The workspace is also the run's context: the environment read once
+//! ([`Env`]), and the repository and parse cache opened once ([`Run`]).
+
+mod env;
+mod run;
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+pub use env::Env;
+use run::Run;
 
 use crate::core::config::{parse_config, Config, CONFIG_FILE};
 use crate::error::{Error, Exit, Result};
@@ -11,8 +20,6 @@ use crate::error::{Error, Exit, Result};
 pub struct Workspace {
     pub root: PathBuf,
     pub config: Config,
-    /// The configuration file read, if any.
-    pub config_file: Option<PathBuf>,
     pub strict: bool,
     /// The root relative to the git work-tree top ("" at the top or outside
     /// git), '/'-separated.
@@ -25,12 +32,17 @@ pub struct Workspace {
     pub config_text: Option<String>,
     /// `--strict` on the command line.
     pub strict_flag: bool,
+    /// The environment, read at the start of the run.
+    pub env: Env,
+    /// The repository and parse cache, shared by the workspaces of one run
+    /// (a snapshot's own configuration is a copy of this one).
+    run: Rc<Run>,
 }
 
 impl Workspace {
     /// `-C DIR` is the root; otherwise the git work-tree top around the
     /// current directory, else the current directory.
-    pub fn open(dir: Option<&Path>, config: Option<&Path>, strict: bool) -> Result<Self> {
+    pub fn open(dir: Option<&Path>, config: Option<&Path>, strict: bool, env: Env) -> Result<Self> {
         let root = match dir {
             Some(d) => {
                 if !d.is_dir() {
@@ -114,15 +126,51 @@ impl Workspace {
             })
             .unwrap_or_default();
         Ok(Workspace {
-            root,
             config: cfg,
-            config_file,
             strict,
             repo_prefix,
             config_explicit: explicit,
             config_text,
             strict_flag,
+            env,
+            run: Rc::new(Run::new(root.clone())),
+            root,
         })
+    }
+
+    /// The git repository around the root, discovered once per run, when
+    /// first asked; its error, each time, when there is none.
+    pub fn repo(&self) -> Result<&crate::adapters::git::Repo> {
+        self.run.repo()
+    }
+
+    /// [`Workspace::repo`], with `None` when the root is in no repository
+    /// at all; a repository there that cannot be read is an error.
+    pub fn find_repo(&self) -> Result<Option<&crate::adapters::git::Repo>> {
+        self.run.find_repo()
+    }
+
+    /// The parse cache of the run's repository, opened once when first
+    /// asked; [`Workspace::save_caches`] saves it at the end of the run,
+    /// if [`Workspace::keep_parse_cache`] was called.
+    pub fn parse_cache(
+        &self,
+        repo: &crate::adapters::git::Repo,
+    ) -> Rc<crate::adapters::store::parse_cache::CachingReader> {
+        self.run.parse_cache(repo)
+    }
+
+    /// What the parse cache learnt is to be saved, at the end of the run
+    /// (where each command used to save it, once its reading was done).
+    pub fn keep_parse_cache(&self) {
+        self.run.keep_parse_cache();
+    }
+
+    /// Save what the run's caches learnt and were kept, and let them go (a
+    /// command may do it early to free the memory before its largest step;
+    /// the end of the run does it in any case).
+    pub fn save_caches(&self) {
+        self.run.release_parse_cache();
     }
 }
 
@@ -188,4 +236,92 @@ fn git_toplevel(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()
         .find(|d| d.join(".git").exists())
         .map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::git::testutil::TestRepo;
+
+    fn no_env() -> Env {
+        Env::from_vars(|_| None)
+    }
+
+    fn project(r: &TestRepo) {
+        r.write("manage.py", "")
+            .write("shop/__init__.py", "")
+            .write("shop/migrations/__init__.py", "")
+            .write(
+                "shop/migrations/0001_initial.py",
+                &TestRepo::migration(&[], ""),
+            )
+            .write(
+                "shop/migrations/0002_more.py",
+                &TestRepo::migration(&[("shop", "0001_initial")], ""),
+            );
+        r.commit("project");
+    }
+
+    #[test]
+    fn a_run_discovers_its_repository_once_and_opens_its_parse_cache_once() {
+        let r = TestRepo::new();
+        project(&r);
+        let ws = Workspace::open(Some(&r.path), None, false, no_env()).unwrap();
+        // Nothing is opened until asked for.
+        assert_eq!(ws.run.discoveries(), 0);
+        assert_eq!(ws.run.caches_opened(), 0);
+        crate::commands::require_worktree(&ws).unwrap();
+        let a = crate::commands::analyze_worktree(&ws);
+        assert!(
+            a.project.apps.contains_key("shop"),
+            "{:?}",
+            a.project.apps.keys()
+        );
+        // Again, as `check` and the hooks do, and through a snapshot's copy.
+        let _ = crate::commands::analyze_worktree(&ws);
+        let copy = ws.clone();
+        let repo = copy.repo().unwrap();
+        let _ = copy.parse_cache(repo);
+        assert!(ws.find_repo().unwrap().is_some());
+        assert_eq!(ws.run.discoveries(), 1);
+        assert_eq!(ws.run.caches_opened(), 1);
+        // Saved once, at the end; what is asked after is opened again.
+        let file = crate::adapters::store::parse_cache::cache_file(&repo.cache_dir());
+        assert!(!file.exists(), "{}", file.display());
+        ws.save_caches();
+        assert!(file.exists(), "{}", file.display());
+        let _ = ws.parse_cache(repo);
+        assert_eq!(ws.run.caches_opened(), 2);
+        assert_eq!(ws.run.discoveries(), 1);
+    }
+
+    #[test]
+    fn outside_git_the_error_is_the_same_each_time_and_discovery_is_not_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(Some(dir.path()), None, false, no_env()).unwrap();
+        assert!(ws.find_repo().unwrap().is_none());
+        let first = ws.repo().unwrap_err();
+        let again = ws.repo().unwrap_err();
+        assert_eq!(first.message, again.message);
+        assert!(
+            first.message.contains("is not in a git repository"),
+            "{}",
+            first.message
+        );
+        assert_eq!(ws.run.discoveries(), 1);
+        // The work tree is read without git.
+        crate::commands::require_worktree(&ws).unwrap();
+        let _ = crate::commands::analyze_worktree(&ws);
+        assert_eq!(ws.run.discoveries(), 1);
+        assert_eq!(ws.run.caches_opened(), 0);
+    }
+
+    #[test]
+    fn the_environment_is_the_one_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::from_vars(|name| (name == "GITHUB_ACTIONS").then(|| "true".into()));
+        let ws = Workspace::open(Some(dir.path()), None, false, env.clone()).unwrap();
+        assert_eq!(ws.env, env);
+        assert!(ws.env.github_actions);
+    }
 }

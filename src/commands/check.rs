@@ -6,7 +6,7 @@ use crate::cli::{CheckArgs, CheckFormat};
 use crate::core::escape::{gh_data, gh_prop, shell_line, term};
 use crate::core::report::GraphReport;
 use crate::error::{is_broken_pipe, Error, Exit, Result};
-use crate::workspace::Workspace;
+use crate::workspace::{Env, Workspace};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,7 +48,7 @@ pub fn run(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
         &mut report,
         &crate::adapters::fs::tree::FsTree::new(&ws.root),
     );
-    let written = match check_format(args.format) {
+    let written = match check_format(args.format, &ws.env) {
         CheckFormat::Json => report.write_json(io.out),
         CheckFormat::Text => {
             print_diags(io, &report);
@@ -89,10 +89,10 @@ fn worktree_report(ws: &Workspace, apps: &[String]) -> Result<GraphReport> {
         std::mem::forget(a);
         Ok(report)
     };
-    let Ok(repo) = crate::adapters::git::Repo::discover(&ws.root) else {
+    let Ok(repo) = ws.repo() else {
         return report_of(analyze_worktree(ws));
     };
-    let store = ResultCache::new(&repo.cache_dir());
+    let store = ResultCache::new(&repo.cache_dir(), ws.env.trace_cache);
     let key = crate::adapters::store::results::Key {
         slot: result_key(ws, &format!("check worktree\napps {apps:?}")),
         exact: String::new(),
@@ -100,7 +100,7 @@ fn worktree_report(ws: &Workspace, apps: &[String]) -> Result<GraphReport> {
     if let Some(stored) = store.load::<StoredReport>(&key) {
         return Ok(stored.into());
     }
-    let reader = compare::open_cache(&repo);
+    let reader = ws.parse_cache(repo);
     let (a, rec) = match repo.worktree_tree() {
         Ok(wt) => {
             // About one stamp and one parse per file the index has.
@@ -108,20 +108,21 @@ fn worktree_report(ws: &Workspace, apps: &[String]) -> Result<GraphReport> {
             if reader.stats().loaded == 0 {
                 reader.expect(wt.indexed_files());
             }
-            let a = analyze_recorded(ws, &Recorder::new(&wt, &rec), &reader, Some(&rec));
+            let a = analyze_recorded(ws, &Recorder::new(&wt, &rec), &*reader, Some(&rec));
             (a, rec)
         }
         Err(_) => {
             let rec = Recording::new();
             let fs = crate::adapters::fs::tree::FsTree::new(&ws.root);
-            let a = analyze_recorded(ws, &Recorder::new(&fs, &rec), &reader, Some(&rec));
+            let a = analyze_recorded(ws, &Recorder::new(&fs, &rec), &*reader, Some(&rec));
             (a, rec)
         }
     };
-    let _ = reader.save();
     // What is let go before the report is made: the report is made when
-    // the run holds the most.
+    // the run holds the most. The parse cache is saved now, then.
+    ws.keep_parse_cache();
     drop(reader);
+    ws.save_caches();
     let pending = store.begin(&key, rec);
     let report = report_of(a)?;
     if let Some(p) = pending {
@@ -161,8 +162,8 @@ impl<'a> StoredReportRef<'a> {
 /// `check --base REV [--head REV]`: the conflicts the merge would have.
 fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
     let repo = compare::open_repo(ws)?;
-    let revs = compare::revisions(ws, &repo, args.base.as_deref(), args.head.as_deref())?;
-    let store = ResultCache::new(&repo.cache_dir());
+    let revs = compare::revisions(ws, repo, args.base.as_deref(), args.head.as_deref())?;
+    let store = ResultCache::new(&repo.cache_dir(), ws.env.trace_cache);
     // Revisions by commit id; the work tree as head by what it reads.
     let key = crate::adapters::store::results::Key {
         slot: result_key(
@@ -183,10 +184,12 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
         Some(s) => (s, None),
         None => {
             let rec = Recording::new();
-            let reader = compare::open_cache(&repo);
-            let mut cmp = compare::compare_revisions(ws, &repo, &reader, &revs, Some(&rec))?;
-            let _ = reader.save();
+            let reader = ws.parse_cache(repo);
+            let mut cmp = compare::compare_revisions(ws, repo, &reader, &revs, Some(&rec))?;
+            // Saved and let go before the answer is stored, as above.
+            ws.keep_parse_cache();
             drop(reader);
+            ws.save_caches();
             let pending = store.begin(&key, rec);
             let s = stored_comparison(&revs, &cmp, &args.apps)?;
             if let Some(p) = pending {
@@ -228,7 +231,7 @@ fn run_compare(ws: &Workspace, args: &CheckArgs, io: &mut Io) -> Result<Exit> {
         serde_json::to_value(revs.json(divergence.clone()))
             .map_err(|e| Error::failed("cannot encode the report").cause(e))?,
     );
-    let written = match check_format(args.format) {
+    let written = match check_format(args.format, &ws.env) {
         CheckFormat::Json => report.write_json(io.out),
         CheckFormat::Text => {
             print_diags(io, &report);
@@ -476,13 +479,13 @@ fn worktree_beside(bare: &std::path::Path, rev: &str) -> std::path::PathBuf {
 /// second parent, else the default base.
 fn leaf_sides(ws: &Workspace, report: &GraphReport) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let Ok(repo) = crate::adapters::git::Repo::discover(&ws.root) else {
+    let Ok(repo) = ws.repo() else {
         return out;
     };
     let Ok(state) = repo.state() else { return out };
     let incoming = match compare::incoming_commit(&state) {
         Some(oid) => Some((oid, compare::short(oid))),
-        None => compare::resolve_base(&repo, ws, None)
+        None => compare::resolve_base(repo, ws, None)
             .ok()
             .map(|(r, _)| (r.oid, r.describe())),
     };
@@ -520,14 +523,12 @@ fn leaf_sides(ws: &Workspace, report: &GraphReport) -> BTreeMap<String, String> 
 }
 
 /// The format asked for, else annotations inside GitHub Actions, else text.
-pub fn check_format(asked: Option<CheckFormat>) -> CheckFormat {
-    asked.unwrap_or_else(|| {
-        if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-            CheckFormat::Github
-        } else {
-            CheckFormat::Text
-        }
-    })
+pub fn check_format(asked: Option<CheckFormat>, env: &Env) -> CheckFormat {
+    match asked {
+        Some(f) => f,
+        None if env.github_actions => CheckFormat::Github,
+        None => CheckFormat::Text,
+    }
 }
 
 /// GitHub Actions workflow commands: an `::error` on each leaf migration of

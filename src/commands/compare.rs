@@ -23,21 +23,14 @@ use crate::adapters::store::results::{Recorder, Recording};
 use super::{analyze_recorded, Analysis};
 
 /// Open the repository around the project.
-pub fn open_repo(ws: &Workspace) -> Result<Repo> {
-    let repo = Repo::discover(&ws.root)?;
+pub fn open_repo(ws: &Workspace) -> Result<&Repo> {
+    let repo = ws.repo()?;
     if repo.has_no_commits() {
         return Err(Error::git("the repository has no commits yet").hint(
             "commit something first; until then `djmig check` without --base reads the work tree",
         ));
     }
     Ok(repo)
-}
-
-/// The persistent parse cache of a repository.
-pub fn open_cache(repo: &Repo) -> CachingReader {
-    CachingReader::open(crate::adapters::store::parse_cache::cache_file(
-        &repo.cache_dir(),
-    ))
 }
 
 /// The base revision: given, or the default, and how it was chosen.

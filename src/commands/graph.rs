@@ -19,13 +19,13 @@ pub fn run(ws: &Workspace, args: &GraphArgs, io: &mut Io) -> Result<Exit> {
         }
         Some(rev) => {
             let repo = super::compare::open_repo(ws)?;
-            let reader = super::compare::open_cache(&repo);
+            let reader = ws.parse_cache(repo);
             let r = repo.resolve(rev)?;
             let tree = repo.tree(r.oid)?;
-            let a = super::analyze_with(ws, &tree, &reader);
+            let a = super::analyze_with(ws, &tree, &*reader);
             super::missing_objects(&[&tree])
                 .map_err(|e| e.cause(format!("reading {}", r.describe())))?;
-            let _ = reader.save();
+            ws.keep_parse_cache();
             a
         }
     };

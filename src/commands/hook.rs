@@ -22,19 +22,16 @@ use crate::core::dlm;
 use crate::core::escape::{shell_line, term};
 use crate::core::report::GraphReport;
 use crate::error::{Error, Exit, Result};
-use crate::workspace::Workspace;
+use crate::workspace::{Env, Workspace};
 
 use super::{analyze_worktree, Io};
 
-/// Set to anything but `0` or empty, `djmig hook run` does nothing.
-pub const SKIP_ENV: &str = "DJMIG_SKIP_HOOKS";
-
-pub fn run(cli: &Cli, cmd: &HookCommand, io: &mut Io) -> Result<Exit> {
+pub fn run(cli: &Cli, cmd: &HookCommand, env: Env, io: &mut Io) -> Result<Exit> {
     match cmd {
-        HookCommand::Install(a) => install(cli, a, io, true),
-        HookCommand::Uninstall(a) => install(cli, a, io, false),
+        HookCommand::Install(a) => install(cli, a, env, io, true),
+        HookCommand::Uninstall(a) => install(cli, a, env, io, false),
         HookCommand::Run(a) => {
-            if let Err(e) = run_hook(cli, a, io) {
+            if let Err(e) = run_hook(cli, a, env, io) {
                 let p = io.style.err;
                 let note = format!(
                     "{} hook: {} (the git operation is not affected; `djmig check` tells more)",
@@ -62,9 +59,9 @@ fn global_args(cli: &Cli, ws: &Workspace) -> Vec<String> {
     args
 }
 
-fn install(cli: &Cli, a: &HookInstallArgs, io: &mut Io, add: bool) -> Result<Exit> {
+fn install(cli: &Cli, a: &HookInstallArgs, env: Env, io: &mut Io, add: bool) -> Result<Exit> {
     let names = hooks::validate(&a.hooks)?;
-    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
+    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict, env)?;
     let dir = hooks::hooks_dir(&ws.root)?;
     let results = if add {
         let exe = std::env::current_exe()
@@ -113,11 +110,8 @@ fn install(cli: &Cli, a: &HookInstallArgs, io: &mut Io, add: bool) -> Result<Exi
 
 /// `git rebase` checks out commits as it goes: its post-checkout calls are
 /// not branch switches the user made; post-rewrite speaks at the end.
-fn in_rebase(root: &Path) -> bool {
-    if std::env::var("GIT_REFLOG_ACTION").is_ok_and(|a| a.starts_with("rebase")) {
-        return true;
-    }
-    crate::adapters::git::rebase_in_progress(root)
+fn in_rebase(ws: &Workspace) -> bool {
+    ws.env.git_rebasing || crate::adapters::git::rebase_in_progress(&ws.root)
 }
 
 /// What a hook run is about.
@@ -204,15 +198,23 @@ fn commit_concludes(root: &Path) -> bool {
     )
 }
 
-fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
-    if std::env::var(SKIP_ENV).is_ok_and(|v| !v.is_empty() && v != "0") {
+fn run_hook(cli: &Cli, a: &HookRunArgs, env: Env, io: &mut Io) -> Result<()> {
+    if env.skip_hooks {
         return Ok(());
     }
     let event = event(a)?;
-    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
+    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict, env)?;
+    let done = hook_on(cli, &ws, event, io);
+    // Once, however the hook ended.
+    ws.save_caches();
+    done
+}
+
+/// [`run_hook`] in the open workspace.
+fn hook_on(cli: &Cli, ws: &Workspace, event: Event, io: &mut Io) -> Result<()> {
     // A rebase checks out and commits as it goes; post-rewrite speaks at
     // the end.
-    if event != Event::Merged && in_rebase(&ws.root) {
+    if event != Event::Merged && in_rebase(ws) {
         return Ok(());
     }
     let p = io.style.err;
@@ -223,7 +225,7 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
     };
     // Half-changed files: nothing else is worth saying, and committing
     // them would lose what the resolution set aside.
-    if let Some(j) = super::unfinished_resolution(&ws) {
+    if let Some(j) = super::unfinished_resolution(ws) {
         let what = format!(
             "the last resolution did not finish: {} (started {}); files it changed are half-way",
             j.description, j.started
@@ -242,7 +244,7 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
         Event::Switched { prev, new } => Some((prev, new)),
         Event::Merged | Event::Committed => None,
     };
-    let an = analyze_worktree(&ws);
+    let an = analyze_worktree(ws);
     let mut report = GraphReport::new(
         &an.project,
         &an.built.graph,
@@ -300,7 +302,7 @@ fn run_hook(cli: &Cli, a: &HookRunArgs, io: &mut Io) -> Result<()> {
     }
     if let Some((prev, new)) = checkout {
         if ws.config.hooks.database_check {
-            super::stranded::database_check(&ws, &an, &prev, &new, io)?;
+            super::stranded::database_check(ws, &an, &prev, &new, io)?;
         }
     }
     Ok(())

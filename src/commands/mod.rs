@@ -24,7 +24,7 @@ use crate::core::load::{
 };
 use crate::core::tree::SourceTree;
 use crate::error::{Error, Exit, Result};
-use crate::workspace::Workspace;
+use crate::workspace::{Env, Workspace};
 
 /// Where output goes: data on `out`, talk on `err`.
 pub struct Io<'a> {
@@ -38,7 +38,10 @@ pub struct Io<'a> {
 /// [`crate::core::escape::Guard`]s: whatever a name slips past the renderers'
 /// escaping cannot steer the terminal or start a workflow command.
 pub fn run(cli: &Cli, io: &mut Io) -> Result<Exit> {
-    let mut out = Guard::new(&mut *io.out, stdout_mode(cli, io.style.out.enabled));
+    // The environment is read once, here; everything after takes it from
+    // `env` (or the workspace).
+    let env = Env::from_process();
+    let mut out = Guard::new(&mut *io.out, stdout_mode(cli, &env, io.style.out.enabled));
     let mut err = Guard::new(
         &mut *io.err,
         Mode::Text {
@@ -50,40 +53,40 @@ pub fn run(cli: &Cli, io: &mut Io) -> Result<Exit> {
         err: &mut err,
         style: io.style,
     };
-    dispatch(cli, &mut io)
+    dispatch(cli, env, &mut io)
 }
 
 /// What stdout holds: text, JSON, GitHub workflow commands (written
 /// escaped already) or a generated file.
-fn stdout_mode(cli: &Cli, colour: bool) -> Mode {
+fn stdout_mode(cli: &Cli, env: &Env, colour: bool) -> Mode {
     use crate::cli::{CheckFormat, GraphFormat, PlanFormat, ScanFormat};
     let text = Mode::Text { colour };
     match &cli.command {
         Command::Graph(a) if a.format == GraphFormat::Json => Mode::Json,
-        Command::Check(a) => match check::check_format(a.format) {
+        Command::Check(a) => match check::check_format(a.format, env) {
             CheckFormat::Json => Mode::Json,
             CheckFormat::Github => Mode::Raw,
             CheckFormat::Text => text,
         },
         Command::Scan(a) if a.format == ScanFormat::Json => Mode::Json,
         Command::Resolve(a) if a.format == PlanFormat::Json => Mode::Json,
-        Command::Review(a) => review::stdout_mode(a, colour),
+        Command::Review(a) => review::stdout_mode(a, env, colour),
         Command::Completions(_) | Command::Man => Mode::Raw,
         _ => text,
     }
 }
 
-fn dispatch(cli: &Cli, io: &mut Io) -> Result<Exit> {
+fn dispatch(cli: &Cli, env: Env, io: &mut Io) -> Result<Exit> {
     // Before the project is opened: completions and the man page need none,
     // and a hook must not fail on a broken one.
     match &cli.command {
         Command::Completions(a) => return completions::run_completions(a.shell, io.out),
         Command::Man => return completions::run_man(io.out),
-        Command::Hook(h) => return hook::run(cli, h, io),
+        Command::Hook(h) => return hook::run(cli, h, env, io),
         _ => {}
     }
-    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict)?;
-    match &cli.command {
+    let ws = Workspace::open(cli.dir.as_deref(), cli.config.as_deref(), cli.strict, env)?;
+    let exit = match &cli.command {
         Command::Graph(a) => graph::run(&ws, a, io),
         Command::Check(a) => check::run(&ws, a, io),
         Command::Scan(a) => scan::run(&ws, a, io),
@@ -94,7 +97,11 @@ fn dispatch(cli: &Cli, io: &mut Io) -> Result<Exit> {
             "`{}` is not available in this build",
             command_name(other)
         ))),
-    }
+    };
+    // Once, whatever the command's exit (if it got as far as keeping what
+    // the parse cache learnt).
+    ws.save_caches();
+    exit
 }
 
 fn command_name(c: &Command) -> &'static str {
@@ -121,11 +128,11 @@ pub struct Analysis {
 /// index's stat data tells which files are unchanged, and their parse comes
 /// from the cache under `.git/djmig/` without reading them.
 pub fn analyze_worktree(ws: &Workspace) -> Analysis {
-    if let Ok(repo) = crate::adapters::git::Repo::discover(&ws.root) {
+    if let Ok(repo) = ws.repo() {
         if let Ok(wt) = repo.worktree_tree() {
-            let reader = compare::open_cache(&repo);
-            let a = analyze_with(ws, &wt, &reader);
-            let _ = reader.save();
+            let reader = ws.parse_cache(repo);
+            let a = analyze_with(ws, &wt, &*reader);
+            ws.keep_parse_cache();
             return a;
         }
     }
@@ -138,7 +145,7 @@ pub fn analyze_worktree(ws: &Workspace) -> Analysis {
 /// conflicts" about nothing. A git directory djmig refuses to open (a FIFO
 /// for an index) is an error here too, not a quiet read without git.
 pub fn require_worktree(ws: &Workspace) -> Result<()> {
-    match crate::adapters::git::Repo::find(&ws.root)? {
+    match ws.find_repo()? {
         Some(repo) if repo.is_bare() => Err(Error::git(format!(
             "{} is in a bare repository, which has no work tree to read",
             ws.root.display()
@@ -158,12 +165,25 @@ pub fn analyze_with(
     analyze_recorded(ws, tree, reader, None)
 }
 
+/// The project's manage.py and interpreter ([`Django::locate`]), with the
+/// run's `VIRTUAL_ENV` and `PATH`.
+///
+/// [`Django::locate`]: crate::adapters::django::Django::locate
+pub fn locate_django(ws: &Workspace) -> Result<crate::adapters::django::Django> {
+    crate::adapters::django::Django::locate(
+        &ws.root,
+        &ws.config,
+        ws.env.virtual_env.as_deref(),
+        ws.env.path.as_deref(),
+    )
+}
+
 /// The virtualenv's site-packages the project's outside apps are read from.
 pub fn site_packages(ws: &Workspace) -> Option<std::path::PathBuf> {
     find_site_packages(
         &ws.root,
         ws.config.python.as_deref(),
-        std::env::var("VIRTUAL_ENV").ok().as_deref(),
+        ws.env.virtual_env_text(),
     )
 }
 

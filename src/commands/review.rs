@@ -25,15 +25,15 @@ use crate::core::review::{
     RuleSettings, Settled, Severity,
 };
 use crate::error::{Error, Exit, Result};
-use crate::workspace::Workspace;
+use crate::workspace::{Env, Workspace};
 
 use super::{compare, Io};
 
 pub use render::Report;
 
 /// What stdout holds for this command.
-pub fn stdout_mode(args: &ReviewArgs, colour: bool) -> Mode {
-    match review_format(args.format) {
+pub fn stdout_mode(args: &ReviewArgs, env: &Env, colour: bool) -> Mode {
+    match review_format(args.format, env) {
         ReviewFormat::Json | ReviewFormat::Sarif => Mode::Json,
         ReviewFormat::Github => Mode::Raw,
         ReviewFormat::Text => Mode::Text { colour },
@@ -41,14 +41,12 @@ pub fn stdout_mode(args: &ReviewArgs, colour: bool) -> Mode {
 }
 
 /// The format asked for, else annotations inside GitHub Actions, else text.
-fn review_format(asked: Option<ReviewFormat>) -> ReviewFormat {
-    asked.unwrap_or_else(|| {
-        if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-            ReviewFormat::Github
-        } else {
-            ReviewFormat::Text
-        }
-    })
+fn review_format(asked: Option<ReviewFormat>, env: &Env) -> ReviewFormat {
+    match asked {
+        Some(f) => f,
+        None if env.github_actions => ReviewFormat::Github,
+        None => ReviewFormat::Text,
+    }
 }
 
 /// What is reviewed.
@@ -148,7 +146,7 @@ impl Request {
         Ok(Request {
             scope,
             rules,
-            format: review_format(args.format),
+            format: review_format(args.format, &ws.env),
             fix,
         })
     }
@@ -238,9 +236,9 @@ fn branch_report(
     req: &Request,
 ) -> Result<Report> {
     let repo = compare::open_repo(ws).map_err(without_git)?;
-    let revs = compare::revisions(ws, &repo, args.base.as_deref(), args.head.as_deref())
+    let revs = compare::revisions(ws, repo, args.base.as_deref(), args.head.as_deref())
         .map_err(without_git)?;
-    let store = ResultCache::new(&repo.cache_dir());
+    let store = ResultCache::new(&repo.cache_dir(), ws.env.trace_cache);
     let key = Key {
         slot: super::result_key(
             ws,

@@ -59,23 +59,24 @@ pub fn run(ws: &Workspace, args: &ScanArgs, io: &mut Io) -> Result<Exit> {
         .map(|s| since::parse_since(s, now))
         .transpose()?;
     let repo = compare::open_repo(ws)?;
-    let reader = compare::open_cache(&repo);
-    let (base, base_how) = compare::resolve_base(&repo, ws, args.base.as_deref())?;
-    let selected = select_refs(&repo, &base, &args.branches, since)?;
+    let reader = ws.parse_cache(repo);
+    let reader = &*reader;
+    let (base, base_how) = compare::resolve_base(repo, ws, args.base.as_deref())?;
+    let selected = select_refs(repo, &base, &args.branches, since)?;
     let branches: Vec<Branch> = selected.refs.iter().map(|(b, _)| b.clone()).collect();
 
     let progress = crate::terminal::style::Progress::stderr("scanning refs");
     progress.set_total(branches.len() as u64 + 1);
     let base_tree = repo.tree(base.oid)?;
-    let base_a = analyze_with(ws, &base_tree, &reader);
+    let base_a = analyze_with(ws, &base_tree, reader);
     super::missing_objects(&[&base_tree])?;
     progress.inc(1);
-    let new = read_new_migrations(&repo, &reader, &base_tree, &base_a, &selected, &progress)?;
+    let new = read_new_migrations(repo, reader, &base_tree, &base_a, &selected, &progress)?;
     progress.finish();
-    let _ = reader.save();
+    ws.keep_parse_cache();
 
     let mut warnings = Vec::new();
-    let collisions = decide(&repo, &base_a, &base.rev, &branches, &new, &mut warnings)?;
+    let collisions = decide(repo, &base_a, &base.rev, &branches, &new, &mut warnings)?;
     let skipped = Skipped {
         merged: selected.merged,
         older: selected.older,

@@ -20,24 +20,7 @@ use crate::core::tree::SourceTree;
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
-use super::{analyze_with, compare, Analysis, Io};
-
-/// How long the database check may take before it is stopped, unless
-/// [`TIMEOUT_ENV`] says otherwise.
-const DATABASE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The database check's time limit in seconds (a Django that takes long to
-/// start, or a test that must not wait 30 s).
-pub const TIMEOUT_ENV: &str = "DJMIG_DATABASE_CHECK_TIMEOUT";
-
-fn database_timeout() -> Duration {
-    std::env::var(TIMEOUT_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|&s| s > 0)
-        .map(Duration::from_secs)
-        .unwrap_or(DATABASE_TIMEOUT)
-}
+use super::{analyze_with, Analysis, Io};
 
 /// The Python run by `manage.py shell -c`: the migrations recorded as
 /// applied in the default database, as `DJMIG-APPLIED [[app, name], …]`.
@@ -51,7 +34,9 @@ const APPLIED_PY: &str = "print('DJMIG-APPLIED ' + __import__('json').dumps(sort
 ///
 /// Not `showmigrations`: it lists the migrations of the files checked out,
 /// and the ones this check looks for are exactly those that are not.
-pub fn applied_migrations(dj: &Django) -> Result<Vec<MigrationKey>> {
+/// `limit` is how long it may take (the run's
+/// `DJMIG_DATABASE_CHECK_TIMEOUT`).
+pub fn applied_migrations(dj: &Django, limit: Duration) -> Result<Vec<MigrationKey>> {
     let argv = dj.manage_argv(&["shell", "--verbosity", "0", "--command", APPLIED_PY]);
     let mut cmd = Cmd::new(&argv[0])
         .args(&argv[1..])
@@ -59,7 +44,6 @@ pub fn applied_migrations(dj: &Django) -> Result<Vec<MigrationKey>> {
     if let Some(dir) = dj.manage_py.parent().filter(|d| !d.as_os_str().is_empty()) {
         cmd = cmd.dir(dir);
     }
-    let limit = database_timeout();
     let Timed {
         success,
         stdout,
@@ -117,12 +101,12 @@ fn branch_names(root: &Path, prev: &str, new: &str) -> (String, String) {
 /// (an app added on that branch is not in this one at all).
 fn previous_apps(ws: &Workspace, prev: &str) -> BTreeMap<String, String> {
     let read = || -> Option<BTreeMap<String, String>> {
-        let repo = crate::adapters::git::Repo::discover(&ws.root).ok()?;
+        let repo = ws.repo().ok()?;
         let oid = crate::adapters::git::Oid::from_str(prev).ok()?;
         let tree = repo.tree(oid).ok()?;
-        let reader = compare::open_cache(&repo);
-        let an = analyze_with(ws, &tree, &reader);
-        let _ = reader.save();
+        let reader = ws.parse_cache(repo);
+        let an = analyze_with(ws, &tree, &*reader);
+        ws.keep_parse_cache();
         Some(
             an.project
                 .project_apps()
@@ -332,8 +316,8 @@ pub fn database_check(
     new: &str,
     io: &mut Io,
 ) -> Result<()> {
-    let dj = Django::locate(ws)?;
-    let applied = applied_migrations(&dj)?;
+    let dj = super::locate_django(ws)?;
+    let applied = applied_migrations(&dj, ws.env.database_check_timeout)?;
     let mut dirs = previous_apps(ws, prev);
     dirs.extend(
         an.project
@@ -383,8 +367,8 @@ pub fn database_check(
             )
         })
         .collect();
-    let repo = crate::adapters::git::Repo::discover(&ws.root)?;
-    let cands = candidates(&repo, prev, &prev_name);
+    let repo = ws.repo()?;
+    let cands = candidates(repo, prev, &prev_name);
     let has = |c: &Candidate, file: &str| repo.tree(c.oid).is_ok_and(|t| t.is_file(file));
     let (groups, nowhere) = plan(&files, &cands, has);
     let missing_on_prev: BTreeSet<String> = match cands.first() {

@@ -148,8 +148,8 @@ pub fn run(ws: &Workspace, args: &UndoArgs, io: &mut Io) -> Result<Exit> {
     let Some(rec) = journal::last_record(&ws.root)? else {
         return Err(Error::usage("nothing to undo"));
     };
-    let repo = crate::adapters::git::Repo::discover(&ws.root).ok();
-    let state = repo.as_ref().and_then(|r| r.state().ok());
+    let repo = ws.repo().ok();
+    let state = repo.and_then(|r| r.state().ok());
     let head = state
         .as_ref()
         .and_then(|s| s.head.oid)
@@ -273,7 +273,7 @@ pub fn run(ws: &Workspace, args: &UndoArgs, io: &mut Io) -> Result<Exit> {
         .iter()
         .any(|s| matches!(s, UndoStep::Migrate { .. } | UndoStep::RenameBack { .. }))
     {
-        let d = Django::locate(ws).map_err(|e| {
+        let d = super::locate_django(ws).map_err(|e| {
             e.hint("undo migrates the local database back with the project's manage.py; `djmig undo --no-database` restores the files only")
         })?;
         Some(d)

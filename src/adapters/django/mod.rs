@@ -27,7 +27,6 @@ use std::time::Duration;
 use crate::adapters::process::Cmd;
 use crate::core::config::Config;
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
 
 /// How long [`Django::can_run_django`] waits for `import django`.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,13 +61,14 @@ impl Django {
     /// `$VIRTUAL_ENV/bin/python`, else `<root>/.venv/bin/python`, else
     /// `<root>/venv/bin/python`, else `python3` on `PATH`.
     /// `manage.py`: `manage_py:` in the configuration, else `<root>/manage.py`.
-    pub fn locate(ws: &Workspace) -> Result<Django> {
-        locate_with(
-            &ws.root,
-            &ws.config,
-            std::env::var_os("VIRTUAL_ENV").as_deref(),
-            std::env::var_os("PATH").as_deref(),
-        )
+    /// `virtual_env` and `path_var` are the run's `VIRTUAL_ENV` and `PATH`.
+    pub fn locate(
+        root: &Path,
+        config: &Config,
+        virtual_env: Option<&OsStr>,
+        path_var: Option<&OsStr>,
+    ) -> Result<Django> {
+        locate_with(root, config, virtual_env, path_var)
     }
 
     /// Whether the interpreter can import Django (within a short time).
@@ -247,7 +247,7 @@ impl Django {
     }
 }
 
-/// [`Django::locate`] with the environment passed in (for tests).
+/// [`Django::locate`], as a plain function.
 fn locate_with(
     root: &Path,
     config: &Config,

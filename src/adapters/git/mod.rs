@@ -186,22 +186,38 @@ fn git_err(message: impl Into<String>, e: git2::Error) -> Error {
 }
 
 impl Repo {
+    /// [`Repo::discover_or_absent`], with the error alone (for the
+    /// adapter's tests; a run discovers its repository once, through the
+    /// workspace).
+    #[cfg(test)]
+    pub fn discover(dir: &Path) -> Result<Repo> {
+        Repo::discover_or_absent(dir).map_err(|(_, e)| e)
+    }
+
     /// The repository containing `dir`, which is taken as the project root.
     /// Works from linked worktrees and inside bare repositories (where the
-    /// project is the whole tree).
-    pub fn discover(dir: &Path) -> Result<Repo> {
-        let abs = dir.canonicalize().map_err(|e| {
-            Error::git(format!("cannot read the directory {}", dir.display())).cause(e)
-        })?;
-        preflight::check_around(&abs)?;
+    /// project is the whole tree). On failure, the error and why:
+    /// `Err((true, e))` when there is no repository around `dir` at all (or
+    /// `dir` cannot be read), `Err((false, e))` when one is there but cannot
+    /// be read.
+    pub fn discover_or_absent(dir: &Path) -> std::result::Result<Repo, (bool, Error)> {
+        let absent = |e: Error| (true, e);
+        let failed = |e: Error| (false, e);
+        let abs = dir
+            .canonicalize()
+            .map_err(|e| {
+                Error::git(format!("cannot read the directory {}", dir.display())).cause(e)
+            })
+            .map_err(absent)?;
+        preflight::check_around(&abs).map_err(failed)?;
         let repo = Repository::discover(&abs).map_err(|e| {
             if e.code() == ErrorCode::NotFound {
-                Error::git(format!("{} is not in a git repository", dir.display())).hint(
+                absent(Error::git(format!("{} is not in a git repository", dir.display())).hint(
                     "comparing revisions needs a git checkout: pass -C with a directory inside one, \
                      or check the work tree alone (without --base or --ref)",
-                )
+                ))
             } else {
-                git_err("cannot open the git repository", e)
+                failed(git_err("cannot open the git repository", e))
             }
         })?;
         let git_dir = canonical(repo.path());
@@ -211,30 +227,35 @@ impl Repo {
             None => String::new(),
             Some(top) => {
                 if abs.starts_with(&git_dir) || abs.starts_with(&common_dir) {
-                    return Err(Error::git(format!(
-                        "{} is inside the .git directory, not in the work tree",
-                        dir.display()
-                    ))
-                    .hint("pass -C with the project directory"));
+                    return Err(failed(
+                        Error::git(format!(
+                            "{} is inside the .git directory, not in the work tree",
+                            dir.display()
+                        ))
+                        .hint("pass -C with the project directory"),
+                    ));
                 }
                 let rel = abs.strip_prefix(top).map_err(|_| {
-                    Error::git(format!(
+                    failed(Error::git(format!(
                         "{} is outside the repository's work tree {}",
                         dir.display(),
                         top.display()
-                    ))
+                    )))
                 })?;
                 let mut parts = Vec::new();
                 for c in rel.components() {
                     match c {
                         Component::Normal(p) => parts.push(p.to_str().ok_or_else(|| {
-                            Error::git(format!("{}: the path is not UTF-8", dir.display()))
-                        })?),
-                        _ => {
-                            return Err(Error::git(format!(
-                                "{} is outside the repository's work tree",
+                            failed(Error::git(format!(
+                                "{}: the path is not UTF-8",
                                 dir.display()
                             )))
+                        })?),
+                        _ => {
+                            return Err(failed(Error::git(format!(
+                                "{} is outside the repository's work tree",
+                                dir.display()
+                            ))))
                         }
                     }
                 }
@@ -250,19 +271,6 @@ impl Repo {
             project_root: abs,
             prefix,
         })
-    }
-
-    /// [`Repo::discover`], with `None` when `dir` is in no repository at
-    /// all; a repository that is there but cannot be read is an error.
-    pub fn find(dir: &Path) -> Result<Option<Repo>> {
-        let Ok(abs) = dir.canonicalize() else {
-            return Ok(None);
-        };
-        preflight::check_around(&abs)?;
-        match Repository::discover(&abs) {
-            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
-            _ => Repo::discover(dir).map(Some),
-        }
     }
 
     /// The underlying `git2` repository (for the adapter's tests).
@@ -281,7 +289,7 @@ impl Repo {
         log.iter().take(limit).map(|e| e.id_new()).collect()
     }
 
-    /// The project root on disk (as given to [`Repo::discover`]).
+    /// The project root on disk (as given to [`Repo::discover_or_absent`]).
     #[cfg(test)]
     pub fn project_root(&self) -> &Path {
         &self.project_root

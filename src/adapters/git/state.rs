@@ -69,7 +69,7 @@ impl RepoState {
 }
 
 /// A state file git writes; what is not one (a FIFO, a device, a huge
-/// file) reads as absent: `Repo::discover` refused those already.
+/// file) reads as absent: `Repo::discover_or_absent` refused those already.
 fn read_state(path: &Path) -> Option<String> {
     crate::adapters::fs::read::read_string(path, crate::adapters::fs::read::Kind::GitState).ok()
 }

@@ -37,10 +37,6 @@ pub const RESULTS_DIR: &str = "results-v1";
 
 const MAGIC: &[u8; 8] = b"DJMIGRC\0";
 
-/// Set to print what the result cache did (`hit`, `miss`, `stored`, or why
-/// nothing was stored) on stderr.
-pub const TRACE_ENV: &str = "DJMIG_TRACE_CACHE";
-
 /// A path's `lstat` data, as far as it vouches for what was read there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stamp {
@@ -522,10 +518,12 @@ pub struct ResultCache {
 }
 
 impl ResultCache {
-    pub fn new(cache_dir: &Path) -> Self {
+    /// `trace`: say on stderr why each lookup hit or missed (the run's
+    /// `DJMIG_TRACE_CACHE`).
+    pub fn new(cache_dir: &Path, trace: bool) -> Self {
         ResultCache {
             dir: cache_dir.join(RESULTS_DIR),
-            trace: std::env::var_os(TRACE_ENV).is_some_and(|v| !v.is_empty() && v != "0"),
+            trace,
         }
     }
 
@@ -929,7 +927,7 @@ mod tests {
             .and_then(|h| h.set_modified(old))
             .unwrap();
         std::thread::sleep(Duration::from_millis(120));
-        let store = ResultCache::new(&d.path().join("cache"));
+        let store = ResultCache::new(&d.path().join("cache"), false);
         let key = |slot: &str, exact: &str| Key {
             slot: slot.into(),
             exact: exact.into(),

@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::adapters::django::Django;
 use crate::adapters::git::{Repo, Resolved};
 use crate::adapters::store::parse_cache::CachingReader;
 use crate::cli::{PlanFormat, ResolveArgs, Strategy as CliStrategy};
@@ -55,23 +54,14 @@ struct ResolveJson<'a> {
 pub fn run(ws: &Workspace, args: &ResolveArgs, io: &mut Io) -> Result<Exit> {
     refuse_after_interrupted(ws)?;
     let repo = compare::open_repo(ws)?;
-    let reader = compare::open_cache(&repo);
+    let reader = ws.parse_cache(repo);
     let (upstream, how) = repo.standpoint(args.base.as_deref(), ws.config.base.as_deref())?;
     // With --format json, stdout holds the JSON document and nothing else:
     // the talk goes to stderr.
     if args.format == PlanFormat::Json {
-        run_with(
-            ws,
-            args,
-            &repo,
-            &reader,
-            upstream,
-            how,
-            io.err,
-            Some(io.out),
-        )
+        run_with(ws, args, repo, &reader, upstream, how, io.err, Some(io.out))
     } else {
-        run_with(ws, args, &repo, &reader, upstream, how, io.out, None)
+        run_with(ws, args, repo, &reader, upstream, how, io.out, None)
     }
 }
 
@@ -221,7 +211,7 @@ fn run_with(
     // A dry run starts no process: it does not ask the project's Python
     // whether it can import Django, nor the database what is applied (that
     // would run the project's code, and SQLite would create its file).
-    let located = Django::locate(ws);
+    let located = super::locate_django(ws);
     let django = if args.dry_run {
         None
     } else {
@@ -379,7 +369,7 @@ fn run_with(
             .map_err(|e| Error::failed("cannot write JSON").cause(e))?;
         let _ = writeln!(out);
     }
-    let _ = reader.save();
+    ws.keep_parse_cache();
     match outcome {
         Outcome::Failed { error, .. } => {
             if json {
