@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    blob_hex, current_journal, locate, read_manifest, sync_dir, write_manifest, write_synced,
-    Journal, State,
-};
+use super::atomic::{remove_logged, sync_dir, write_atomic, write_synced};
+use super::files::fresh_dir;
+use super::location::{current_journal, locate};
+use super::manifest::{now_rfc3339, read_manifest, write_manifest, Manifest, State};
+use super::Journal;
+use crate::adapters::git::blob_hex;
 use crate::core::keys::MigrationKey;
 use crate::core::resolve::AppliedRename;
 use crate::error::{Error, Result};
@@ -220,11 +222,11 @@ pub fn mark_effect_undone(root: &Path, index: usize) -> Result<()> {
 pub fn mark_undone(root: &Path) -> Result<()> {
     edit_last(root, |m| {
         m.state = State::Undone;
-        m.undone = Some(super::now_rfc3339());
+        m.undone = Some(now_rfc3339());
     })
 }
 
-fn edit_last(root: &Path, f: impl FnOnce(&mut super::Manifest)) -> Result<()> {
+fn edit_last(root: &Path, f: impl FnOnce(&mut Manifest)) -> Result<()> {
     let (home, _) = locate(root)?;
     let Some(dir) = current_journal(&home) else {
         return Err(Error::usage("nothing to undo"));
@@ -263,7 +265,7 @@ pub fn restore_database(root: &Path) -> Result<Option<PathBuf>> {
     let mut kept = None;
     if let Ok(now) = fs::read(&copy.path) {
         if blob_hex(&now) != copy.blob {
-            let save = super::fresh_dir(&dir, "before-undo-database")?;
+            let save = fresh_dir(&dir, "before-undo-database")?;
             let name = copy
                 .path
                 .file_name()
@@ -281,15 +283,15 @@ pub fn restore_database(root: &Path) -> Result<Option<PathBuf>> {
             .hint("fix the cause and run `djmig undo` again: it starts over safely")
     };
     if copy.existed {
-        super::write_atomic(&copy.path, &bytes).map_err(io_err)?;
+        write_atomic(&copy.path, &bytes).map_err(io_err)?;
     } else {
-        super::remove_logged(&copy.path).map_err(io_err)?;
+        remove_logged(&copy.path).map_err(io_err)?;
     }
     // SQLite's side files belong to the state that was replaced.
     for suffix in ["-journal", "-wal", "-shm"] {
         let mut side = copy.path.clone().into_os_string();
         side.push(suffix);
-        let _ = super::remove_logged(Path::new(&side));
+        let _ = remove_logged(Path::new(&side));
     }
     copy.restored = true;
     write_manifest(&dir, &m)?;

@@ -22,17 +22,18 @@ use crate::core::load::MigrationReader;
 use crate::core::pyparse::{parse_migration, parse_migration_graph, ParsedMigration};
 use crate::core::tree::{BlobId, SourceTree};
 
+mod checksum;
+mod encoding;
+
+pub(crate) use checksum::{checksum, Checksum};
+pub(crate) use encoding::parser_fingerprint;
+use encoding::{decode, index, write_file};
+
 /// The cache file's name in the cache directory.
 pub const CACHE_FILE: &str = "parse-cache-v1.bin";
 
 /// Past this many entries, those not used in the run are dropped on save.
 pub const MAX_ENTRIES: usize = 200_000;
-
-const MAGIC: &[u8; 8] = b"DJMIGPC\0";
-/// 2: entries that are no pair of strings are kept (`DepEntry::Value`), and
-/// problems Python raises on are `FileProblemKind::Invalid`.
-const FORMAT_VERSION: u32 = 2;
-const TRAILER: usize = 8;
 
 /// The cache file in a cache directory (`Repo::cache_dir()`).
 pub fn cache_file(cache_dir: &Path) -> PathBuf {
@@ -234,11 +235,7 @@ impl CachingReader {
         let k = key(id, mode);
         if let Some(slot) = self.loaded.get(&k) {
             let parsed = slot.parsed.get_or_init(|| {
-                postcard::from_bytes::<ParsedMigration>(
-                    &self.data[slot.start..slot.start + slot.len],
-                )
-                .ok()
-                .map(Arc::new)
+                decode(&self.data[slot.start..slot.start + slot.len]).map(Arc::new)
             });
             if let Some(p) = parsed {
                 slot.used.store(true, Ordering::Relaxed);
@@ -302,7 +299,6 @@ impl CachingReader {
             .collect();
         kept.truncate(max_entries.saturating_sub(fresh.len()));
 
-        let version = env!("CARGO_PKG_VERSION").as_bytes();
         let dir = file.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
         remove_stale_temporaries(dir, ".parse-cache-");
@@ -310,36 +306,16 @@ impl CachingReader {
             .prefix(".parse-cache-")
             .suffix(".tmp")
             .tempfile_in(dir)?;
-        // Entries are encoded one at a time and written as they are, the
-        // checksum taken on the way: the cache is never held whole a second
-        // time.
         let count = (kept.len() + fresh.len()) as u32;
         let mut out = io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
-        let mut sum = Checksum::new();
-        let mut put = |out: &mut io::BufWriter<&mut std::fs::File>, b: &[u8]| {
-            sum.update(b);
-            out.write_all(b)
-        };
-        put(&mut out, MAGIC)?;
-        put(&mut out, &FORMAT_VERSION.to_le_bytes())?;
-        put(&mut out, &self.fingerprint.to_le_bytes())?;
-        put(&mut out, &(version.len() as u16).to_le_bytes())?;
-        put(&mut out, version)?;
-        put(&mut out, &count.to_le_bytes())?;
-        for (id, s) in kept {
-            put(&mut out, id)?;
-            put(&mut out, &(s.len as u32).to_le_bytes())?;
-            put(&mut out, &self.data[s.start..s.start + s.len])?;
-        }
-        let mut body = Vec::new();
-        for (id, p) in fresh.iter() {
-            body.clear();
-            body = postcard::to_extend(&**p, body).map_err(io::Error::other)?;
-            put(&mut out, id)?;
-            put(&mut out, &(body.len() as u32).to_le_bytes())?;
-            put(&mut out, &body)?;
-        }
-        out.write_all(&sum.finish().to_le_bytes())?;
+        write_file(
+            &mut out,
+            self.fingerprint,
+            count,
+            kept.iter()
+                .map(|(id, s)| (*id, &self.data[s.start..s.start + s.len])),
+            fresh.iter().map(|(id, p)| (id, &**p)),
+        )?;
         out.flush()?;
         drop(out);
         tmp.persist(file).map_err(|e| e.error)?;
@@ -425,293 +401,13 @@ pub(crate) fn remove_stale_temporaries(dir: &Path, prefix: &str) {
     }
 }
 
-/// A fast checksum (not cryptographic): four multiply-rotate lanes over
-/// 8-byte words; any single changed word, and any change of length, changes
-/// it.
-pub(crate) fn checksum(data: &[u8]) -> u64 {
-    let mut c = Checksum::new();
-    c.update(data);
-    c.finish()
-}
-
-const K: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// [`checksum`] of bytes given piece by piece, so a file can be checksummed
-/// as it is written, without holding it whole.
-pub(crate) struct Checksum {
-    lanes: [u64; 4],
-    pending: [u8; 32],
-    filled: usize,
-    len: u64,
-}
-
-impl Checksum {
-    pub(crate) fn new() -> Self {
-        Checksum {
-            lanes: [K, K ^ 0x1234_5678, K.rotate_left(17), K.rotate_left(41)],
-            pending: [0; 32],
-            filled: 0,
-            len: 0,
-        }
-    }
-
-    fn word(b: &[u8]) -> u64 {
-        let mut w = [0u8; 8];
-        w[..b.len()].copy_from_slice(b);
-        u64::from_le_bytes(w)
-    }
-
-    fn block(lanes: &mut [u64; 4], c: &[u8]) {
-        for (i, lane) in lanes.iter_mut().enumerate() {
-            *lane = (*lane ^ Self::word(&c[i * 8..i * 8 + 8]))
-                .wrapping_mul(K)
-                .rotate_left(29);
-        }
-    }
-
-    pub(crate) fn update(&mut self, mut data: &[u8]) {
-        self.len += data.len() as u64;
-        if self.filled > 0 {
-            let n = (32 - self.filled).min(data.len());
-            self.pending[self.filled..self.filled + n].copy_from_slice(&data[..n]);
-            self.filled += n;
-            data = &data[n..];
-            if self.filled < 32 {
-                return;
-            }
-            let p = self.pending;
-            Self::block(&mut self.lanes, &p);
-            self.filled = 0;
-        }
-        let mut chunks = data.chunks_exact(32);
-        for c in &mut chunks {
-            Self::block(&mut self.lanes, c);
-        }
-        let rest = chunks.remainder();
-        self.pending[..rest.len()].copy_from_slice(rest);
-        self.filled = rest.len();
-    }
-
-    pub(crate) fn finish(mut self) -> u64 {
-        for (i, w) in self.pending[..self.filled].chunks(8).enumerate() {
-            self.lanes[i] = (self.lanes[i] ^ Self::word(w))
-                .wrapping_mul(K)
-                .rotate_left(29);
-        }
-        let mut h = self.len;
-        for l in self.lanes {
-            h = (h ^ l).wrapping_mul(K).rotate_left(31);
-        }
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-        h ^ (h >> 33)
-    }
-}
-
-struct Cursor<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).ok_or("truncated")?;
-        let s = self.data.get(self.pos..end).ok_or("truncated")?;
-        self.pos = end;
-        Ok(s)
-    }
-    fn u16(&mut self) -> Result<u16, String> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-    fn u32(&mut self) -> Result<u32, String> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn u64(&mut self) -> Result<u64, String> {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(w))
-    }
-}
-
-/// The entries of a cache file, checked whole; `Err` says why not.
-fn index(data: &[u8], fingerprint: u64) -> Result<IdMap<Loaded>, String> {
-    let header = MAGIC.len() + 4 + 8 + 2;
-    if data.len() < header + 4 + TRAILER {
-        return Err("truncated".into());
-    }
-    let body = &data[..data.len() - TRAILER];
-    let mut sum = [0u8; 8];
-    sum.copy_from_slice(&data[data.len() - TRAILER..]);
-    if &data[..MAGIC.len()] != MAGIC {
-        return Err("not a djmig cache file".into());
-    }
-    if checksum(body) != u64::from_le_bytes(sum) {
-        return Err("checksum mismatch (truncated or corrupt)".into());
-    }
-    let mut cur = Cursor {
-        data: body,
-        pos: MAGIC.len(),
-    };
-    if cur.u32()? != FORMAT_VERSION {
-        return Err("another format version".into());
-    }
-    let fp = cur.u64()?;
-    let vlen = cur.u16()? as usize;
-    let version = cur.take(vlen)?;
-    if version != env!("CARGO_PKG_VERSION").as_bytes() {
-        return Err(format!(
-            "written by djmig {}",
-            String::from_utf8_lossy(version)
-        ));
-    }
-    if fp != fingerprint {
-        return Err("written by another build of the parser".into());
-    }
-    let count = cur.u32()? as usize;
-    let mut map = IdMap::default();
-    map.reserve(count.min(MAX_ENTRIES * 2));
-    for _ in 0..count {
-        let mut id: Key = [0u8; 21];
-        id.copy_from_slice(cur.take(21)?);
-        if id[20] > ParseMode::Full as u8 {
-            return Err("bad entry".into());
-        }
-        let len = cur.u32()? as usize;
-        let start = cur.pos;
-        cur.take(len)?;
-        map.insert(
-            id,
-            Loaded {
-                start,
-                len,
-                parsed: OnceLock::new(),
-                used: AtomicBool::new(false),
-            },
-        );
-    }
-    let pos = cur.pos;
-    if pos != body.len() {
-        return Err("trailing bytes".into());
-    }
-    Ok(map)
-}
-
-/// A fingerprint of the parser's output and of the encoding (so a file
-/// written by a build whose parser differs is not trusted), and whether the
-/// encoding round-trips at all.
-pub(crate) fn parser_fingerprint() -> (u64, bool) {
-    static FP: OnceLock<(u64, bool)> = OnceLock::new();
-    *FP.get_or_init(|| {
-        let mut bytes = Vec::new();
-        let mut ok = true;
-        for mode in [ParseMode::Graph, ParseMode::Full] {
-            let parsed = mode.parse(SAMPLE.as_bytes());
-            match postcard::to_stdvec(&parsed) {
-                Ok(b) => {
-                    ok &= postcard::from_bytes::<ParsedMigration>(&b).is_ok_and(|p| p == parsed);
-                    bytes.extend_from_slice(&b);
-                }
-                Err(_) => ok = false,
-            }
-        }
-        (checksum(&bytes), ok)
-    })
-}
-
-const SAMPLE: &str = r#"# Generated by Django 4.2 on 2024-01-01 12:00
-from django.conf import settings
-from django.db import migrations, models
-import django.db.models.deletion
-
-
-def forwards(apps, schema_editor):
-    pass
-
-
-class Migration(migrations.Migration):
-
-    initial = True
-    atomic = False
-
-    replaces = [("shop", "0001_initial"), ("shop", "0002_auto")]
-
-    dependencies = [
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ("contenttypes", "0002_remove_content_type_name"),
-        ("shop", "0001_" "initial"),
-    ]
-
-    run_before = [("other", "0001_initial")]
-
-    operations = [
-        migrations.CreateModel(
-            name="Order",
-            fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
-            ],
-            options={"ordering": ["-id"]},
-        ),
-        migrations.AddField(model_name="order", name="total", field=models.DecimalField(max_digits=10, decimal_places=2)),
-        migrations.RenameField("order", "total", "amount"),
-        migrations.RunPython(forwards, migrations.RunPython.noop),
-        migrations.RunSQL(sql=["SELECT 1"], reverse_sql=f"SELECT {2}"),
-        SOME_CONSTANT,
-    ]
-"#;
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
+    use encoding::{MAGIC, TRAILER};
 
-    /// The checksum as files written before it could be given in pieces
-    /// have it.
-    fn whole(data: &[u8]) -> u64 {
-        let mut lanes: [u64; 4] = [K, K ^ 0x1234_5678, K.rotate_left(17), K.rotate_left(41)];
-        let word = |b: &[u8]| {
-            let mut w = [0u8; 8];
-            w[..b.len()].copy_from_slice(b);
-            u64::from_le_bytes(w)
-        };
-        let mut chunks = data.chunks_exact(32);
-        for c in &mut chunks {
-            for (i, lane) in lanes.iter_mut().enumerate() {
-                *lane = (*lane ^ word(&c[i * 8..i * 8 + 8]))
-                    .wrapping_mul(K)
-                    .rotate_left(29);
-            }
-        }
-        for (i, w) in chunks.remainder().chunks(8).enumerate() {
-            lanes[i] = (lanes[i] ^ word(w)).wrapping_mul(K).rotate_left(29);
-        }
-        let mut h = data.len() as u64;
-        for l in lanes {
-            h = (h ^ l).wrapping_mul(K).rotate_left(31);
-        }
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-        h ^ (h >> 33)
-    }
-
-    #[test]
-    fn a_checksum_in_pieces_is_the_checksum_of_the_whole() {
-        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + i / 3) as u8).collect();
-        for len in [0, 1, 7, 8, 31, 32, 33, 64, 100, 1000] {
-            let d = &data[..len];
-            assert_eq!(checksum(d), whole(d), "{len}");
-            for step in [1, 3, 8, 13, 32, 45] {
-                let mut c = Checksum::new();
-                for piece in d.chunks(step) {
-                    c.update(piece);
-                }
-                assert_eq!(c.finish(), whole(d), "{len} by {step}");
-            }
-        }
-    }
     use crate::core::load::PlainReader;
     use crate::core::tree::{Entry, MemTree};
 
@@ -1044,15 +740,5 @@ mod tests {
         assert!(c
             .get(&hash_blob(fs[0].1.as_bytes()), ParseMode::Full)
             .is_some());
-    }
-
-    #[test]
-    fn fingerprint_is_stable_and_round_trips() {
-        let (a, ok) = parser_fingerprint();
-        assert!(ok, "ParsedMigration must round-trip through postcard");
-        assert_ne!(a, 0);
-        assert_ne!(checksum(b"a"), checksum(b"b"));
-        assert_ne!(checksum(b""), checksum(&[0]));
-        assert_ne!(checksum(&[0; 32]), checksum(&[0; 33]));
     }
 }
