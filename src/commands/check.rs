@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::divergence::{AppDivergence, LeafSide};
+use crate::core::divergence::{AppDivergence, ErrorHome, LeafSide};
 use crate::core::keys::MigrationKey;
 use crate::core::tree::SourceTree;
 
@@ -280,10 +280,10 @@ fn stored_comparison(
     // (read there to be sure), or the merge alone.
     for e in &mut report.errors {
         let prefix = match cmp.error_home(e.kind, e.file.as_deref(), &e.message) {
-            compare::ErrorHome::Both => continue,
-            compare::ErrorHome::Ours => format!("at {}", revs.head_name()),
-            compare::ErrorHome::Theirs => format!("at {}", revs.base.describe()),
-            compare::ErrorHome::Merge => format!(
+            ErrorHome::Both => continue,
+            ErrorHome::Ours => format!("at {}", revs.head_name()),
+            ErrorHome::Theirs => format!("at {}", revs.base.describe()),
+            ErrorHome::Merge => format!(
                 "in the merge of {} and {}",
                 revs.head_name(),
                 revs.base.describe()

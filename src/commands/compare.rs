@@ -10,7 +10,7 @@ use crate::adapters::git::{InProgress, MergedTree, Oid, Repo, RepoState, Resolve
 use crate::adapters::store::parse_cache::CachingReader;
 use crate::core::diag::{Diag, DiagKind};
 use crate::core::discover::{module_names, PackageKind};
-use crate::core::divergence::{divergence, AppDivergence, Sides};
+use crate::core::divergence::{self, divergence, AppDivergence, ErrorHome, ErrorKey, Sides};
 use crate::core::keys::MigrationKey;
 use crate::core::load::MigrationReader;
 use crate::core::pyparse::FileProblemKind;
@@ -289,48 +289,26 @@ pub fn compare_revisions(
     })
 }
 
-/// An error as found in any snapshot: its kind, file and message (its
-/// line may move between versions of a file).
-type ErrorKey = (DiagKind, Option<String>, String);
-
-/// Where an error of the merge is found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorHome {
-    /// In head's files and in base's: it is there whether or not they merge.
-    Both,
-    /// In head's files only.
-    Ours,
-    /// In base's files only.
-    Theirs,
-    /// Only in the merge: neither side has it on its own.
-    Merge,
-}
-
 fn has_errors(a: &Analysis) -> bool {
     a.project.errors().next().is_some() || a.built.errors.iter().any(|d| d.kind.is_error())
 }
 
 fn error_keys(a: &Analysis) -> HashSet<ErrorKey> {
-    a.project
-        .errors()
-        .chain(a.built.errors.iter().filter(|d| d.kind.is_error()))
-        .map(|d| (d.kind, d.file.clone(), d.message.clone()))
-        .collect()
+    divergence::error_keys(
+        a.project
+            .errors()
+            .chain(a.built.errors.iter().filter(|d| d.kind.is_error())),
+    )
 }
 
 impl Comparison {
     /// Whose files hold an error of the merge's report.
     pub fn error_home(&self, kind: DiagKind, file: Option<&str>, message: &str) -> ErrorHome {
-        let key = (kind, file.map(str::to_string), message.to_string());
-        match (
-            self.ours_errors.contains(&key),
-            self.theirs_errors.contains(&key),
-        ) {
-            (true, true) => ErrorHome::Both,
-            (true, false) => ErrorHome::Ours,
-            (false, true) => ErrorHome::Theirs,
-            (false, false) => ErrorHome::Merge,
-        }
+        divergence::error_home(
+            &self.ours_errors,
+            &self.theirs_errors,
+            &(kind, file.map(str::to_string), message.to_string()),
+        )
     }
 }
 

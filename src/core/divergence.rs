@@ -2,10 +2,11 @@
 //! compared: the merge-base, "ours" (the developer's own work), "theirs"
 //! (upstream), and the virtual merge of the two.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::diag::{Diag, DiagKind};
 use super::graph::MigrationGraph;
 use super::keys::MigrationKey;
 
@@ -159,4 +160,122 @@ pub fn dependency_order(g: &MigrationGraph, keys: Vec<MigrationKey>) -> Vec<Migr
         }
     }
     out
+}
+
+/// An error as found in any snapshot: its kind, file and message (its
+/// line may move between versions of a file).
+pub type ErrorKey = (DiagKind, Option<String>, String);
+
+/// Where an error of the merge is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorHome {
+    /// In head's files and in base's: it is there whether or not they merge.
+    Both,
+    /// In head's files only.
+    Ours,
+    /// In base's files only.
+    Theirs,
+    /// Only in the merge: neither side has it on its own.
+    Merge,
+}
+
+/// What identifies each of these errors across snapshots.
+pub fn error_keys<'a>(errors: impl Iterator<Item = &'a Diag>) -> HashSet<ErrorKey> {
+    errors
+        .map(|d| (d.kind, d.file.clone(), d.message.clone()))
+        .collect()
+}
+
+/// Whose files hold an error the virtual merge reports, given the errors
+/// head's files and base's files have when each is read whole: an error of
+/// the merge alone is one neither side has.
+pub fn error_home(
+    ours: &HashSet<ErrorKey>,
+    theirs: &HashSet<ErrorKey>,
+    error: &ErrorKey,
+) -> ErrorHome {
+    match (ours.contains(error), theirs.contains(error)) {
+        (true, true) => ErrorHome::Both,
+        (true, false) => ErrorHome::Ours,
+        (false, true) => ErrorHome::Theirs,
+        (false, false) => ErrorHome::Merge,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(kind: DiagKind, file: &str, message: &str) -> ErrorKey {
+        (kind, Some(file.to_string()), message.to_string())
+    }
+
+    #[test]
+    fn whose_files_hold_an_error_of_the_merge() {
+        let missing = key(
+            DiagKind::NodeNotFound,
+            "blog/migrations/0004_a.py",
+            "Migration blog.0004_a dependencies reference nonexistent parent node ('blog', '0003_b')",
+        );
+        let syntax = key(
+            DiagKind::Syntax,
+            "blog/migrations/0004_b.py",
+            "invalid syntax",
+        );
+        let cycle = (
+            DiagKind::CircularDependency,
+            None,
+            "blog.0001 -> blog.0002".to_string(),
+        );
+        let set = |keys: &[&ErrorKey]| keys.iter().map(|k| (*k).clone()).collect::<HashSet<_>>();
+        // (head's errors, base's errors, the merge's error, whose)
+        let cases: [(HashSet<ErrorKey>, HashSet<ErrorKey>, &ErrorKey, ErrorHome); 7] = [
+            (set(&[&syntax]), set(&[]), &syntax, ErrorHome::Ours),
+            (set(&[]), set(&[&syntax]), &syntax, ErrorHome::Theirs),
+            (set(&[&cycle]), set(&[&cycle]), &cycle, ErrorHome::Both),
+            // Ours depends on a migration upstream deleted: neither side alone.
+            (set(&[]), set(&[]), &missing, ErrorHome::Merge),
+            (set(&[&syntax]), set(&[&cycle]), &missing, ErrorHome::Merge),
+            // The same message in another file is another error.
+            (
+                set(&[&key(
+                    DiagKind::Syntax,
+                    "shop/migrations/0004_b.py",
+                    "invalid syntax",
+                )]),
+                set(&[]),
+                &syntax,
+                ErrorHome::Merge,
+            ),
+            // And another kind with the same text too.
+            (
+                set(&[&key(
+                    DiagKind::InvalidValue,
+                    "blog/migrations/0004_b.py",
+                    "invalid syntax",
+                )]),
+                set(&[]),
+                &syntax,
+                ErrorHome::Merge,
+            ),
+        ];
+        for (ours, theirs, error, home) in &cases {
+            assert_eq!(error_home(ours, theirs, error), *home, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn an_error_is_known_by_kind_file_and_message_not_line() {
+        let a = Diag::new(DiagKind::Syntax, "invalid syntax")
+            .at("blog/migrations/0004_b.py", Some(3));
+        let b = Diag::new(DiagKind::Syntax, "invalid syntax")
+            .at("blog/migrations/0004_b.py", Some(9));
+        let keys = error_keys([&a, &b].into_iter());
+        assert_eq!(keys.len(), 1);
+        assert!(keys.contains(&key(
+            DiagKind::Syntax,
+            "blog/migrations/0004_b.py",
+            "invalid syntax"
+        )));
+    }
 }
