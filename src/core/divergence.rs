@@ -266,10 +266,10 @@ mod tests {
 
     #[test]
     fn an_error_is_known_by_kind_file_and_message_not_line() {
-        let a = Diag::new(DiagKind::Syntax, "invalid syntax")
-            .at("blog/migrations/0004_b.py", Some(3));
-        let b = Diag::new(DiagKind::Syntax, "invalid syntax")
-            .at("blog/migrations/0004_b.py", Some(9));
+        let a =
+            Diag::new(DiagKind::Syntax, "invalid syntax").at("blog/migrations/0004_b.py", Some(3));
+        let b =
+            Diag::new(DiagKind::Syntax, "invalid syntax").at("blog/migrations/0004_b.py", Some(9));
         let keys = error_keys([&a, &b].into_iter());
         assert_eq!(keys.len(), 1);
         assert!(keys.contains(&key(
