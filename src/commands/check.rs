@@ -324,7 +324,7 @@ fn write_compare_text(
         revs.head_name(),
         revs.base.describe(),
         revs.base_how,
-        compare::short(revs.merge_base)
+        crate::adapters::git::short(revs.merge_base)
     );
     writeln!(w, "{}", term(&head))?;
     if let Some(s) = compare::where_you_are(&revs.state) {
@@ -484,7 +484,7 @@ fn leaf_sides(ws: &Workspace, report: &GraphReport) -> BTreeMap<String, String> 
     };
     let Ok(state) = repo.state() else { return out };
     let incoming = match compare::incoming_commit(&state) {
-        Some(oid) => Some((oid, compare::short(oid))),
+        Some(oid) => Some((oid, crate::adapters::git::short(oid))),
         None => compare::resolve_base(repo, ws, None)
             .ok()
             .map(|(r, _)| (r.oid, r.describe())),

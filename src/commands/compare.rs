@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::adapters::git::{InProgress, MergedTree, Oid, Repo, RepoState, Resolved};
+use crate::adapters::git::{short, InProgress, MergedTree, Oid, Repo, RepoState, Resolved};
 use crate::adapters::store::parse_cache::CachingReader;
 use crate::core::diag::{Diag, DiagKind};
 use crate::core::discover::{module_names, PackageKind};
@@ -323,14 +323,7 @@ fn side_files(
     sides: [&dyn crate::adapters::git::Snapshot; 3],
     merged: &Analysis,
 ) -> [BTreeMap<MigrationKey, String>; 3] {
-    let conflicted: BTreeSet<String> = merged
-        .built
-        .graph
-        .app_summaries()
-        .into_iter()
-        .filter(|(_, s)| s.leaves.len() > 1)
-        .map(|(a, _)| a)
-        .collect();
+    let conflicted = merged.built.graph.conflicted_apps();
     let mut memo: HashMap<BlobId, Vec<(String, String)>> = HashMap::new();
     let mut out: [BTreeMap<MigrationKey, String>; 3] = Default::default();
     for app in merged.project.project_apps() {
@@ -460,8 +453,4 @@ pub fn incoming_commit(state: &RepoState) -> Option<Oid> {
         return state.head_parents.get(1).copied();
     }
     None
-}
-
-pub fn short(oid: Oid) -> String {
-    oid.to_string()[..7].to_string()
 }

@@ -62,13 +62,7 @@ pub fn divergence(
     apps: impl IntoIterator<Item = String>,
     is_published: &dyn Fn(&MigrationKey) -> bool,
 ) -> BTreeMap<String, AppDivergence> {
-    let conflicted: BTreeSet<String> = sides
-        .merged
-        .app_summaries()
-        .into_iter()
-        .filter(|(_, s)| s.leaves.len() > 1)
-        .map(|(a, _)| a)
-        .collect();
+    let conflicted = sides.merged.conflicted_apps();
     let mut out = BTreeMap::new();
     for app in apps {
         if conflicted.contains(&app) {

@@ -601,7 +601,8 @@ fn canonical(p: &Path) -> PathBuf {
     p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
 }
 
-fn short(oid: Oid) -> String {
+/// A commit's abbreviated id, as git shows it (7 hex digits).
+pub fn short(oid: Oid) -> String {
     oid.to_string()[..7].to_string()
 }
 

@@ -26,7 +26,7 @@ use crate::core::tree::SourceTree;
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
-use super::super::compare::{self, Revisions};
+use super::super::compare::Revisions;
 
 /// One migration to run the operation rules on.
 pub struct Source {
@@ -201,7 +201,7 @@ pub fn branch<'t>(
     let mut reviewed: BTreeSet<String> = BTreeSet::new();
     let mut branch = Branch {
         base: revs.base.rev.clone(),
-        merge_base: compare::short(revs.merge_base),
+        merge_base: crate::adapters::git::short(revs.merge_base),
         repo_prefix: ws.repo_prefix.clone(),
         ..Branch::default()
     };

@@ -278,6 +278,15 @@ impl MigrationGraph {
         v
     }
 
+    /// The apps with more than one leaf: the conflicts `migrate` stops on.
+    pub fn conflicted_apps(&self) -> BTreeSet<String> {
+        self.app_summaries()
+            .into_iter()
+            .filter(|(_, s)| s.leaves.len() > 1)
+            .map(|(a, _)| a)
+            .collect()
+    }
+
     /// Per app: its real nodes, leaves and roots (each sorted), in one pass
     /// over the graph.
     pub fn app_summaries(&self) -> BTreeMap<String, AppSummary> {

@@ -51,11 +51,17 @@ fn two_leaves_conflict() {
         ("a.0001", &[], &[], &[]),
         ("a.0002_x", &["a.0001"], &[], &[]),
         ("a.0002_y", &["a.0001"], &[], &[]),
+        ("b.0001", &[], &[], &[]),
+        ("b.0002", &["b.0001"], &[], &[]),
     ]);
     let b = build_graph(&p, false);
     assert!(b.errors.is_empty());
     assert_eq!(names(b.graph.leaves("a")), vec!["a.0002_x", "a.0002_y"]);
     assert_eq!(detect_conflicts(&b.graph, ["a".to_string()]).len(), 1);
+    assert_eq!(
+        b.graph.conflicted_apps().into_iter().collect::<Vec<_>>(),
+        vec!["a".to_string()]
+    );
 }
 
 #[test]
