@@ -20,7 +20,6 @@ use crate::error::{Error, Exit, Result};
 pub struct Workspace {
     pub root: PathBuf,
     pub config: Config,
-    pub strict: bool,
     /// The root relative to the git work-tree top ("" at the top or outside
     /// git), '/'-separated.
     pub repo_prefix: String,
@@ -30,7 +29,8 @@ pub struct Workspace {
     pub config_explicit: bool,
     /// The text of the default `.djmig.yml` read from disk, if any.
     pub config_text: Option<String>,
-    /// `--strict` on the command line.
+    /// `--strict` on the command line (`strict: true` in the configuration
+    /// does the same: [`Workspace::strict`]).
     pub strict_flag: bool,
     /// The environment, read at the start of the run.
     pub env: Env,
@@ -77,15 +77,12 @@ impl Workspace {
                 // out of the project is refused. One given with --config is
                 // the user's own.
                 let read = if explicit {
-                    crate::adapters::fs::read::read_string(
-                        path,
-                        crate::adapters::fs::read::Kind::Config,
-                    )
+                    crate::adapters::fs::read::read_string(path, crate::core::limits::Kind::Config)
                 } else {
                     crate::adapters::fs::read::read_inside(
                         &root,
                         path,
-                        crate::adapters::fs::read::Kind::Config,
+                        crate::core::limits::Kind::Config,
                     )
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                 };
@@ -116,8 +113,6 @@ impl Workspace {
             }
             None => Config::default(),
         };
-        let strict_flag = strict;
-        let strict = strict || cfg.strict;
         let repo_prefix = git_toplevel(&root)
             .and_then(|top| {
                 root.strip_prefix(&top)
@@ -127,11 +122,10 @@ impl Workspace {
             .unwrap_or_default();
         Ok(Workspace {
             config: cfg,
-            strict,
             repo_prefix,
             config_explicit: explicit,
             config_text,
-            strict_flag,
+            strict_flag: strict,
             env,
             run: Rc::new(Run::new(root.clone())),
             root,
@@ -175,6 +169,12 @@ impl Workspace {
 }
 
 impl Workspace {
+    /// Whether dependencies on apps found nowhere are errors: `--strict`,
+    /// or `strict: true` in the configuration that applies.
+    pub fn strict(&self) -> bool {
+        self.strict_flag || self.config.strict
+    }
+
     /// The workspace as a snapshot's own `.djmig.yml` configures it, when
     /// that differs from the one read from disk (a revision, the virtual
     /// merge): `Ok(None)` when the disk's applies (the same text, or
@@ -187,9 +187,9 @@ impl Workspace {
         if self.config_explicit {
             return Ok(None);
         }
-        let text = match crate::adapters::fs::read::narrow(
+        let text = match crate::core::limits::narrow(
             tree.read(CONFIG_FILE),
-            crate::adapters::fs::read::Kind::Config,
+            crate::core::limits::Kind::Config,
         ) {
             Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -211,7 +211,6 @@ impl Workspace {
             })?,
         };
         let mut ws = self.clone();
-        ws.strict = self.strict_flag || config.strict;
         ws.config = config;
         ws.config_text = text;
         Ok(Some(ws))

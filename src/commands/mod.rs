@@ -232,7 +232,7 @@ pub fn analyze_recorded(
             .diags
             .extend(problem_diags(ws, t.problems(), &shown));
     }
-    let built = build_graph(&project, ws.strict);
+    let built = build_graph(&project, ws.strict());
     Analysis { project, built }
 }
 
@@ -333,7 +333,7 @@ pub fn result_key(ws: &Workspace, what: &str) -> String {
         crate::adapters::store::results::build_key(),
         ws.root,
         ws.config,
-        ws.strict,
+        ws.strict(),
         site_packages(ws),
     )
 }

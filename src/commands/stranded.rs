@@ -9,76 +9,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::time::Duration;
 
-use crate::adapters::django::Django;
-use crate::adapters::process::{Cmd, Timed};
 use crate::core::escape::{shell_line, shell_word, term};
 use crate::core::keys::MigrationKey;
 use crate::core::stranded;
 use crate::core::tree::SourceTree;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::workspace::Workspace;
 
 use super::{analyze_with, Analysis, Io};
-
-/// The Python run by `manage.py shell -c`: the migrations recorded as
-/// applied in the default database, as `DJMIG-APPLIED [[app, name], …]`.
-/// One expression, no local names: older Djangos run `-c` code where a
-/// comprehension cannot see the code's own variables.
-const APPLIED_PY: &str = "print('DJMIG-APPLIED ' + __import__('json').dumps(sorted(map(list, \
-    __import__('django.db.migrations.recorder', fromlist=['MigrationRecorder']).MigrationRecorder(\
-    __import__('django.db', fromlist=['connections']).connections['default']).applied_migrations()))))";
-
-/// The migrations recorded as applied in the project's database.
-///
-/// Not `showmigrations`: it lists the migrations of the files checked out,
-/// and the ones this check looks for are exactly those that are not.
-/// `limit` is how long it may take (the run's
-/// `DJMIG_DATABASE_CHECK_TIMEOUT`).
-pub fn applied_migrations(dj: &Django, limit: Duration) -> Result<Vec<MigrationKey>> {
-    let argv = dj.manage_argv(&["shell", "--verbosity", "0", "--command", APPLIED_PY]);
-    let mut cmd = Cmd::new(&argv[0])
-        .args(&argv[1..])
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    if let Some(dir) = dj.manage_py.parent().filter(|d| !d.as_os_str().is_empty()) {
-        cmd = cmd.dir(dir);
-    }
-    let Timed {
-        success,
-        stdout,
-        stderr,
-    } = cmd
-        .output_within(limit)
-        .map_err(|e| Error::failed(format!("cannot run {}", dj.python.display())).cause(e))?;
-    let Some(ok) = success else {
-        return Err(Error::failed(format!(
-            "the database check took over {} s and was stopped",
-            limit.as_secs()
-        )));
-    };
-    if let Some(line) = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("DJMIG-APPLIED "))
-    {
-        let pairs: Vec<(String, String)> = serde_json::from_str(line.trim())
-            .map_err(|e| Error::failed("cannot read the applied migrations").cause(e))?;
-        return Ok(pairs
-            .into_iter()
-            .map(|(a, n)| MigrationKey::new(a, n))
-            .collect());
-    }
-    let last = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(if ok { "no output" } else { "it failed" })
-        .trim()
-        .to_string();
-    Err(Error::failed(format!(
-        "cannot read the applied migrations with manage.py shell: {last}"
-    )))
-}
 
 fn short(oid: &str) -> String {
     oid.chars().take(7).collect()
@@ -317,7 +256,7 @@ pub fn database_check(
     io: &mut Io,
 ) -> Result<()> {
     let dj = super::locate_django(ws)?;
-    let applied = applied_migrations(&dj, ws.env.database_check_timeout)?;
+    let applied = dj.applied_migrations(ws.env.database_check_timeout)?;
     let mut dirs = previous_apps(ws, prev);
     dirs.extend(
         an.project

@@ -445,10 +445,12 @@ fn resolve_dep(
         } => {
             let value = settings.values.get(setting).or(default.as_ref());
             if let (Some(v), Some(why)) = (value, settings.assumed.get(setting)) {
-                let said = diags.iter().any(|d| {
-                    d.kind == DiagKind::Settings
-                        && d.message.starts_with(&format!("{setting} assumed"))
-                });
+                // Said once per project: the first swappable dependency that
+                // needs it names its file.
+                let head = format!("{setting} assumed");
+                let said = diags
+                    .iter()
+                    .any(|d| d.kind == DiagKind::Settings && d.message.starts_with(&head));
                 if !said {
                     diags.push(
                         Diag::new(

@@ -128,17 +128,51 @@ fn an_assumed_user_model_is_said() {
     });
     let run = dj(&root, &home, &["graph", "--format", "json"]);
     let j = run.json();
-    let said: Vec<&str> = j["warnings"]
+    let said = assumed_warnings(&j);
+    assert_eq!(said.len(), 1, "{}", run.stdout);
+    assert!(
+        said[0].contains("auth.User") && said[0].contains("settings:"),
+        "{said:?}"
+    );
+}
+
+/// The `AUTH_USER_MODEL assumed` warnings of a graph report.
+fn assumed_warnings(j: &Value) -> Vec<String> {
+    j["warnings"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|w| w["message"].as_str())
         .filter(|m| m.contains("AUTH_USER_MODEL assumed"))
-        .collect();
-    assert_eq!(said.len(), 1, "{}", run.stdout);
+        .map(str::to_string)
+        .collect()
+}
+
+/// A settings module that does not set `AUTH_USER_MODEL` means Django's
+/// default for certain: the swappable dependencies point at `auth`, and
+/// nothing is said to be assumed.
+#[test]
+fn a_settings_module_without_the_user_model_is_djangos_default_unsaid() {
+    let (_tmp, home) = temp_home("djmig-revisions-");
+    let root = repo(&home, "project", |r| {
+        copy_tree(&fixture("custom_user"), r);
+        let settings = r.join("mysite/settings.py");
+        let text = std::fs::read_to_string(&settings).unwrap();
+        assert!(text.contains("AUTH_USER_MODEL = 'accounts.User'"));
+        write(
+            &settings,
+            &text.replace("AUTH_USER_MODEL = 'accounts.User'\n", ""),
+        );
+    });
+    let run = dj(&root, &home, &["graph", "--format", "json"]);
+    let j = run.json();
+    assert!(assumed_warnings(&j).is_empty(), "{}", run.stdout);
+    let edges: Vec<(String, String)> = serde_json::from_value(j["edges"].clone()).unwrap();
     assert!(
-        said[0].contains("auth.User") && said[0].contains("settings:"),
-        "{said:?}"
+        edges
+            .iter()
+            .any(|(c, p)| c == "blog.0001_initial" && p.starts_with("auth.")),
+        "{edges:?}"
     );
 }
 
@@ -209,6 +243,22 @@ fn a_broken_configuration_at_a_revision_is_a_config_error() {
     });
     write(&root.join(".djmig.yml"), "strict: false\n");
     dj(&root, &home, &["graph", "--format", "json"]).expect_code(0);
+    // `--config` applies to every revision read: the revision's own file
+    // is not consulted.
+    dj(
+        &root,
+        &home,
+        &[
+            "--config",
+            ".djmig.yml",
+            "graph",
+            "--ref",
+            "HEAD",
+            "--format",
+            "json",
+        ],
+    )
+    .expect_code(0);
     let at = dj(
         &root,
         &home,

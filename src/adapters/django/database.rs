@@ -1,6 +1,7 @@
 //! Questions to the project's database, asked through the project's own
 //! Django: which database `default` is, what stored data unapplying some
-//! migrations would drop, and renaming rows of `django_migrations`.
+//! migrations would drop, and renaming rows of `django_migrations`; and,
+//! within a time limit, which migrations it records as applied.
 //!
 //! Each is a script beside this file, run with `manage.py shell --command`
 //! (no system checks: `shell` runs none). Input goes in as JSON in
@@ -13,17 +14,27 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{failure_with, show_argv, tail, Django, Output};
+use crate::adapters::process::{Cmd, Timed};
 use crate::core::keys::MigrationKey;
 use crate::error::{Error, Result};
 
 const DATABASE_INFO_PY: &str = include_str!("database_info.py");
 const DATA_AT_RISK_PY: &str = include_str!("data_at_risk.py");
 const RENAME_APPLIED_PY: &str = include_str!("rename_applied.py");
+
+/// The Python run by `manage.py shell -c`: the migrations recorded as
+/// applied in the default database, as `DJMIG-APPLIED [[app, name], …]`.
+/// One expression, no local names: older Djangos run `-c` code where a
+/// comprehension cannot see the code's own variables.
+const APPLIED_PY: &str = "print('DJMIG-APPLIED ' + __import__('json').dumps(sorted(map(list, \
+    __import__('django.db.migrations.recorder', fromlist=['MigrationRecorder']).MigrationRecorder(\
+    __import__('django.db', fromlist=['connections']).connections['default']).applied_migrations()))))";
 
 /// The environment variable a script reads its input from.
 const INPUT_VAR: &str = "DJMIG_INPUT";
@@ -90,6 +101,60 @@ struct Settings {
 }
 
 impl Django {
+    /// The migrations recorded as applied in the project's database.
+    ///
+    /// Not `showmigrations`: it lists the migrations of the files checked out,
+    /// and the ones this check looks for are exactly those that are not.
+    /// `limit` is how long it may take (the run's
+    /// `DJMIG_DATABASE_CHECK_TIMEOUT`).
+    pub fn applied_migrations(&self, limit: Duration) -> Result<Vec<MigrationKey>> {
+        let argv = self.manage_argv(&["shell", "--verbosity", "0", "--command", APPLIED_PY]);
+        let mut cmd = Cmd::new(&argv[0])
+            .args(&argv[1..])
+            .env("PYTHONDONTWRITEBYTECODE", "1");
+        if let Some(dir) = self
+            .manage_py
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            cmd = cmd.dir(dir);
+        }
+        let Timed {
+            success,
+            stdout,
+            stderr,
+        } = cmd
+            .output_within(limit)
+            .map_err(|e| Error::failed(format!("cannot run {}", self.python.display())).cause(e))?;
+        let Some(ok) = success else {
+            return Err(Error::failed(format!(
+                "the database check took over {} s and was stopped",
+                limit.as_secs()
+            )));
+        };
+        if let Some(line) = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("DJMIG-APPLIED "))
+        {
+            let pairs: Vec<(String, String)> = serde_json::from_str(line.trim())
+                .map_err(|e| Error::failed("cannot read the applied migrations").cause(e))?;
+            return Ok(pairs
+                .into_iter()
+                .map(|(a, n)| MigrationKey::new(a, n))
+                .collect());
+        }
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or(if ok { "no output" } else { "it failed" })
+            .trim()
+            .to_string();
+        Err(Error::failed(format!(
+            "cannot read the applied migrations with manage.py shell: {last}"
+        )))
+    }
+
     /// Which database the project's settings name as `default`. Read from
     /// the settings: nothing connects to the database.
     pub fn database(&self) -> Result<DatabaseInfo> {

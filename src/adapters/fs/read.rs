@@ -9,12 +9,15 @@
 //! and read no further than the cap. Project files may be symbolic links only
 //! to files inside the project ([`read_inside`]). A refusal is an
 //! [`io::Error`] of kind `InvalidData` whose message says what the file is and
-//! how to fix it; [`refusal`] tells it apart from other errors.
+//! how to fix it; [`crate::core::limits::refusal`] tells it apart from
+//! other errors. The caps and the refusals themselves are pure and live in
+//! [`crate::core::limits`].
+
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read};
 use std::path::Path;
 
-pub use crate::core::limits::{narrow, refusal, refuse, Kind, Reason, Refused};
+use crate::core::limits::{refuse, Kind, Reason};
 
 /// What a non-regular file is, in words.
 fn describe(md: &Metadata) -> &'static str {
@@ -200,6 +203,7 @@ pub fn check(path: &Path, kind: Kind) -> io::Result<bool> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::core::limits::refusal;
     use std::os::unix::fs::symlink;
     use std::time::{Duration, Instant};
 

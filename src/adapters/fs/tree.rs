@@ -7,7 +7,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::adapters::fs::read::{self as limits, Kind};
+use crate::adapters::fs::read;
+use crate::core::limits::Kind;
 use crate::core::tree::{Entry, EntryKind, Problem, SourceTree};
 
 /// Files under a directory.
@@ -144,7 +145,7 @@ impl SourceTree for FsTree {
     }
 
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
-        limits::read_inside(self.canonical_root(), &self.path(path), Kind::Migration)
+        read::read_inside(self.canonical_root(), &self.path(path), Kind::Migration)
     }
 
     fn problems(&self) -> Vec<Problem> {

@@ -133,7 +133,7 @@ impl<'r> Commits<'r> {
         let kept = file
             .as_ref()
             .and_then(|f| {
-                crate::adapters::fs::read::read(f, crate::adapters::fs::read::Kind::ParseCache).ok()
+                crate::adapters::fs::read::read(f, crate::core::limits::Kind::ParseCache).ok()
             })
             .and_then(Kept::parse);
         Commits {

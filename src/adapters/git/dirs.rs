@@ -222,7 +222,7 @@ impl SourceTree for Blobs {
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
         let oid = Oid::from_str(path).map_err(|e| io::Error::new(io::ErrorKind::NotFound, e))?;
         self.pool
-            .read_blob(oid, crate::adapters::fs::read::Kind::Migration.cap())
+            .read_blob(oid, crate::core::limits::Kind::Migration.cap())
             .map_err(|e| match e {
                 BlobError::Missing(m) => io::Error::new(
                     io::ErrorKind::NotFound,
@@ -232,7 +232,7 @@ impl SourceTree for Blobs {
                     io::ErrorKind::InvalidData,
                     format!(
                         "blob {oid} is {size} bytes, over the {} bytes read of a migration",
-                        crate::adapters::fs::read::Kind::Migration.cap()
+                        crate::core::limits::Kind::Migration.cap()
                     ),
                 ),
                 BlobError::Other(m) => io::Error::other(m),

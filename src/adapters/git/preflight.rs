@@ -12,7 +12,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::adapters::fs::read::{self as limits, Kind};
+use crate::adapters::fs::read;
+use crate::core::limits::Kind;
 use crate::error::{Error, Result};
 
 /// Files of a (per-worktree) git directory, and what each is.
@@ -56,8 +57,8 @@ pub(crate) fn check_around(dir: &Path) -> Result<()> {
         match fs::symlink_metadata(&dotgit) {
             Ok(m) if m.is_dir() => return check_git_dir(&dotgit),
             Ok(_) => {
-                let text = limits::read_string(&dotgit, Kind::GitState)
-                    .map_err(|e| refused(&dotgit, e))?;
+                let text =
+                    read::read_string(&dotgit, Kind::GitState).map_err(|e| refused(&dotgit, e))?;
                 let Some(target) = text
                     .lines()
                     .find_map(|l| l.trim().strip_prefix("gitdir:"))
@@ -99,7 +100,7 @@ pub(crate) fn check_git_dir(gd: &Path) -> Result<()> {
     let commondir = gd.join("commondir");
     if fs::symlink_metadata(&commondir).is_ok() {
         let text =
-            limits::read_string(&commondir, Kind::GitState).map_err(|e| refused(&commondir, e))?;
+            read::read_string(&commondir, Kind::GitState).map_err(|e| refused(&commondir, e))?;
         let p = PathBuf::from(text.trim());
         let common = if p.is_relative() { gd.join(p) } else { p };
         if common.is_dir() && common != gd {
@@ -116,7 +117,7 @@ pub(crate) fn check_git_dir(gd: &Path) -> Result<()> {
 fn check_files(gd: &Path) -> Result<()> {
     for (name, kind) in GIT_DIR_FILES {
         let p = gd.join(name);
-        limits::check(&p, *kind).map_err(|e| refused(&p, e))?;
+        read::check(&p, *kind).map_err(|e| refused(&p, e))?;
     }
     let mut budget = MAX_ENTRIES;
     for (name, kind) in GIT_DIRS {
@@ -141,7 +142,7 @@ fn check_tree(dir: &Path, kind: Kind, budget: &mut usize) -> Result<()> {
             check_tree(&e.path(), kind, budget)?;
         } else if !ft.is_file() {
             let p = e.path();
-            limits::check(&p, kind).map_err(|err| refused(&p, err))?;
+            read::check(&p, kind).map_err(|err| refused(&p, err))?;
         }
     }
     Ok(())

@@ -11,7 +11,8 @@ use std::path::Path;
 use git2::{ObjectType, Oid};
 
 use super::{git_err, Branch, Repo};
-use crate::adapters::fs::read::{self as limits, Kind};
+use crate::adapters::fs::read;
+use crate::core::limits::Kind;
 use crate::error::{Error, Result};
 
 /// One reference as listed: where it points, and the commit (or other
@@ -152,7 +153,7 @@ impl Repo {
         refs: &mut BTreeMap<String, Listed>,
     ) -> Result<()> {
         let path = self.common_dir.join("packed-refs");
-        let data = match limits::read(&path, Kind::GitData) {
+        let data = match read::read(&path, Kind::GitData) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => {
@@ -256,7 +257,7 @@ fn loose_refs(
         if !ft.is_file() || name.ends_with(".lock") || !wanted(&full) {
             continue;
         }
-        let Ok(text) = limits::read(&e.path(), Kind::GitState) else {
+        let Ok(text) = read::read(&e.path(), Kind::GitState) else {
             continue;
         };
         match parse_oid(text.trim_ascii()) {

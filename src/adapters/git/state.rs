@@ -71,7 +71,7 @@ impl RepoState {
 /// A state file git writes; what is not one (a FIFO, a device, a huge
 /// file) reads as absent: `Repo::discover_or_absent` refused those already.
 fn read_state(path: &Path) -> Option<String> {
-    crate::adapters::fs::read::read_string(path, crate::adapters::fs::read::Kind::GitState).ok()
+    crate::adapters::fs::read::read_string(path, crate::core::limits::Kind::GitState).ok()
 }
 
 fn read_oid(path: &Path) -> Option<Oid> {

@@ -18,7 +18,7 @@ fn files(tree: &dyn SourceTree) -> BTreeMap<String, Vec<u8>> {
                 EntryKind::File => {
                     // A link that leads nowhere is listed, and says so.
                     let bytes = tree.read(&p).unwrap_or_else(|e| {
-                        assert!(crate::adapters::fs::read::refusal(&e).is_some(), "{p}: {e}");
+                        assert!(crate::core::limits::refusal(&e).is_some(), "{p}: {e}");
                         format!("refused: {e}").into_bytes()
                     });
                     out.insert(p.clone(), bytes);

@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock};
 use git2::Oid;
 
 use super::pool::{BlobError, CloneError, Pool};
-use crate::adapters::fs::read::{Kind as ReadKind, Reason, Refused};
 use crate::adapters::fs::tree::FsTree;
+use crate::core::limits::{Kind as ReadKind, Reason, Refused};
 use crate::core::tree::{join, split_parent, BlobId, Entry, EntryKind, Problem, SourceTree};
 
 /// A tree that can take part in a virtual merge ([`super::MergedTree`]):

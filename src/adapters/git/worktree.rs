@@ -282,7 +282,7 @@ fn conversion_possible(
         })
     };
     for id in attribute_blobs {
-        match pool.read_blob(*id, crate::adapters::fs::read::Kind::GitState.cap()) {
+        match pool.read_blob(*id, crate::core::limits::Kind::GitState.cap()) {
             Ok(b) if !mentions(&b) => {}
             _ => return true,
         }
@@ -301,7 +301,7 @@ fn conversion_possible(
         );
     }
     files.iter().any(|f| {
-        crate::adapters::fs::read::read(f, crate::adapters::fs::read::Kind::GitState)
+        crate::adapters::fs::read::read(f, crate::core::limits::Kind::GitState)
             .is_ok_and(|b| mentions(&b))
     })
 }

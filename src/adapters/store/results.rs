@@ -551,12 +551,12 @@ impl ResultCache {
     fn load_inner<T: DeserializeOwned>(&self, key: &Key) -> Result<T, &'static str> {
         let data = match crate::adapters::fs::read::read(
             &self.file(key),
-            crate::adapters::fs::read::Kind::ResultCache,
+            crate::core::limits::Kind::ResultCache,
         ) {
             Ok(d) => d,
             // A FIFO, a device, a huge file: never read, and replaced by
             // the next answer stored.
-            Err(e) if crate::adapters::fs::read::refusal(&e).is_some() => {
+            Err(e) if crate::core::limits::refusal(&e).is_some() => {
                 return Err("miss (not a regular file of a sane size)")
             }
             Err(_) => return Err("miss (nothing stored)"),

@@ -124,7 +124,7 @@ fn write(ws: &Workspace, g: &Gathered, planned: &[Planned]) -> Result<()> {
         .map(|p| ws.root.join(&g.sources[p.source].file))
         .collect();
     for (p, path) in planned.iter().zip(&paths) {
-        let now = crate::adapters::fs::read::read(path, crate::adapters::fs::read::Kind::Migration)
+        let now = crate::adapters::fs::read::read(path, crate::core::limits::Kind::Migration)
             .map_err(|e| Error::failed(format!("cannot read {}", path.display())).cause(e))?;
         if now != g.sources[p.source].bytes {
             return Err(Error::failed(format!(

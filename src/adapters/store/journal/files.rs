@@ -72,7 +72,7 @@ pub(super) fn current_state(path: &Path) -> io::Result<Current> {
     Ok(Current::File {
         blob: blob_hex(&crate::adapters::fs::read::read(
             path,
-            crate::adapters::fs::read::Kind::Migration,
+            crate::core::limits::Kind::Migration,
         )?),
         mode: mode_of(&meta),
     })

@@ -45,9 +45,8 @@ pub(super) fn locate(root: &Path) -> Result<(PathBuf, PathBuf)> {
 /// A `.git` file (linked worktree, submodule): `gitdir: PATH`, relative to
 /// the directory holding the file.
 fn read_gitdir_file(dotgit: &Path) -> Result<PathBuf> {
-    let text =
-        crate::adapters::fs::read::read_string(dotgit, crate::adapters::fs::read::Kind::GitState)
-            .map_err(|e| Error::git(format!("cannot read {}", dotgit.display())).cause(e))?;
+    let text = crate::adapters::fs::read::read_string(dotgit, crate::core::limits::Kind::GitState)
+        .map_err(|e| Error::git(format!("cannot read {}", dotgit.display())).cause(e))?;
     let line = text
         .lines()
         .map(str::trim)

@@ -88,7 +88,7 @@ pub(super) struct WatchedDir {
 
 pub(super) fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST);
-    let bytes = crate::adapters::fs::read::read(&path, crate::adapters::fs::read::Kind::Journal)
+    let bytes = crate::adapters::fs::read::read(&path, crate::core::limits::Kind::Journal)
         .map_err(|e| {
             Error::failed(format!(
                 "cannot read the journal manifest {}",

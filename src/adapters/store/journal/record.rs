@@ -285,11 +285,8 @@ impl Journal {
             Current::File { mode, .. } => {
                 entry.mode = mode;
                 Some(
-                    crate::adapters::fs::read::read(
-                        &abs,
-                        crate::adapters::fs::read::Kind::Migration,
-                    )
-                    .map_err(io_err)?,
+                    crate::adapters::fs::read::read(&abs, crate::core::limits::Kind::Migration)
+                        .map_err(io_err)?,
                 )
             }
         };

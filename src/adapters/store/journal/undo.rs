@@ -120,11 +120,10 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
                 dir.display()
             ))
         })?);
-        let bytes =
-            crate::adapters::fs::read::read(&backup, crate::adapters::fs::read::Kind::Migration)
-                .map_err(|err| {
-                    Error::failed(format!("cannot read the backup {}", backup.display())).cause(err)
-                })?;
+        let bytes = crate::adapters::fs::read::read(&backup, crate::core::limits::Kind::Migration)
+            .map_err(|err| {
+                Error::failed(format!("cannot read the backup {}", backup.display())).cause(err)
+            })?;
         if e.blob.as_deref() != Some(blob_hex(&bytes).as_str()) {
             return Err(Error::failed(format!(
                 "the backup {} of {} is damaged; nothing was changed",
@@ -194,7 +193,7 @@ pub fn restore_files(root: &Path, dry_run: bool, mark_undone: bool) -> Result<Un
             let bytes = if fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
                 link_bytes(p)
             } else {
-                crate::adapters::fs::read::read(p, crate::adapters::fs::read::Kind::Migration)
+                crate::adapters::fs::read::read(p, crate::core::limits::Kind::Migration)
             }
             .map_err(|e| Error::failed(format!("cannot read {}", p.display())).cause(e))?;
             write_synced(&save.join(&name), &bytes).map_err(|e| {

@@ -186,10 +186,7 @@ impl CachingReader {
                     .into(),
             );
         } else {
-            match crate::adapters::fs::read::read(
-                &file,
-                crate::adapters::fs::read::Kind::ParseCache,
-            ) {
+            match crate::adapters::fs::read::read(&file, crate::core::limits::Kind::ParseCache) {
                 Ok(data) => match index(&data, c.fingerprint) {
                     Ok(entries) => {
                         c.loaded = entries;
